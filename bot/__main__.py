@@ -1,0 +1,43 @@
+"""`python -m bot [--dev]`: start the Dialogue Bot server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read settings, refuse to start on bad ones, then serve until stopped."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="allow unauthenticated local traffic (no MicrosoftAppId); binds to 127.0.0.1 only",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        settings = Settings.from_env(os.environ, dev=args.dev)
+    except SettingsError as error:
+        print(f"Dialogue Bot cannot start.\n{error}", file=sys.stderr)
+        return 2
+    if settings.dev:
+        logging.getLogger(__name__).warning(
+            "development mode: inbound authentication is off; listening on %s only", settings.host
+        )
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

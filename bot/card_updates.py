@@ -1,0 +1,116 @@
+"""Keeps each session's shared card current, coalescing bursts into few updates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.bot_adapter import BotAdapter
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from storage.records import SessionRecord
+
+log = logging.getLogger(__name__)
+
+# Teams allows 7 messages per second per conversation; we stay far below by sending at most
+# one update per interval per session, whatever the number of clicks.
+_MAX_ATTEMPTS = 5
+
+Render = Callable[[SessionRecord], Awaitable[tuple[SessionRecord, dict[str, Any]] | None]]
+
+
+@dataclass
+class _Pending:
+    task: asyncio.Task[None] | None = None
+    dirty: bool = False
+    last_sent: float = field(default=float("-inf"))
+
+
+class CardUpdater:
+    """Schedules updates of a session's shared card; the card is rendered from storage at send."""
+
+    def __init__(
+        self, adapter: BotAdapter, app_id: str, render: Render, interval: float = 1.0
+    ) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._render = render
+        self._interval = interval
+        self._sessions: dict[str, _Pending] = {}
+
+    def schedule(self, session: SessionRecord) -> None:
+        """Ask for the shared card to show the latest state soon."""
+        state = self._sessions.setdefault(session.session_id, _Pending())
+        if state.task is not None and not state.task.done():
+            state.dirty = True
+            return
+        state.dirty = False
+        state.task = asyncio.create_task(self._run(session, state))
+
+    async def flush(self) -> None:
+        """Wait for every scheduled update (at shutdown, so no update is dropped)."""
+        tasks = [s.task for s in self._sessions.values() if s.task and not s.task.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, session: SessionRecord, state: _Pending) -> None:
+        while True:
+            delay = state.last_sent + self._interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            state.dirty = False
+            try:
+                rendered = await self._render(session)
+                if rendered is not None:
+                    await self._send(*rendered)
+            except Exception:  # a background task must log, not die silently
+                log.exception("card update failed session=%s", session.session_id)
+            state.last_sent = time.monotonic()
+            if not state.dirty:
+                return
+
+    async def _send(self, session: SessionRecord, card: dict[str, Any]) -> None:
+        reference = ConversationReference(
+            channel_id="msteams",
+            service_url=session.service_url,
+            conversation=ConversationAccount(
+                id=session.conversation_id, tenant_id=session.tenant_id, is_group=True
+            ),
+            bot=ChannelAccount(id=session.bot_id),
+        )
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        activity.id = session.card_id
+
+        async def update(turn_context: TurnContext) -> None:
+            await turn_context.update_activity(activity)
+
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                await self._adapter.continue_conversation(reference, update, self._app_id)
+                return
+            except (HttpOperationError, ClientRequestError) as error:
+                # ClientRequestError: the client's own retries of a 5xx ran out (no status).
+                response = getattr(error, "response", None)
+                status = getattr(response, "status_code", None)
+                retryable = status is None or status == 429 or status >= 500
+                if not retryable or attempt == _MAX_ATTEMPTS:
+                    raise
+                await asyncio.sleep(_backoff(response, attempt))
+
+
+def _backoff(response: Any, attempt: int) -> float:
+    """Seconds to wait: the connector's Retry-After when given, else exponential with jitter."""
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("Retry-After")
+    try:
+        base = float(retry_after) if retry_after is not None else 0.5 * 2 ** (attempt - 1)
+    except ValueError:
+        base = 0.5 * 2 ** (attempt - 1)
+    return min(base, 30.0) + random.uniform(0, 0.25 * base)

@@ -1,0 +1,34 @@
+"""Who sent an activity and from where, read from the envelope Teams signs, never from card data."""
+
+from __future__ import annotations
+
+from botbuilder.schema import Activity
+
+from storage.records import Person
+
+
+def tenant_of(activity: Activity) -> str:
+    """The Entra tenant id of the activity (channelData.tenant.id, else the conversation's)."""
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
+    tenant_id = tenant.get("id") or getattr(activity.conversation, "tenant_id", None) or ""
+    return str(tenant_id).lower()
+
+
+def person_of(activity: Activity) -> Person | None:
+    """The sender as a Person, identified by Entra object id; None when Teams gave none."""
+    sender = activity.from_property
+    if sender is None or not sender.aad_object_id or not sender.id:
+        return None
+    return Person(
+        aad_id=str(sender.aad_object_id).lower(),
+        mri=str(sender.id),
+        name=(sender.name or "").strip()[:100] or "?",
+    )
+
+
+def is_group_chat(activity: Activity) -> bool:
+    """Whether the activity comes from a group chat, meeting chat or channel."""
+    conversation = activity.conversation
+    kind = getattr(conversation, "conversation_type", None)
+    return kind in ("groupChat", "channel") or bool(getattr(conversation, "is_group", False))

@@ -1,0 +1,185 @@
+"""Settings read once from the environment into a frozen, validated object."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+_ENTITY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,19}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+# An HMAC key shorter than this is guessable enough to undo the anonymity it protects.
+_MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A UN entity sessions are reported under: a short code (used in keys) and its name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment, validated."""
+
+    app_id: str
+    app_password: str
+    app_type: str
+    app_tenant_id: str
+    tables_connection_string: str
+    anonymity_secret: str
+    entities: tuple[Entity, ...]
+    allowed_tenant_ids: frozenset[str] = frozenset()
+    admin_ids: frozenset[str] = frozenset()
+    cycle: int = field(default_factory=lambda: datetime.now(UTC).year)
+    table_prefix: str = "dlg"
+    port: int = 3978
+    dev: bool = False
+    openid_metadata_url: str = ""
+    token_issuer: str = ""
+    card_update_interval: float = 1.0
+
+    @property
+    def host(self) -> str:
+        """Loopback in dev mode, where traffic is unauthenticated; all interfaces otherwise."""
+        return "127.0.0.1" if self.dev else "0.0.0.0"
+
+    def entity(self, code: str) -> Entity | None:
+        """The configured entity with this code, or None."""
+        return next((e for e in self.entities if e.code == code), None)
+
+    def tenant_allowed(self, tenant_id: str | None) -> bool:
+        """Whether activities from this tenant may be served (empty list means any, dev only)."""
+        if not self.allowed_tenant_ids:
+            return self.dev
+        return tenant_id in self.allowed_tenant_ids
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, dev: bool = False) -> Settings:
+        """Read and validate the settings; raise SettingsError naming every bad value."""
+        problems: list[str] = []
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, default).strip()
+
+        app_id = get("MicrosoftAppId")
+        app_type = get("MicrosoftAppType", "MultiTenant") or "MultiTenant"
+        tenant_id = get("MicrosoftAppTenantId")
+        if not app_id and not dev:
+            problems.append(
+                "MicrosoftAppId is empty: without it inbound authentication is off. "
+                "Set it, or start with --dev for unauthenticated local use on loopback."
+            )
+        if app_type not in _APP_TYPES:
+            problems.append(f"MicrosoftAppType must be one of {', '.join(_APP_TYPES)}.")
+        if app_type in ("SingleTenant", "UserAssignedMSI") and app_id and not tenant_id:
+            problems.append(f"MicrosoftAppTenantId is required when MicrosoftAppType={app_type}.")
+
+        connection = get("TABLES_CONNECTION_STRING")
+        if not connection:
+            problems.append("TABLES_CONNECTION_STRING is required (Azure Storage or Azurite).")
+
+        secret = get("ANONYMITY_SECRET")
+        if len(secret) < _MIN_SECRET_LENGTH:
+            problems.append(
+                f"ANONYMITY_SECRET must be at least {_MIN_SECRET_LENGTH} characters of random data."
+            )
+
+        entities = _parse_entities(get("ENTITIES"), problems)
+        tenants = _parse_ids("ALLOWED_TENANT_IDS", get("ALLOWED_TENANT_IDS"), problems)
+        if not tenants and not dev:
+            problems.append("ALLOWED_TENANT_IDS is empty: name the tenant(s) the bot serves.")
+        admins = _parse_ids("ETHICS_ADMIN_IDS", get("ETHICS_ADMIN_IDS"), problems)
+
+        cycle = _parse_int("DIALOGUE_CYCLE", get("DIALOGUE_CYCLE"), 2013, 2100, problems)
+        port = _parse_int("PORT", get("PORT"), 1, 65535, problems)
+        prefix = get("TABLE_PREFIX", "dlg") or "dlg"
+        if not _TABLE_PREFIX.match(prefix):
+            problems.append("TABLE_PREFIX must be 1-16 letters or digits, starting with a letter.")
+        interval = get("CARD_UPDATE_INTERVAL_SECONDS")
+        try:
+            card_interval = float(interval) if interval else 1.0
+            if not 0.2 <= card_interval <= 30:
+                raise ValueError
+        except ValueError:
+            problems.append("CARD_UPDATE_INTERVAL_SECONDS must be a number from 0.2 to 30.")
+            card_interval = 1.0
+
+        if problems:
+            raise SettingsError("Invalid settings:\n  - " + "\n  - ".join(problems))
+        return cls(
+            app_id=app_id,
+            app_password=get("MicrosoftAppPassword"),
+            app_type=app_type,
+            app_tenant_id=tenant_id,
+            tables_connection_string=connection,
+            anonymity_secret=secret,
+            entities=entities,
+            allowed_tenant_ids=tenants,
+            admin_ids=admins,
+            cycle=cycle if cycle is not None else datetime.now(UTC).year,
+            table_prefix=prefix,
+            port=port if port is not None else 3978,
+            dev=dev,
+            openid_metadata_url=get("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"),
+            token_issuer=get("TO_BOT_FROM_CHANNEL_TOKEN_ISSUER"),
+            card_update_interval=card_interval,
+        )
+
+
+def _parse_entities(raw: str, problems: list[str]) -> tuple[Entity, ...]:
+    """Parse `CODE=Name;CODE=Name`; names may hold commas, so entries split on semicolons."""
+    entities: list[Entity] = []
+    seen: set[str] = set()
+    for item in filter(None, (part.strip() for part in raw.split(";"))):
+        code, sep, name = item.partition("=")
+        code, name = code.strip(), name.strip()
+        if not sep or not _ENTITY_CODE.match(code) or not name or len(name) > 200:
+            problems.append(
+                f"ENTITIES entry {item[:40]!r} must be CODE=Name with CODE of 2-20 capital "
+                "letters, digits or hyphens."
+            )
+            continue
+        if code in seen:
+            problems.append(f"ENTITIES names {code} twice.")
+            continue
+        seen.add(code)
+        entities.append(Entity(code, name))
+    if not entities and not problems:
+        problems.append(
+            "ENTITIES is required: `CODE=Name;CODE=Name` (e.g. DESA=Department of ...)."
+        )
+    return tuple(entities)
+
+
+def _parse_ids(name: str, raw: str, problems: list[str]) -> frozenset[str]:
+    """Parse a comma-separated list of Entra ID object or tenant ids (GUIDs)."""
+    ids = {part.strip().lower() for part in raw.split(",") if part.strip()}
+    bad = sorted(i for i in ids if not _GUID.match(i))
+    if bad:
+        problems.append(f"{name} must be comma-separated GUIDs; not GUIDs: {', '.join(bad[:3])}.")
+    return frozenset(ids)
+
+
+def _parse_int(name: str, raw: str, low: int, high: int, problems: list[str]) -> int | None:
+    """Parse an optional whole number within bounds."""
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be a whole number.")
+        return None
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}.")
+        return None
+    return value

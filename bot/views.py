@@ -1,0 +1,221 @@
+"""Turns sessions and sheets into the data the card templates bind, in a given language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.settings import Settings
+from cards.catalog import LANGUAGES
+from cards.renderer import CardRenderer
+from dialogs.errors import DialogueError
+from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
+from storage.records import AttendeeRecord, Person
+
+# Teams renders a subset of Markdown in card text (emphasis, links): names typed by people must
+# stay plain text. Hyphens, dots and apostrophes are common in names and harmless mid-line.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~])")
+
+PARTICIPANT = "participant"
+LEADER = "leader"
+MONITOR = "monitor"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message shown at the top of a card: a catalog key, its fields, and a style."""
+
+    key: str
+    fields: dict[str, Any]
+    style: str = "good"
+
+    @classmethod
+    def of(cls, error: DialogueError) -> Notice:
+        """The notice explaining a refusal."""
+        return cls(error.key, dict(error.fields), "attention")
+
+
+def plain(text: str) -> str:
+    """Escape Markdown so user-typed text shows as typed."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+class Views:
+    """Builds every card the bot sends."""
+
+    def __init__(self, renderer: CardRenderer, settings: Settings) -> None:
+        self._renderer = renderer
+        self._settings = settings
+
+    def text(self, lang: str, key: str, **fields: Any) -> str:
+        """A catalog string for a plain message."""
+        return self._renderer.text(lang, key, **fields)
+
+    def notice_text(self, lang: str, notice: Notice) -> str:
+        """A notice's text, with any field name turned into its label."""
+        fields = dict(notice.fields)
+        if "field" in fields:
+            fields["field"] = self._renderer.text(lang, f"fieldname.{fields['field']}")
+        return self._renderer.text(lang, notice.key, **fields)
+
+    def setup(
+        self,
+        lang: str,
+        today: date,
+        values: dict[str, Any] | None = None,
+        error: Notice | None = None,
+    ) -> dict[str, Any]:
+        """The setup form, with the values the leader typed kept after a refusal."""
+        values = values or {}
+        personnel = values.get("personnel")
+        data = {
+            "error": self.notice_text(lang, error) if error else "",
+            "entities": [{"code": e.code, "name": e.name} for e in self._settings.entities],
+            "languages": [
+                {"code": code, "label": self._renderer.text(lang, f"lang.{code}")}
+                for code in LANGUAGES
+            ],
+            "values": {
+                "entity": _text_or_none(values.get("entity")),
+                "unit": _text_or_none(values.get("unit")),
+                "personnel": _number_or_none(personnel),
+                "language": _text_or_none(values.get("language")) or lang,
+                "date": _text_or_none(values.get("date")) or today.isoformat(),
+            },
+        }
+        return self._renderer.render("setup", data, lang)
+
+    def help(self, lang: str, *, in_personal: bool, unknown: str = "") -> dict[str, Any]:
+        """The list of commands."""
+
+        def command(name: str) -> dict[str, str]:
+            return {
+                "command": self._renderer.text(lang, f"command.{name}"),
+                "description": self._renderer.text(lang, f"help.cmd.{name}"),
+            }
+
+        data = {
+            "unknown": bool(unknown),
+            "text": plain(unknown[:60]),
+            "in_personal": in_personal,
+            "meeting_commands": [command("start"), command("sheet"), command("end")],
+            "personal_commands": [command("help")],
+        }
+        return self._renderer.render("help", data, lang)
+
+    def notice(self, lang: str, notice: Notice) -> dict[str, Any]:
+        """A card holding only a message, for actions on cards that no longer apply."""
+        data = {"text": self.notice_text(lang, notice), "style": notice.style}
+        return self._renderer.render("notice", data, lang)
+
+    def sheet(
+        self,
+        sheet: Sheet,
+        lang: str,
+        *,
+        viewer: str = PARTICIPANT,
+        me: AttendeeRecord | None = None,
+        notice: Notice | None = None,
+    ) -> dict[str, Any]:
+        """The sign-in card as the viewer may see it; participants never see others' names."""
+        session = sheet.session
+        is_open = session.status == SIGNIN
+        leader = viewer == LEADER
+        helper = viewer in (LEADER, MONITOR)
+        entity = self._settings.entity(session.entity)
+        attendees = sheet.attendees
+        advice_key = size_advice(sheet.count) if helper or not is_open else None
+        hints = sheet.hints
+        refresh_ids = [p.mri for p in (session.leader, *session.monitors) if p.mri]
+        data = {
+            "sid": session.session_id,
+            "refresh": refresh_ids if viewer == PARTICIPANT and me is None else None,
+            "notice": (
+                {"text": self.notice_text(lang, notice), "style": notice.style} if notice else None
+            ),
+            "facts": {
+                "date": self._renderer.catalogs.date(lang, session.session_date),
+                "leader": plain(session.leader.name),
+                "entity": plain(entity.name if entity else session.entity),
+                "unit": plain(session.unit),
+                "personnel": self._renderer.catalogs.number(lang, session.personnel),
+                "monitor": ", ".join(plain(m.name) for m in session.monitors) or None,
+            },
+            "count": sheet.count,
+            "open": is_open,
+            "closed": session.status == SIGNIN_CLOSED,
+            "advice": (
+                self._renderer.text(lang, advice_key, count=sheet.count) if advice_key else ""
+            ),
+            "me": ({"name": plain(me.name), "details": self._details(lang, me)} if me else None),
+            "me_category": me.category if me else "staff",
+            "me_agency": me.agency if me else "",
+            "helper": helper,
+            "leader": leader,
+            "no_attendees": not attendees,
+            "attendees": [
+                {"number": f"{n}.", "line": self._line(lang, row)}
+                for n, row in enumerate(attendees, start=1)
+            ]
+            if helper
+            else [],
+            "attendee_choices": [{"title": r.name, "value": r.key} for r in attendees]
+            if leader
+            else [],
+            "monitor_choices": [{"title": r.name, "value": r.key} for r in attendees if r.aad_id]
+            if leader
+            else [],
+            "hints": (
+                {"count": len(hints), "names": ", ".join(plain(h.name) for h in hints[:10])}
+                if leader and is_open and hints
+                else None
+            ),
+            "show": {
+                "sign_in": is_open and viewer == PARTICIPANT and me is None,
+                "details": is_open and me is not None,
+                "undo": is_open and viewer != LEADER,
+                "add": is_open and helper,
+                "edit": leader and bool(attendees),
+                "import": is_open and leader,
+                "confirm_hints": is_open and leader and bool(hints),
+                "close": is_open and leader,
+                "reopen": leader and session.status == SIGNIN_CLOSED,
+                "leader_view": viewer == PARTICIPANT and me is None,
+            },
+        }
+        return self._renderer.render("signin", data, lang)
+
+    def _details(self, lang: str, row: AttendeeRecord) -> str:
+        parts = []
+        if row.category == "non_staff":
+            parts.append(self._renderer.text(lang, "category.non_staff_short"))
+        if row.agency:
+            parts.append(plain(row.agency))
+        return ", ".join(parts)
+
+    def _line(self, lang: str, row: AttendeeRecord) -> str:
+        details = self._details(lang, row)
+        return f"{plain(row.name)} ({details})" if details else plain(row.name)
+
+
+def viewer_role(sheet: Sheet, person: Person) -> str:
+    """Which view of the sheet this person gets."""
+    if sheet.session.is_leader(person.aad_id):
+        return LEADER
+    if sheet.session.is_monitor(person.aad_id):
+        return MONITOR
+    return PARTICIPANT
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _number_or_none(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None

@@ -1,0 +1,1 @@
+"""The rules of the Leadership Dialogue, testable without HTTP or Teams."""

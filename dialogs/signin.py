@@ -1,0 +1,349 @@
+"""Appendix A: starting a session in a chat and keeping its sign-in sheet."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from dialogs.errors import InvalidInput, NoSession, NotAllowed, NotSaved, WrongState
+from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
+from storage import (
+    ActiveSessionExists,
+    AttendeeRecord,
+    SessionRecord,
+    StorageUnavailable,
+    WriteConflict,
+)
+from storage.attendance import AttendanceRepository
+from storage.keys import normalized_name, session_id_for
+from storage.records import Person
+from storage.sessions import SessionRepository
+
+log = logging.getLogger(__name__)
+
+# The FAQ: "Ideally, a session should comprise 10-25 colleagues"; above 25 split the session,
+# "far below 10" hold it jointly with another unit.
+RECOMMENDED_MIN = 10
+RECOMMENDED_MAX = 25
+FAR_BELOW = 5
+# Conditional writes to the session entity retry this often before giving up.
+_CONFLICT_RETRIES = 5
+
+SIGNIN = "signin"
+SIGNIN_CLOSED = "signin_closed"
+ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Chat:
+    """Where an activity came from: what the bot needs to reach the chat again."""
+
+    conversation_id: str
+    tenant_id: str
+    service_url: str
+    bot_id: str
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A session with its sign-in sheet as it stands."""
+
+    session: SessionRecord
+    rows: list[AttendeeRecord]
+
+    @property
+    def attendees(self) -> list[AttendeeRecord]:
+        """People on the sheet, in sign-in order."""
+        return [r for r in self.rows if not r.is_hint]
+
+    @property
+    def hints(self) -> list[AttendeeRecord]:
+        """Meeting joiners Teams told us about who are not on the sheet."""
+        return [r for r in self.rows if r.is_hint]
+
+    @property
+    def count(self) -> int:
+        """Total number of participants."""
+        return len(self.attendees)
+
+    def find(self, aad_id: str) -> AttendeeRecord | None:
+        """The row of a Teams user, if they are on the sheet."""
+        return next((r for r in self.attendees if r.aad_id == aad_id), None)
+
+
+def size_advice(count: int) -> str | None:
+    """The guide's advice on the group's size, as a catalog key, or None when it is fine."""
+    if count > RECOMMENDED_MAX:
+        return "advice.split"
+    if count < FAR_BELOW:
+        return "advice.joint"
+    if count < RECOMMENDED_MIN:
+        return "advice.small"
+    return None
+
+
+class SignInService:
+    """Starts sessions, keeps the sheet, and enforces who may do what."""
+
+    def __init__(
+        self,
+        sessions: SessionRepository,
+        attendance: AttendanceRepository,
+        *,
+        entity_codes: Iterable[str],
+        cycle: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._attendance = attendance
+        self._entity_codes = set(entity_codes)
+        self._cycle = cycle
+        self._clock = clock
+
+    async def start(
+        self, chat: Chat, card_id: str, leader: Person, data: Mapping[str, Any], today: date
+    ) -> Sheet:
+        """Create the chat's session from the setup card; the submitter becomes its leader."""
+        setup = parse_setup(data, self._entity_codes, today)
+        session = SessionRecord(
+            session_id=session_id_for(chat.conversation_id, card_id),
+            cycle=self._cycle,
+            entity=setup.entity,
+            unit=setup.unit,
+            personnel=setup.personnel,
+            language=setup.language,
+            session_date=setup.session_date,
+            leader=leader,
+            conversation_id=chat.conversation_id,
+            tenant_id=chat.tenant_id,
+            service_url=chat.service_url,
+            bot_id=chat.bot_id,
+            card_id=card_id,
+            created_at=self._clock(),
+        )
+        existing = await self._guard(self._sessions.active_for_chat(chat.conversation_id))
+        if existing is not None and existing.session_id != session.session_id:
+            raise WrongState("error.session_exists", leader=existing.leader.name)
+        if existing is not None:
+            # The same setup card submitted again (double click, Teams retry): same session.
+            return await self.sheet(existing)
+        try:
+            stored = await self._guard(self._sessions.create(session))
+        except ActiveSessionExists:
+            raise WrongState("error.session_exists_short") from None
+        log.info("session started session=%s entity=%s", stored.session_id, stored.entity)
+        return Sheet(stored, [])
+
+    async def active(self, conversation_id: str) -> SessionRecord | None:
+        """The chat's active session, if any."""
+        return await self._guard(self._sessions.active_for_chat(conversation_id))
+
+    async def for_card(self, conversation_id: str, session_id: Any) -> SessionRecord:
+        """The session a card action names, which must be this chat's active session."""
+        session = await self.active(conversation_id)
+        if session is None or not isinstance(session_id, str):
+            raise NoSession("error.no_session")
+        if session.session_id != session_id:
+            raise NoSession("error.stale_card")
+        return session
+
+    async def sheet(self, session: SessionRecord) -> Sheet:
+        """The session and its current sheet."""
+        return Sheet(session, await self._guard(self._attendance.list(session.session_id)))
+
+    async def sign_in(
+        self, session: SessionRecord, person: Person, data: Mapping[str, Any]
+    ) -> Sheet:
+        """Put the caller on the sheet (one row per person, however often they click)."""
+        self._require_open(session)
+        if session.is_leader(person.aad_id):
+            raise NotAllowed("error.leader_signs_in")
+        details = parse_details(data, prefix="my")
+        await self._guard(
+            self._attendance.sign_in(
+                session.session_id,
+                person,
+                self._clock(),
+                category=details.category,
+                agency=details.agency,
+            )
+        )
+        return await self.sheet(session)
+
+    async def undo(self, session: SessionRecord, person: Person) -> Sheet:
+        """Take the caller off the sheet."""
+        self._require_open(session)
+        sheet = await self.sheet(session)
+        row = sheet.find(person.aad_id)
+        if row is not None:
+            await self._guard(self._attendance.remove(session.session_id, row.key))
+        return await self.sheet(session)
+
+    async def add_named(
+        self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
+    ) -> tuple[Sheet, str, bool]:
+        """Add someone by name (joined by phone); the cleaned name, and False if already there."""
+        self._require_helper(session, caller)
+        self._require_open(session)
+        name = parse_name(data, "add_name")
+        details = parse_details(data, prefix="add")
+        sheet = await self.sheet(session)
+        wanted = normalized_name(name)
+        if any(normalized_name(r.name) == wanted for r in sheet.attendees):
+            return sheet, name, False
+        await self._guard(
+            self._attendance.add_named(
+                session.session_id,
+                name,
+                self._clock(),
+                category=details.category,
+                agency=details.agency,
+                added_by=caller.aad_id,
+            )
+        )
+        return await self.sheet(session), name, True
+
+    async def remove(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:
+        """Take an entry off the sheet (leader only)."""
+        self._require_leader(session, caller)
+        sheet = await self.sheet(session)
+        if not isinstance(key, str) or key not in {r.key for r in sheet.attendees}:
+            raise InvalidInput("error.unknown_entry", field="remove")
+        await self._guard(self._attendance.remove(session.session_id, key))
+        return await self.sheet(session)
+
+    async def import_roster(
+        self, session: SessionRecord, caller: Person, members: Iterable[Person]
+    ) -> tuple[Sheet, int]:
+        """Add the chat's members who are not on the sheet yet; the leader is not a participant."""
+        self._require_leader(session, caller)
+        self._require_open(session)
+        people = [
+            replace(m, name=m.name[:MAX_NAME] or "?")
+            for m in members
+            if m.aad_id and not session.is_leader(m.aad_id)
+        ]
+        added = await self._guard(
+            self._attendance.add_users(
+                session.session_id, people, self._clock(), source="roster", added_by=caller.aad_id
+            )
+        )
+        return await self.sheet(session), added
+
+    async def confirm_hints(self, session: SessionRecord, caller: Person) -> tuple[Sheet, int]:
+        """Put every meeting joiner Teams reported on the sheet (leader only)."""
+        self._require_leader(session, caller)
+        self._require_open(session)
+        sheet = await self.sheet(session)
+        people = [Person(h.aad_id, h.mri, h.name) for h in sheet.hints]
+        added = await self._guard(
+            self._attendance.add_users(
+                session.session_id, people, self._clock(), source="joined", added_by=caller.aad_id
+            )
+        )
+        return await self.sheet(session), added
+
+    async def record_join(self, conversation_id: str, people: Iterable[Person]) -> bool:
+        """Keep Teams' meeting-join events as hints; they never sign anyone in by themselves."""
+        session = await self.active(conversation_id)
+        if session is None or session.status != SIGNIN:
+            return False
+        for person in people:
+            if person.aad_id and not session.is_leader(person.aad_id):
+                await self._guard(
+                    self._attendance.add_hint(session.session_id, person, self._clock())
+                )
+        return True
+
+    async def name_monitor(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:
+        """Let a signed-in participant record names too (leader only); one monitor at a time."""
+        self._require_leader(session, caller)
+        sheet = await self.sheet(session)
+        row = next((r for r in sheet.attendees if r.key == key and r.aad_id), None)
+        if row is None:
+            raise InvalidInput("error.unknown_entry", field="monitor")
+        monitor = Person(row.aad_id, row.mri, row.name)
+        updated = await self._change(session, lambda s: replace(s, monitors=[monitor]))
+        return await self.sheet(updated)
+
+    async def close(self, session: SessionRecord, caller: Person) -> Sheet:
+        """Close sign-in (leader only); the sheet is then Appendix A as submitted."""
+        self._require_leader(session, caller)
+        now = self._clock()
+        updated = await self._change(
+            session,
+            lambda s: s if s.status != SIGNIN else replace(s, status=SIGNIN_CLOSED, closed_at=now),
+        )
+        return await self.sheet(updated)
+
+    async def reopen(self, session: SessionRecord, caller: Person) -> Sheet:
+        """Reopen sign-in after closing it by mistake (leader only)."""
+        self._require_leader(session, caller)
+        updated = await self._change(
+            session,
+            lambda s: s if s.status != SIGNIN_CLOSED else replace(s, status=SIGNIN, closed_at=None),
+        )
+        return await self.sheet(updated)
+
+    async def end(self, session: SessionRecord, caller: Person) -> Sheet:
+        """End the session and free the chat for another (leader only); the sheet is kept."""
+        self._require_leader(session, caller)
+        now = self._clock()
+        updated = await self._change(
+            session,
+            lambda s: replace(s, status=ENDED, ended_at=now, closed_at=s.closed_at or now),
+        )
+        await self._guard(self._sessions.release_chat(session.conversation_id, session.session_id))
+        log.info("session ended session=%s", session.session_id)
+        return await self.sheet(updated)
+
+    async def move_card(self, session: SessionRecord, card_id: str) -> SessionRecord:
+        """Remember that the sheet's card now lives in another message."""
+        return await self._change(session, lambda s: replace(s, card_id=card_id))
+
+    async def _change(
+        self, session: SessionRecord, edit: Callable[[SessionRecord], SessionRecord]
+    ) -> SessionRecord:
+        # Read-modify-write under an ETag condition: a concurrent change makes us re-read.
+        current = session
+        for _ in range(_CONFLICT_RETRIES):
+            changed = edit(current)
+            if changed == current:
+                return current
+            try:
+                return await self._guard(self._sessions.save(changed))
+            except WriteConflict:
+                fresh = await self._guard(
+                    self._sessions.get(session.cycle, session.entity, session.session_id)
+                )
+                if fresh is None:
+                    raise NoSession("error.no_session") from None
+                current = fresh
+        raise NotSaved("error.busy")
+
+    @staticmethod
+    def _require_leader(session: SessionRecord, caller: Person) -> None:
+        if not session.is_leader(caller.aad_id):
+            raise NotAllowed("error.leader_only")
+
+    @staticmethod
+    def _require_helper(session: SessionRecord, caller: Person) -> None:
+        if not (session.is_leader(caller.aad_id) or session.is_monitor(caller.aad_id)):
+            raise NotAllowed("error.leader_or_monitor_only")
+
+    @staticmethod
+    def _require_open(session: SessionRecord) -> None:
+        if session.status != SIGNIN:
+            raise WrongState("error.signin_closed")
+
+    @staticmethod
+    async def _guard(awaitable):  # noqa: ANN001, ANN205 - generic pass-through
+        """Await a storage call; a storage failure becomes a 'not saved' the person is told."""
+        try:
+            return await awaitable
+        except StorageUnavailable as error:
+            log.warning("storage unavailable: %s", error)
+            raise NotSaved("error.not_saved") from error

@@ -1,0 +1,193 @@
+"""Sessions, partitioned by cycle and entity, and the pointer from a chat to its active session."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from storage import keys
+from storage.errors import ActiveSessionExists, WriteConflict, translated
+from storage.records import Person, SessionRecord
+
+_ACTIVE = "active"
+
+
+class SessionRepository:
+    """Reads and writes sessions; a chat has at most one active session at a time."""
+
+    def __init__(self, sessions: TableClient, chats: TableClient) -> None:
+        self._sessions = sessions
+        self._chats = chats
+
+    @translated
+    async def create(self, session: SessionRecord) -> SessionRecord:
+        """Store a new session and make it the chat's active one; idempotent for its own id."""
+        pointer = {
+            "PartitionKey": keys.chat_partition(session.conversation_id),
+            "RowKey": _ACTIVE,
+            "SessionPartition": keys.session_partition(session.cycle, session.entity),
+            "SessionId": session.session_id,
+        }
+        try:
+            await self._chats.create_entity(pointer)
+        except ResourceExistsError:
+            # Either another session holds the chat, or this is our own write retried.
+            existing = await self._chats.get_entity(pointer["PartitionKey"], _ACTIVE)
+            if existing["SessionId"] != session.session_id:
+                current = await self._resolve(existing)
+                if current is not None:
+                    raise ActiveSessionExists(existing["SessionId"]) from None
+                # The pointer names a session that was never stored: take the chat over.
+                await self._chats.update_entity(
+                    pointer,
+                    mode=UpdateMode.REPLACE,
+                    etag=existing.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        try:
+            await self._sessions.upsert_entity(_to_entity(session), mode=UpdateMode.REPLACE)
+        except BaseException:
+            # Leave no pointer to a session that was not stored.
+            try:
+                await self._chats.delete_entity(pointer["PartitionKey"], _ACTIVE)
+            except Exception:  # noqa: BLE001 - best effort; readers ignore dangling pointers
+                pass
+            raise
+        stored = await self.get(session.cycle, session.entity, session.session_id)
+        assert stored is not None
+        return stored
+
+    @translated
+    async def active_for_chat(self, conversation_id: str) -> SessionRecord | None:
+        """The chat's active session, or None."""
+        try:
+            pointer = await self._chats.get_entity(keys.chat_partition(conversation_id), _ACTIVE)
+        except ResourceNotFoundError:
+            return None
+        return await self._resolve(pointer)
+
+    @translated
+    async def get(self, cycle: int, entity: str, session_id: str) -> SessionRecord | None:
+        """One session by its keys, or None."""
+        try:
+            found = await self._sessions.get_entity(
+                keys.session_partition(cycle, entity), session_id
+            )
+        except ResourceNotFoundError:
+            return None
+        return _from_entity(found)
+
+    @translated
+    async def save(self, session: SessionRecord) -> SessionRecord:
+        """Replace the session if nobody changed it since it was read; else WriteConflict."""
+        try:
+            await self._sessions.update_entity(
+                _to_entity(session),
+                mode=UpdateMode.REPLACE,
+                etag=session.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as error:
+            raise WriteConflict("session changed since it was read") from error
+        stored = await self.get(session.cycle, session.entity, session.session_id)
+        assert stored is not None
+        return stored
+
+    @translated
+    async def release_chat(self, conversation_id: str, session_id: str) -> None:
+        """Free the chat for a new session, if this session still holds it."""
+        partition = keys.chat_partition(conversation_id)
+        try:
+            pointer = await self._chats.get_entity(partition, _ACTIVE)
+        except ResourceNotFoundError:
+            return
+        if pointer["SessionId"] != session_id:
+            return
+        try:
+            await self._chats.delete_entity(
+                partition,
+                _ACTIVE,
+                etag=pointer.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceNotFoundError, ResourceModifiedError):
+            pass
+
+    async def _resolve(self, pointer: dict) -> SessionRecord | None:
+        try:
+            found = await self._sessions.get_entity(
+                pointer["SessionPartition"], pointer["SessionId"]
+            )
+        except ResourceNotFoundError:
+            return None
+        return _from_entity(found)
+
+
+def _person_to_json(person: Person) -> dict[str, str]:
+    return {"aad": person.aad_id, "mri": person.mri, "name": person.name}
+
+
+def _person_from_json(data: dict[str, str]) -> Person:
+    return Person(aad_id=data["aad"], mri=data["mri"], name=data["name"])
+
+
+def _to_entity(session: SessionRecord) -> dict:
+    entity = {
+        "PartitionKey": keys.session_partition(session.cycle, session.entity),
+        "RowKey": session.session_id,
+        "Cycle": session.cycle,
+        "Entity": session.entity,
+        "Unit": session.unit,
+        "Personnel": session.personnel,
+        "Language": session.language,
+        "SessionDate": session.session_date.isoformat(),
+        "LeaderId": session.leader.aad_id,
+        "LeaderMri": session.leader.mri,
+        "LeaderName": session.leader.name,
+        "ConversationId": session.conversation_id,
+        "TenantId": session.tenant_id,
+        "ServiceUrl": session.service_url,
+        "BotId": session.bot_id,
+        "CardId": session.card_id,
+        "Status": session.status,
+        "Monitors": json.dumps([_person_to_json(m) for m in session.monitors]),
+        "CreatedAt": session.created_at,
+    }
+    if session.closed_at is not None:
+        entity["ClosedAt"] = session.closed_at
+    if session.ended_at is not None:
+        entity["EndedAt"] = session.ended_at
+    return entity
+
+
+def _from_entity(entity: dict) -> SessionRecord:
+    return SessionRecord(
+        session_id=entity["RowKey"],
+        cycle=int(entity["Cycle"]),
+        entity=entity["Entity"],
+        unit=entity["Unit"],
+        personnel=int(entity["Personnel"]),
+        language=entity["Language"],
+        session_date=date.fromisoformat(entity["SessionDate"]),
+        leader=Person(entity["LeaderId"], entity["LeaderMri"], entity["LeaderName"]),
+        conversation_id=entity["ConversationId"],
+        tenant_id=entity["TenantId"],
+        service_url=entity["ServiceUrl"],
+        bot_id=entity["BotId"],
+        card_id=entity["CardId"],
+        created_at=entity["CreatedAt"],
+        status=entity["Status"],
+        monitors=[_person_from_json(m) for m in json.loads(entity.get("Monitors") or "[]")],
+        closed_at=entity.get("ClosedAt"),
+        ended_at=entity.get("EndedAt"),
+        etag=entity.metadata["etag"],
+    )

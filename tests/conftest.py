@@ -1,0 +1,138 @@
+"""Shared fixtures: a real Azurite, a local Bot Connector, and the real app on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from tests.support.azurite import Azurite
+from tests.support.cardcheck import CardChecker
+from tests.support.connector import FakeConnector
+from tests.support.teams import TENANT, BotUnderTest, User
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTITIES = (
+    "DESA=Department of Economic and Social Affairs;"
+    "DPO=Department of Peace Operations;"
+    "OICT=Office of Information and Communications Technology"
+)
+
+
+class CardLog:
+    """Every card the bot showed during the run, validated once at the end."""
+
+    def __init__(self) -> None:
+        self._cards: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def add(self, label: str, card: dict[str, Any]) -> None:
+        """Remember a card (identical cards are checked once)."""
+        key = json.dumps(card, sort_keys=True)
+        self._cards.setdefault(key, (f"{label}#{len(self._cards)}", card))
+
+    def cards(self) -> list[tuple[str, dict[str, Any]]]:
+        """The distinct cards seen."""
+        return list(self._cards.values())
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """One Azurite for the run; each test gets its own tables through a table prefix."""
+    instance = Azurite(ROOT)
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+async def connector() -> AsyncIterator[FakeConnector]:
+    """The Bot Connector stand-in every activity's serviceUrl points at."""
+    fake = FakeConnector()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="session")
+def card_log() -> Iterator[CardLog]:
+    """Collects the cards of every test and fails the run if any is invalid."""
+    log = CardLog()
+    yield log
+    cards = log.cards()
+    if cards:
+        problems = CardChecker(ROOT / "node_modules").check(cards)
+        assert not problems, "cards the bot sent are invalid:\n" + "\n".join(problems[:20])
+
+
+@pytest.fixture
+def make_settings(azurite: Azurite) -> Callable[..., Settings]:
+    """Settings for a test, on fresh tables unless a prefix is given."""
+    prefix = "t" + uuid.uuid4().hex[:12]
+
+    def make(**overrides: str) -> Settings:
+        env = {
+            "TABLES_CONNECTION_STRING": azurite.connection_string,
+            "ANONYMITY_SECRET": "test-secret-" + "x" * 40,
+            "ENTITIES": ENTITIES,
+            "ALLOWED_TENANT_IDS": TENANT,
+            "TABLE_PREFIX": prefix,
+            "CARD_UPDATE_INTERVAL_SECONDS": "0.2",
+            "DIALOGUE_CYCLE": "2026",
+        }
+        env.update(overrides)
+        return Settings.from_env(env, dev=True)
+
+    return make
+
+
+@pytest.fixture
+async def bot(
+    make_settings: Callable[..., Settings], connector: FakeConnector, card_log: CardLog, request
+) -> AsyncIterator[BotUnderTest]:
+    """The real app, started on fresh tables; its cards go to the end-of-run check."""
+    connector.reset()
+    harness = BotUnderTest(make_settings(), connector.url)
+    await harness.start()
+    yield harness
+    await harness.stop()
+    for card in harness.cards_seen + connector.cards():
+        card_log.add(request.node.name, card)
+
+
+@pytest.fixture
+def people() -> list[User]:
+    """Twenty-six colleagues: a leader and twenty-five participants."""
+    names = [
+        "Amina Diallo",
+        "Kenji Watanabe",
+        "Sofía Ramírez",
+        "Olena Kovalenko",
+        "Thabo Nkosi",
+        "Priya Raman",
+        "Jean-Pierre Moreau",
+        "Fatima Al-Sayed",
+        "Liam O'Connor",
+        "Mei Lin",
+        "Carlos Mendes",
+        "Aisha Bello",
+        "Dmitri Volkov",
+        "Nadia Haddad",
+        "Tomás Herrera",
+        "Grace Mensah",
+        "Ravi Patel",
+        "Ingrid Larsen",
+        "Yusuf Demir",
+        "Ana Costa",
+        "Samuel Okafor",
+        "Hana Kim",
+        "Mateo Rossi",
+        "Zainab Yusuf",
+        "Élodie Martin",
+        "Kwame Asante",
+    ]
+    return [User.make(name, n) for n, name in enumerate(names)]

@@ -1,0 +1,219 @@
+"""Teams-shaped activities posted to the real aiohttp app, as Teams would post them."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import Settings
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+BOT_ID = "28:dialogue-bot"
+BOT_NAME = "Dialogue Bot"
+CARD = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass(frozen=True)
+class User:
+    """A Teams user: MRI, Entra object id, display name and client locale."""
+
+    name: str
+    aad_id: str
+    mri: str
+    locale: str = "en-US"
+
+    @classmethod
+    def make(cls, name: str, n: int, locale: str = "en-US") -> User:
+        """A user with stable made-up ids."""
+        aad = str(uuid.uuid5(uuid.NAMESPACE_URL, f"user/{n}"))
+        return cls(name=name, aad_id=aad, mri=f"29:1{aad.replace('-', '')}", locale=locale)
+
+    def member(self) -> dict[str, Any]:
+        """As the Bot Connector lists a chat member."""
+        return {
+            "id": self.mri,
+            "name": self.name,
+            "aadObjectId": self.aad_id,
+            "userPrincipalName": f"{self.aad_id[:8]}@example.org",
+            "userRole": "user",
+        }
+
+
+@dataclass
+class Chat:
+    """A Teams group (meeting) chat."""
+
+    id: str = field(default_factory=lambda: f"19:meeting_{uuid.uuid4().hex}@thread.v2")
+    tenant: str = TENANT
+    kind: str = "groupChat"
+
+
+class BotUnderTest:
+    """The real app on a loopback port, plus a client that speaks to it as Teams does."""
+
+    def __init__(self, settings: Settings, service_url: str) -> None:
+        self.settings = settings
+        self.service_url = service_url
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+        self.url = ""
+        self.cards_seen: list[dict[str, Any]] = []
+
+    async def start(self) -> BotUnderTest:
+        """Start the app (opens storage) and a client session."""
+        self._runner = web.AppRunner(create_app(self.settings))
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def stop(self) -> None:
+        """Stop the app the way a shutdown does (pending card updates are flushed)."""
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def post(self, activity: dict[str, Any]) -> tuple[int, Any]:
+        """POST one activity; the HTTP status and the JSON body, if any."""
+        assert self._session is not None
+        async with self._session.post(f"{self.url}/api/messages", json=activity) as response:
+            body = await response.json() if response.content_type == "application/json" else None
+            return response.status, body
+
+    def activity(self, user: User, chat: Chat, **fields: Any) -> dict[str, Any]:
+        """The envelope Teams puts around everything it sends."""
+        base = {
+            "id": f"act-{next(self._ids)}-{uuid.uuid4().hex[:8]}",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "from": {"id": user.mri, "name": user.name, "aadObjectId": user.aad_id},
+            "conversation": {
+                "id": chat.id,
+                "conversationType": chat.kind,
+                "isGroup": chat.kind != "personal",
+                "tenantId": chat.tenant,
+            },
+            "recipient": {"id": BOT_ID, "name": BOT_NAME},
+            "channelData": {"tenant": {"id": chat.tenant}},
+            "locale": user.locale,
+        }
+        base.update(fields)
+        return base
+
+    async def say(self, user: User, chat: Chat, text: str, *, mention: bool = True) -> int:
+        """A message typed in the chat, mentioning the bot as group chats require."""
+        at = f"<at>{BOT_NAME}</at>"
+        fields: dict[str, Any] = {"type": "message", "text": f"{at} {text}" if mention else text}
+        if mention:
+            fields["entities"] = [
+                {"type": "mention", "mentioned": {"id": BOT_ID, "name": BOT_NAME}, "text": at}
+            ]
+        status, _ = await self.post(self.activity(user, chat, **fields))
+        return status
+
+    async def execute(
+        self,
+        user: User,
+        chat: Chat,
+        card_id: str,
+        verb: str,
+        data: dict[str, Any] | None = None,
+        *,
+        trigger: str = "manual",
+        activity_id: str | None = None,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """An Action.Execute click; returns the HTTP status and the card Teams would show."""
+        activity = self.activity(
+            user,
+            chat,
+            type="invoke",
+            name="adaptiveCard/action",
+            replyToId=card_id,
+            value={
+                "action": {"type": "Action.Execute", "verb": verb, "data": data or {}},
+                "trigger": trigger,
+            },
+        )
+        if activity_id is not None:
+            activity["id"] = activity_id
+        status, body = await self.post(activity)
+        if status == 200 and isinstance(body, dict) and body.get("type") == CARD:
+            self.cards_seen.append(body["value"])
+            return status, body["value"]
+        return status, body
+
+
+def card_text(card: dict[str, Any] | None) -> str:
+    """Every visible string of a card (texts, titles, facts, choices), for assertions."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "value", "label", "placeholder"):
+                if isinstance(node.get(key), str):
+                    out.append(node[key])
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return "\n".join(out)
+
+
+def verbs(card: dict[str, Any] | None) -> set[str]:
+    """Every Action.Execute verb on a card, nested ones included."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute" and isinstance(node.get("verb"), str):
+                found.add(node["verb"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+def card_sid(card: dict[str, Any] | None) -> str:
+    """The session id the card's actions carry."""
+
+    def walk(node: Any) -> str | None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute" and isinstance(node.get("data"), dict):
+                sid = node["data"].get("sid")
+                if sid:
+                    return sid
+            for value in node.values():
+                found = walk(value)
+                if found:
+                    return found
+        elif isinstance(node, list):
+            for item in node:
+                found = walk(item)
+                if found:
+                    return found
+        return None
+
+    sid = walk(card)
+    assert sid, "card carries no session id"
+    return sid
