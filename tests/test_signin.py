@@ -9,7 +9,7 @@ from azure.data.tables.aio import TableServiceClient
 
 from tests.flows import SETUP, last_card_message, start_session
 from tests.support.connector import UPDATE, FakeConnector
-from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, verbs
+from tests.support.teams import BotUnderTest, Chat, card_sid, card_text, verbs
 
 
 async def rows(bot: BotUnderTest, table: str) -> list[dict]:
