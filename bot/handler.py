@@ -325,6 +325,14 @@ class DialogueBot(TeamsActivityHandler):
             raise DialogueError("error.roster_failed") from error
         return people
 
+    async def on_teams_members_added(self, teams_members_added, team_info, turn_context):  # noqa: ANN001, ANN201 - SDK signature
+        """Introduce the bot when it is added to a chat, so nobody has to guess the commands."""
+        bot_id = turn_context.activity.recipient.id
+        if any(member.id == bot_id for member in teams_members_added or []):
+            lang = resolve_language(turn_context.activity.locale)
+            card = self._views.help(lang, in_personal=not is_group_chat(turn_context.activity))
+            await _send_card(turn_context, card)
+
     # Meeting events --------------------------------------------------------------------------
 
     async def on_event_activity(self, turn_context: TurnContext) -> None:
