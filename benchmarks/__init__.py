@@ -1,0 +1,1 @@
+"""Benchmarks: entry points that print figures; never collected as tests."""
