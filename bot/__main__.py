@@ -35,7 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(__name__).warning(
             "development mode: inbound authentication is off; listening on %s only", settings.host
         )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    try:
+        app = create_app(settings)
+    except (SettingsError, ValueError) as error:
+        # A broken content pack or catalog: say which file and field, then stop.
+        print(f"Dialogue Bot cannot start.\n{error}", file=sys.stderr)
+        return 2
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 
 

@@ -15,14 +15,23 @@ from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
 from bot.card_updates import CardUpdater
+from bot.dialogue_actions import DialogueActions
+from bot.dialogue_views import DialogueViews
 from bot.handler import DialogueBot
-from bot.settings import Settings
+from bot.poll_actions import PollActions
+from bot.screens import Screens
+from bot.settings import Settings, SettingsError
+from bot.shared_cards import SharedCards
+from bot.signin_actions import SignInActions
 from bot.views import Views
 from cards.catalog import Catalogs, resolve_language
+from cards.library import PackLibrary
+from cards.packs import load_all
 from cards.renderer import CardRenderer
+from dialogs.dialogue import DialogueService
+from dialogs.polls import PollService
 from dialogs.signin import SignInService
 from storage import TableStore
-from storage.records import SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -54,41 +63,43 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     """Build the aiohttp application; clients open and close with its lifetime."""
     app = web.Application(middlewares=[_errors])
     app[SETTINGS] = settings
-    catalogs = Catalogs.load()
-    renderer = CardRenderer(catalogs)
+    renderer = CardRenderer(Catalogs.load())
+    # A broken content pack stops the start with the file, field and reason.
+    library = PackLibrary(load_all())
+    if not library.has(settings.content_pack):
+        raise SettingsError(
+            f"CONTENT_PACK={settings.content_pack}: no such pack (have: {', '.join(library.ids())})"
+        )
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
         adapter = _adapter(settings, renderer)
-        views = Views(renderer, settings)
         signin = SignInService(
             store.sessions,
             store.attendance,
             entity_codes=[e.code for e in settings.entities],
             cycle=settings.cycle,
+            pack=settings.content_pack,
             clock=clock,
         )
-
-        async def render_shared(session: SessionRecord):  # noqa: ANN202 - see CardUpdater.Render
-            current = await signin.active(session.conversation_id)
-            if current is None or current.session_id != session.session_id:
-                # Ended: show the final state; nobody's card should keep offering Sign in.
-                current = await store.sessions.get(
-                    session.cycle, session.entity, session.session_id
-                )
-            if current is None:
-                return None
-            sheet = await signin.sheet(current)
-            return current, views.sheet(sheet, current.language)
-
-        updater = CardUpdater(
-            adapter, settings.app_id, render_shared, settings.card_update_interval
+        dialogue = DialogueService(store.sessions, store.questions, library, clock)
+        polls = PollService(store.polls, settings.anonymity_secret, clock)
+        screens = Screens(
+            Views(renderer, settings), DialogueViews(renderer), signin, dialogue, polls
         )
+        updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
+        shared = SharedCards(updater, screens, signin)
+        modules = [
+            SignInActions(signin, dialogue, screens, shared, clock),
+            DialogueActions(signin, dialogue, polls, screens, shared),
+            PollActions(signin, dialogue, polls, screens, shared),
+        ]
+        bot = DialogueBot(settings, signin, screens, shared, modules, clock)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = updater
-        app[BOT] = DialogueBot(settings, signin, views, updater, clock)
+        app[BOT] = bot
         try:
             yield
         finally:

@@ -47,6 +47,7 @@ class Settings:
     openid_metadata_url: str = ""
     token_issuer: str = ""
     card_update_interval: float = 1.0
+    content_pack: str = "2023"
 
     @property
     def host(self) -> str:
@@ -114,6 +115,10 @@ class Settings:
             problems.append("CARD_UPDATE_INTERVAL_SECONDS must be a number from 0.2 to 30.")
             card_interval = 1.0
 
+        pack = get("CONTENT_PACK", "2023") or "2023"
+        if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
+            problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
+
         if problems:
             raise SettingsError("Invalid settings:\n  - " + "\n  - ".join(problems))
         return cls(
@@ -133,6 +138,7 @@ class Settings:
             openid_metadata_url=get("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"),
             token_issuer=get("TO_BOT_FROM_CHANNEL_TOKEN_ISSUER"),
             card_update_interval=card_interval,
+            content_pack=pack,
         )
 
 

@@ -8,15 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from dialogs.errors import InvalidInput, NoSession, NotAllowed, NotSaved, WrongState
+from dialogs.common import change_session, guard, require_leader
+from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
-from storage import (
-    ActiveSessionExists,
-    AttendeeRecord,
-    SessionRecord,
-    StorageUnavailable,
-    WriteConflict,
-)
+from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.attendance import AttendanceRepository
 from storage.keys import normalized_name, session_id_for
 from storage.records import Person
@@ -29,8 +24,6 @@ log = logging.getLogger(__name__)
 RECOMMENDED_MIN = 10
 RECOMMENDED_MAX = 25
 FAR_BELOW = 5
-# Conditional writes to the session entity retry this often before giving up.
-_CONFLICT_RETRIES = 5
 
 SIGNIN = "signin"
 SIGNIN_CLOSED = "signin_closed"
@@ -95,8 +88,10 @@ class SignInService:
         *,
         entity_codes: Iterable[str],
         cycle: int,
+        pack: str,
         clock: Callable[[], datetime],
     ) -> None:
+        self._pack = pack
         self._sessions = sessions
         self._attendance = attendance
         self._entity_codes = set(entity_codes)
@@ -123,6 +118,7 @@ class SignInService:
             bot_id=chat.bot_id,
             card_id=card_id,
             created_at=self._clock(),
+            pack=self._pack,
         )
         existing = await self._guard(self._sessions.active_for_chat(chat.conversation_id))
         if existing is not None and existing.session_id != session.session_id:
@@ -149,6 +145,12 @@ class SignInService:
         if session.session_id != session_id:
             raise NoSession("error.stale_card")
         return session
+
+    async def reload(self, session: SessionRecord) -> SessionRecord | None:
+        """The session as stored now."""
+        return await self._guard(
+            self._sessions.get(session.cycle, session.entity, session.session_id)
+        )
 
     async def sheet(self, session: SessionRecord) -> Sheet:
         """The session and its current sheet."""
@@ -304,30 +306,18 @@ class SignInService:
         """Remember that the sheet's card now lives in another message."""
         return await self._change(session, lambda s: replace(s, card_id=card_id))
 
+    async def move_agenda(self, session: SessionRecord, card_id: str) -> SessionRecord:
+        """Remember that the session plan's card now lives in another message."""
+        return await self._change(session, lambda s: replace(s, agenda_card_id=card_id))
+
     async def _change(
         self, session: SessionRecord, edit: Callable[[SessionRecord], SessionRecord]
     ) -> SessionRecord:
-        # Read-modify-write under an ETag condition: a concurrent change makes us re-read.
-        current = session
-        for _ in range(_CONFLICT_RETRIES):
-            changed = edit(current)
-            if changed == current:
-                return current
-            try:
-                return await self._guard(self._sessions.save(changed))
-            except WriteConflict:
-                fresh = await self._guard(
-                    self._sessions.get(session.cycle, session.entity, session.session_id)
-                )
-                if fresh is None:
-                    raise NoSession("error.no_session") from None
-                current = fresh
-        raise NotSaved("error.busy")
+        return await change_session(self._sessions, session, edit)
 
     @staticmethod
     def _require_leader(session: SessionRecord, caller: Person) -> None:
-        if not session.is_leader(caller.aad_id):
-            raise NotAllowed("error.leader_only")
+        require_leader(session, caller)
 
     @staticmethod
     def _require_helper(session: SessionRecord, caller: Person) -> None:
@@ -341,9 +331,4 @@ class SignInService:
 
     @staticmethod
     async def _guard(awaitable):  # noqa: ANN001, ANN205 - generic pass-through
-        """Await a storage call; a storage failure becomes a 'not saved' the person is told."""
-        try:
-            return await awaitable
-        except StorageUnavailable as error:
-            log.warning("storage unavailable: %s", error)
-            raise NotSaved("error.not_saved") from error
+        return await guard(awaitable)

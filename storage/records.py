@@ -37,6 +37,18 @@ class SessionRecord:
     monitors: list[Person] = field(default_factory=list)
     closed_at: datetime | None = None
     ended_at: datetime | None = None
+    # The Dialogue itself: its content pack, where the agenda stands, which scenarios run.
+    pack: str = ""
+    stage: str = "introduction"
+    stage_started_at: datetime | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    scenario_order: list[str] = field(default_factory=list)
+    scenario_index: int = -1
+    scenario_started_at: datetime | None = None
+    scenario_seconds: dict[str, float] = field(default_factory=dict)
+    scenario_card_id: str = ""
+    agenda_card_id: str = ""
+    held_at: datetime | None = None
     etag: str | None = None
 
     def is_leader(self, aad_id: str) -> bool:
@@ -46,6 +58,39 @@ class SessionRecord:
     def is_monitor(self, aad_id: str) -> bool:
         """Whether this Entra object id was named monitor by the leader."""
         return any(m.aad_id == aad_id for m in self.monitors)
+
+
+@dataclass
+class PollRecord:
+    """An anonymous poll in a session; `salt` exists only while it is open."""
+
+    poll_id: str
+    session_id: str
+    kind: str  # "choice" (scenario choice), "pack" (from the content pack), "adhoc"
+    question: str
+    options: list[str]
+    created_at: datetime
+    multiple: bool = False
+    ref: str = ""  # the pack poll id, or the scenario it belongs to
+    status: str = "open"
+    revealed: bool = False
+    salt: str = ""
+    card_id: str = ""
+    closed_at: datetime | None = None
+    cutoff: datetime | None = None  # storage time after which votes no longer count
+    results: list[int] | None = None
+    voters: int = 0
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """A question the group could not answer, for the Ethics Office; no author is stored."""
+
+    question_id: str
+    session_id: str
+    text: str
+    asked_at: datetime
 
 
 @dataclass(frozen=True)

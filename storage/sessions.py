@@ -162,10 +162,26 @@ def _to_entity(session: SessionRecord) -> dict:
         "Monitors": json.dumps([_person_to_json(m) for m in session.monitors]),
         "CreatedAt": session.created_at,
     }
-    if session.closed_at is not None:
-        entity["ClosedAt"] = session.closed_at
-    if session.ended_at is not None:
-        entity["EndedAt"] = session.ended_at
+    entity.update(
+        {
+            "Pack": session.pack,
+            "Stage": session.stage,
+            "StageSeconds": json.dumps(session.stage_seconds),
+            "ScenarioOrder": json.dumps(session.scenario_order),
+            "ScenarioIndex": session.scenario_index,
+            "ScenarioSeconds": json.dumps(session.scenario_seconds),
+            "ScenarioCardId": session.scenario_card_id,
+            "AgendaCardId": session.agenda_card_id,
+        }
+    )
+    optional = {
+        "ClosedAt": session.closed_at,
+        "EndedAt": session.ended_at,
+        "StageStartedAt": session.stage_started_at,
+        "ScenarioStartedAt": session.scenario_started_at,
+        "HeldAt": session.held_at,
+    }
+    entity.update({k: v for k, v in optional.items() if v is not None})
     return entity
 
 
@@ -189,5 +205,16 @@ def _from_entity(entity: dict) -> SessionRecord:
         monitors=[_person_from_json(m) for m in json.loads(entity.get("Monitors") or "[]")],
         closed_at=entity.get("ClosedAt"),
         ended_at=entity.get("EndedAt"),
+        pack=entity.get("Pack", ""),
+        stage=entity.get("Stage", "introduction"),
+        stage_started_at=entity.get("StageStartedAt"),
+        stage_seconds=json.loads(entity.get("StageSeconds") or "{}"),
+        scenario_order=json.loads(entity.get("ScenarioOrder") or "[]"),
+        scenario_index=int(entity.get("ScenarioIndex", -1)),
+        scenario_started_at=entity.get("ScenarioStartedAt"),
+        scenario_seconds=json.loads(entity.get("ScenarioSeconds") or "{}"),
+        scenario_card_id=entity.get("ScenarioCardId", ""),
+        agenda_card_id=entity.get("AgendaCardId", ""),
+        held_at=entity.get("HeldAt"),
         etag=entity.metadata["etag"],
     )

@@ -9,12 +9,14 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from storage.attendance import AttendanceRepository
 from storage.errors import StorageUnavailable
+from storage.polls import PollRepository
+from storage.questions import QuestionRepository
 from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 
 # Every table the bot uses; created at start so no request pays for a missing table.
-TABLES = ("sessions", "chats", "attendance")
+TABLES = ("sessions", "chats", "attendance", "polls", "votes", "questions")
 
 
 class TableStore:
@@ -48,6 +50,8 @@ class TableStore:
             self._tables[name] = self._service.get_table_client(self.table_name(name))
         self.sessions = SessionRepository(self._tables["sessions"], self._tables["chats"])
         self.attendance = AttendanceRepository(self._tables["attendance"])
+        self.polls = PollRepository(self._tables["polls"], self._tables["votes"])
+        self.questions = QuestionRepository(self._tables["questions"])
 
     def table_name(self, name: str) -> str:
         """The account-level table name for one of ours."""

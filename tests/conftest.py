@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,44 @@ async def bot(
     """The real app, started on fresh tables; its cards go to the end-of-run check."""
     connector.reset()
     harness = BotUnderTest(make_settings(), connector.url)
+    await harness.start()
+    yield harness
+    await harness.stop()
+    for card in harness.cards_seen + connector.cards():
+        card_log.add(request.node.name, card)
+
+
+class Clock:
+    """A clock tests move by hand, so that 25 minutes of discussion take no time."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        """Let time pass."""
+        self.now += timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A hand-moved clock."""
+    return Clock()
+
+
+@pytest.fixture
+async def timed_bot(
+    make_settings: Callable[..., Settings],
+    connector: FakeConnector,
+    card_log: CardLog,
+    clock: Clock,
+    request,
+) -> AsyncIterator[BotUnderTest]:
+    """The real app on a hand-moved clock."""
+    connector.reset()
+    harness = BotUnderTest(make_settings(), connector.url, clock=clock)
     await harness.start()
     yield harness
     await harness.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,8 +59,14 @@ class Chat:
 class BotUnderTest:
     """The real app on a loopback port, plus a client that speaks to it as Teams does."""
 
-    def __init__(self, settings: Settings, service_url: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        service_url: str,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
+        self._clock = clock
         self.service_url = service_url
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -69,7 +76,12 @@ class BotUnderTest:
 
     async def start(self) -> BotUnderTest:
         """Start the app (opens storage) and a client session."""
-        self._runner = web.AppRunner(create_app(self.settings))
+        app = (
+            create_app(self.settings, clock=self._clock)
+            if self._clock
+            else create_app(self.settings)
+        )
+        self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -1,0 +1,66 @@
+"""Keeps every shared card of a session current, through the coalescing CardUpdater."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.card_updates import CardUpdater
+from bot.screens import Screens
+from dialogs.signin import SignInService
+from storage.records import SessionRecord
+
+Rendered = tuple[str, dict[str, Any]] | None
+
+
+class SharedCards:
+    """One method per kind of shared card; each renders from storage when the update is sent."""
+
+    def __init__(self, updater: CardUpdater, screens: Screens, signin: SignInService) -> None:
+        self._updater = updater
+        self._screens = screens
+        self._signin = signin
+
+    def sheet(self, session: SessionRecord) -> None:
+        """The sign-in sheet."""
+        self._schedule(f"{session.session_id}:sheet", session, self._screens.shared_sheet)
+
+    def agenda(self, session: SessionRecord) -> None:
+        """The session plan."""
+        self._schedule(f"{session.session_id}:agenda", session, self._screens.shared_agenda)
+
+    def scenario(self, session: SessionRecord) -> None:
+        """The card of the scenario under discussion now (it keeps its message and scenario)."""
+        if not session.scenario_card_id or not 0 <= session.scenario_index < len(
+            session.scenario_order
+        ):
+            return
+        card_id = session.scenario_card_id
+        scenario_id = session.scenario_order[session.scenario_index]
+
+        async def render(current: SessionRecord) -> Rendered:
+            card = self._screens.scenario(current, scenario_id, current.language)
+            return (card_id, card) if card else None
+
+        self._schedule(f"{session.session_id}:scenario:{card_id}", session, render)
+
+    def poll(self, session: SessionRecord, poll_id: str) -> None:
+        """One poll."""
+
+        async def render(current: SessionRecord) -> Rendered:
+            return await self._screens.shared_poll(current, poll_id)
+
+        self._schedule(f"{session.session_id}:poll:{poll_id}", session, render)
+
+    def _schedule(
+        self,
+        key: str,
+        session: SessionRecord,
+        render: Callable[[SessionRecord], Awaitable[Rendered]],
+    ) -> None:
+        async def fresh() -> Rendered:
+            # Render what is stored when the update is sent, not what was true when asked.
+            current = await self._signin.reload(session)
+            return await render(current) if current is not None else None
+
+        self._updater.schedule(key, session, fresh)

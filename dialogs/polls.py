@@ -1,0 +1,248 @@
+"""Quick anonymous polls: one changeable vote per person, no person id stored, tally on close.
+
+Anonymity: a vote's key is HMAC(secret, poll salt + voter). The salt lives in the poll row only
+while the poll is open; closing deletes it, so afterwards nobody can link a vote to a person.
+Close is exact: its storage time is the cut-off, and a vote written after it is removed and
+its voter told, so no vote is counted without its voter being told so, or the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from dialogs.common import CONFLICT_RETRIES, guard, require_leader
+from dialogs.errors import InvalidInput, NotSaved, WrongState
+from dialogs.forms import clean_text
+from storage import WriteConflict
+from storage.keys import digest, normalized_name
+from storage.polls import PollRepository
+from storage.records import Person, PollRecord, SessionRecord
+
+log = logging.getLogger(__name__)
+
+MIN_OPTIONS = 2
+MAX_OPTIONS = 10
+MAX_QUESTION = 300
+MAX_OPTION = 100
+# How long a vote waits for a closing poll to record its cut-off before giving up.
+_CLOSE_WAIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts per option and how many people voted."""
+
+    counts: list[int]
+    voters: int
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """What happened to one vote."""
+
+    poll: PollRecord
+    choices: list[int]
+    tally: Tally
+
+
+class PollService:
+    """Opens, counts and closes polls; every vote is validated on the server."""
+
+    def __init__(self, polls: PollRepository, secret: str, clock: Callable[[], datetime]) -> None:
+        self._polls = polls
+        self._secret = secret.encode("utf-8")
+        self._clock = clock
+
+    async def open(
+        self,
+        session: SessionRecord,
+        caller: Person,
+        *,
+        kind: str,
+        question: str,
+        options: Sequence[str],
+        ref: str = "",
+        multiple: bool = False,
+    ) -> PollRecord:
+        """Open a poll (leader only); opening the same poll again returns the existing one."""
+        require_leader(session, caller)
+        if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+            raise InvalidInput("error.poll_options", low=MIN_OPTIONS, high=MAX_OPTIONS)
+        identity = ref or normalized_name(question) + "\x1f" + "\x1f".join(options)
+        poll = PollRecord(
+            poll_id=digest("poll", session.session_id, kind, identity, length=24),
+            session_id=session.session_id,
+            kind=kind,
+            question=question,
+            options=list(options),
+            created_at=self._clock(),
+            multiple=multiple,
+            ref=ref,
+            salt=secrets.token_hex(16),
+        )
+        return await guard(self._polls.create(poll))
+
+    async def open_adhoc(
+        self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
+    ) -> PollRecord:
+        """The leader's own poll: a question and 2 to 10 options, one per line."""
+        require_leader(session, caller)
+        question = clean_text(
+            data.get("poll_question"), field="poll_question", max_length=MAX_QUESTION, required=True
+        )
+        raw = data.get("poll_options")
+        if not isinstance(raw, str):
+            raise InvalidInput("error.poll_options", low=MIN_OPTIONS, high=MAX_OPTIONS)
+        options: list[str] = []
+        for line in raw.replace("\r", "\n").split("\n"):
+            option = clean_text(line, field="poll_options", max_length=MAX_OPTION, required=False)
+            if option and option not in options:
+                options.append(option)
+        return await self.open(session, caller, kind="adhoc", question=question, options=options)
+
+    async def get(self, session: SessionRecord, poll_id: Any) -> PollRecord:
+        """A poll of this session; anything else is refused."""
+        if not isinstance(poll_id, str) or not poll_id.isalnum() or len(poll_id) > 64:
+            raise InvalidInput("error.unknown_poll", field="poll")
+        poll = await guard(self._polls.get(session.session_id, poll_id))
+        if poll is None:
+            raise InvalidInput("error.unknown_poll", field="poll")
+        return poll
+
+    async def attach_card(self, poll: PollRecord, card_id: str) -> PollRecord:
+        """Remember which message shows the poll."""
+        return await self._change(poll, lambda p: replace(p, card_id=card_id))
+
+    async def vote(self, poll: PollRecord, voter: Person, choice: Any) -> VoteResult:
+        """Store or change the voter's choice while the poll is open."""
+        if poll.status != "open" or not poll.salt:
+            raise WrongState("error.poll_closed")
+        choices = _parse_choices(choice, len(poll.options), poll.multiple)
+        key = self._voter_key(poll, voter)
+        written = await guard(self._polls.put_vote(poll.poll_id, key, choices))
+        current = await guard(self._polls.get(poll.session_id, poll.poll_id))
+        if current is not None and current.status != "open":
+            cutoff = await self._cutoff(current)
+            if cutoff is None or written > cutoff:
+                await guard(self._polls.delete_vote(poll.poll_id, key))
+                raise WrongState("error.poll_closed")
+        poll = current or poll
+        return VoteResult(poll, choices, await self.tally(poll))
+
+    async def my_vote(self, poll: PollRecord, voter: Person) -> list[int] | None:
+        """The voter's current choice while the poll is open (after close, nobody can tell)."""
+        if poll.status != "open" or not poll.salt:
+            return None
+        return await guard(self._polls.get_vote(poll.poll_id, self._voter_key(poll, voter)))
+
+    async def tally(self, poll: PollRecord) -> Tally:
+        """Counts per option: the stored final results once closed, else live."""
+        if poll.status == "closed" and poll.results is not None:
+            return Tally(list(poll.results), poll.voters)
+        votes = await guard(self._polls.votes(poll.poll_id))
+        return _count([choices for choices, _ in votes], len(poll.options))
+
+    async def reveal(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
+        """Show the live results to everyone (leader only)."""
+        require_leader(session, caller)
+        return await self._change(poll, lambda p: replace(p, revealed=True))
+
+    async def close(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
+        """Close the poll (leader only): final results stored, the salt deleted."""
+        require_leader(session, caller)
+        now = self._clock()
+        closing = await self._change(
+            poll, lambda p: p if p.status != "open" else replace(p, status="closing", closed_at=now)
+        )
+        if closing.status == "closed":
+            return closing
+        cutoff = await guard(self._polls.server_time_of(closing.session_id, closing.poll_id))
+        votes = await guard(self._polls.votes(closing.poll_id))
+        tally = _count([c for c, at in votes if at <= cutoff], len(closing.options))
+        closed = await self._change(
+            closing,
+            lambda p: (
+                p
+                if p.status == "closed"
+                else replace(
+                    p,
+                    status="closed",
+                    salt="",
+                    cutoff=cutoff,
+                    results=tally.counts,
+                    voters=tally.voters,
+                )
+            ),
+        )
+        log.info("poll closed poll=%s voters=%d", closed.poll_id, closed.voters)
+        return closed
+
+    async def _cutoff(self, poll: PollRecord) -> datetime | None:
+        """The storage time at which a closing poll stopped taking votes."""
+        waited = 0.0
+        while poll.status == "closing" and waited < _CLOSE_WAIT_SECONDS:
+            await asyncio.sleep(0.1)
+            waited += 0.1
+            fresh = await guard(self._polls.get(poll.session_id, poll.poll_id))
+            if fresh is None:
+                return None
+            poll = fresh
+        # The close's cut-off is the storage time of its first write; results were counted to it.
+        return poll.cutoff if poll.status == "closed" else None
+
+    def _voter_key(self, poll: PollRecord, voter: Person) -> str:
+        message = f"{poll.salt}\x1f{poll.poll_id}\x1f{voter.aad_id}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+    async def _change(
+        self, poll: PollRecord, edit: Callable[[PollRecord], PollRecord]
+    ) -> PollRecord:
+        current = poll
+        for _ in range(CONFLICT_RETRIES):
+            changed = edit(current)
+            if changed == current:
+                return current
+            try:
+                return await guard(self._polls.save(changed))
+            except WriteConflict:
+                fresh = await guard(self._polls.get(poll.session_id, poll.poll_id))
+                if fresh is None:
+                    raise InvalidInput("error.unknown_poll", field="poll") from None
+                current = fresh
+        raise NotSaved("error.busy")
+
+
+def _parse_choices(choice: Any, count: int, multiple: bool) -> list[int]:
+    """Card choices arrive as "2" or "0,2": only offered options, once each."""
+    if isinstance(choice, int) and not isinstance(choice, bool):
+        raw = [str(choice)]
+    elif isinstance(choice, str):
+        raw = [c.strip() for c in choice.split(",") if c.strip()]
+    else:
+        raise InvalidInput("error.unknown_option", field="vote")
+    if not raw or (len(raw) > 1 and not multiple):
+        raise InvalidInput("error.unknown_option", field="vote")
+    try:
+        picks = [int(c) for c in raw]
+    except ValueError:
+        raise InvalidInput("error.unknown_option", field="vote") from None
+    if any(not 0 <= p < count for p in picks) or len(set(picks)) != len(picks):
+        raise InvalidInput("error.unknown_option", field="vote")
+    return picks
+
+
+def _count(votes: list[list[int]], options: int) -> Tally:
+    counts = [0] * options
+    for choices in votes:
+        for pick in choices:
+            if 0 <= pick < options:
+                counts[pick] += 1
+    return Tally(counts, len(votes))
