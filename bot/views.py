@@ -100,7 +100,12 @@ class Views:
             "unknown": bool(unknown),
             "text": plain(unknown[:60]),
             "in_personal": in_personal,
-            "meeting_commands": [command("start"), command("sheet"), command("end")],
+            "meeting_commands": [
+                command("start"),
+                command("sheet"),
+                command("agenda"),
+                command("end"),
+            ],
             "personal_commands": [command("help")],
         }
         return self._renderer.render("help", data, lang)

@@ -162,3 +162,20 @@ async def test_two_bot_instances_on_one_storage_count_each_person_once(
         await other.stop()
     await shared_card(connector, chat, card_id, "20 participants signed in")
     assert connector.max_in_window(chat.id, window=1.0, kinds={UPDATE}) <= 7
+
+
+async def test_agenda_reposts_the_session_plan_and_updates_follow_it(bot, connector, people):
+    from tests.test_dialogue import data_of, find_posted
+
+    chat = Chat()
+    card_id, view = await start_session(bot, connector, chat, people[0])
+    sid = card_sid(view)
+    old_agenda, _ = find_posted(connector, chat, "question.log")
+    assert await bot.say(people[3], chat, "agenda") == 201
+    new_agenda, card = find_posted(connector, chat, "question.log")
+    assert new_agenda != old_agenda and "Ground rules" in card_text(card)
+    _, leader_view = await bot.execute(people[0], chat, new_agenda, "agenda.view", {"sid": sid})
+    await bot.execute(
+        people[0], chat, new_agenda, "agenda.next", data_of(leader_view, "agenda.next")
+    )
+    await shared_card(connector, chat, new_agenda, "What did you learn from the experience?")
