@@ -18,11 +18,10 @@ from pathlib import Path
 from azure.data.tables.aio import TableServiceClient
 
 from bot.settings import Settings
-from tests.flows import start_session
+from tests.flows import data_of, find_posted, start_session
 from tests.support.azurite import Azurite
 from tests.support.connector import FakeConnector
 from tests.support.teams import BotUnderTest, Chat, User, card_sid
-from tests.test_dialogue import data_of, find_posted
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # The Azure SDK logs every HTTP request at INFO: useful to nobody running the bot.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env(os.environ, dev=args.dev)
     except SettingsError as error:

@@ -14,10 +14,13 @@ from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
+from bot.after_actions import AfterActions
+from bot.after_views import AfterViews
 from bot.card_updates import CardUpdater
 from bot.dialogue_actions import DialogueActions
 from bot.dialogue_views import DialogueViews
 from bot.handler import DialogueBot
+from bot.outbound import Outbound
 from bot.poll_actions import PollActions
 from bot.screens import Screens
 from bot.settings import Settings, SettingsError
@@ -28,8 +31,11 @@ from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
 from cards.packs import load_all
 from cards.renderer import CardRenderer
+from dialogs.assessment import AssessmentService
 from dialogs.dialogue import DialogueService
+from dialogs.feedback import LeaderFeedbackService
 from dialogs.polls import PollService
+from dialogs.queue import QuestionQueue
 from dialogs.signin import SignInService
 from storage import TableStore
 
@@ -90,12 +96,33 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         )
         updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
         shared = SharedCards(updater, screens, signin)
+        outbound = Outbound(adapter, settings.app_id)
+        after = AfterActions(
+            settings,
+            signin,
+            dialogue,
+            LeaderFeedbackService(store.feedback, clock),
+            AssessmentService(
+                store.assessments,
+                store.attendance,
+                settings.anonymity_secret,
+                settings.assessment_min_answers,
+                clock,
+            ),
+            QuestionQueue(store.queue, settings.admin_ids, clock),
+            screens,
+            AfterViews(renderer, settings.assessment_min_answers),
+            outbound,
+        )
         modules = [
             SignInActions(signin, dialogue, screens, shared, clock),
-            DialogueActions(signin, dialogue, polls, screens, shared),
+            DialogueActions(
+                signin, dialogue, polls, screens, shared, after.post_conclusion_reminder
+            ),
             PollActions(signin, dialogue, polls, screens, shared),
+            after,
         ]
-        bot = DialogueBot(settings, signin, screens, shared, modules, clock)
+        bot = DialogueBot(settings, signin, screens, shared, modules, after, clock)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = updater
@@ -103,6 +130,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         try:
             yield
         finally:
+            await outbound.flush()
             await updater.flush()
             await store.close()
 

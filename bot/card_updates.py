@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,15 +12,14 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.bot_adapter import BotAdapter
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
-from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.outbound import with_retries
 from storage.records import SessionRecord
 
 log = logging.getLogger(__name__)
 
 # Teams allows 7 messages per second per conversation; we stay far below by sending at most
-# one update per interval per session, whatever the number of clicks.
-_MAX_ATTEMPTS = 5
+# one update per interval per card, whatever the number of clicks.
 
 # Renders a shared card from storage at send time: the message id and the card, or None.
 Render = Callable[[], Awaitable[tuple[str, dict[str, Any]] | None]]
@@ -93,26 +91,6 @@ class CardUpdater:
         async def update(turn_context: TurnContext) -> None:
             await turn_context.update_activity(activity)
 
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
-            try:
-                await self._adapter.continue_conversation(reference, update, self._app_id)
-                return
-            except (HttpOperationError, ClientRequestError) as error:
-                # ClientRequestError: the client's own retries of a 5xx ran out (no status).
-                response = getattr(error, "response", None)
-                status = getattr(response, "status_code", None)
-                retryable = status is None or status == 429 or status >= 500
-                if not retryable or attempt == _MAX_ATTEMPTS:
-                    raise
-                await asyncio.sleep(_backoff(response, attempt))
-
-
-def _backoff(response: Any, attempt: int) -> float:
-    """Seconds to wait: the connector's Retry-After when given, else exponential with jitter."""
-    headers = getattr(response, "headers", None) or {}
-    retry_after = headers.get("Retry-After")
-    try:
-        base = float(retry_after) if retry_after is not None else 0.5 * 2 ** (attempt - 1)
-    except ValueError:
-        base = 0.5 * 2 ** (attempt - 1)
-    return min(base, 30.0) + random.uniform(0, 0.25 * base)
+        await with_retries(
+            lambda: self._adapter.continue_conversation(reference, update, self._app_id)
+        )

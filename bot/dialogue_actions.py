@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+
+from botbuilder.core import TurnContext
 
 from bot.context import ActionContext, Card, Handler, send_card
 from bot.poll_actions import post_poll
@@ -30,7 +33,9 @@ class DialogueActions:
         polls: PollService,
         screens: Screens,
         shared: SharedCards,
+        on_conclude: Callable[[TurnContext, SessionRecord], Awaitable[None]],
     ) -> None:
+        self._on_conclude = on_conclude
         self._signin = signin
         self._dialogue = dialogue
         self._polls = polls
@@ -192,6 +197,9 @@ class DialogueActions:
 
     async def _conclude(self, act: ActionContext) -> Card:
         session = await self._session(act)
+        was_held = session.held_at is not None
         session = await self._dialogue.conclude(session, act.person)
         self._shared.agenda(session)
+        if not was_held:
+            await self._on_conclude(act.turn_context, session)
         return await self._agenda(session, act, Notice("notice.concluded", {}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.views import Notice, plain
+from bot.views import plain
 from cards.content import ContentPack, Scenario, Text
 from cards.renderer import CardRenderer
 from dialogs.dialogue import DONE, SCENARIOS, Progress
@@ -31,11 +31,6 @@ class DialogueViews:
 
     def _items(self, lang: str, texts: Iterable[Text], bullet: str = "•") -> list[dict[str, str]]:
         return [{"text": f"{bullet} {self._pack_text(lang, t)}"} for t in texts]
-
-    def _notice(self, lang: str, notice: Notice | None, views_text) -> dict[str, str] | None:  # noqa: ANN001
-        if notice is None:
-            return None
-        return {"text": views_text(lang, notice), "style": notice.style}
 
     def agenda(
         self,
@@ -110,6 +105,16 @@ class DialogueViews:
         more_scenarios = progress.next_scenario is not None
         data = {
             "sid": session.session_id,
+            "cycle": session.cycle,
+            "entity": session.entity,
+            "after_note": done,
+            "after": {
+                "assess": done and not leader,
+                "feedback": done and leader,
+                "results": done and leader,
+                "remind": done and leader,
+                "forward": done and leader and bool(questions),
+            },
             "stage": session.stage,
             "refresh": [session.leader.mri] if not leader and session.leader.mri else None,
             "topic": self._pack_text(lang, pack.title),
@@ -123,10 +128,12 @@ class DialogueViews:
             "prompts": self._items(lang, current.prompts, "›") if leader and current else [],
             "questions_heading": (
                 self._t(lang, "agenda.questions_heading", count=len(questions))
-                if leader and questions
+                if leader and questions and not done
                 else ""
             ),
-            "questions": [{"text": f"? {plain(q.text)}"} for q in questions] if leader else [],
+            "questions": (
+                [{"text": f"? {plain(q.text)}"} for q in questions] if leader and not done else []
+            ),
             "choose": {
                 "minimum": minimum,
                 "value": ",".join(session.scenario_order) or None,

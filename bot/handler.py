@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 CARD_ACTION = "adaptiveCard/action"
 JOIN_EVENT = "application/vnd.microsoft.meetingParticipantJoin"
-_COMMANDS = ("start", "help", "sheet", "agenda", "end")
+_COMMANDS = ("start", "help", "sheet", "agenda", "end", "feedback", "questions", "remind")
+# Commands another module answers.
+_DELEGATED = ("feedback", "questions", "remind")
 
 
 class ActionModule(Protocol):
@@ -35,6 +37,12 @@ class ActionModule(Protocol):
     def verbs(self) -> dict[str, Handler]: ...
 
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None: ...
+
+
+class CommandModule(Protocol):
+    """Answers typed commands the handler does not answer itself."""
+
+    async def command(self, name: str, turn_context: TurnContext, lang: str) -> None: ...
 
 
 class DialogueBot(TeamsActivityHandler):
@@ -47,8 +55,10 @@ class DialogueBot(TeamsActivityHandler):
         screens: Screens,
         shared: SharedCards,
         modules: list[ActionModule],
+        commands: CommandModule,
         clock: Callable[[], datetime],
     ) -> None:
+        self._commands = commands
         self._settings = settings
         self._signin = signin
         self._screens = screens
@@ -107,6 +117,8 @@ class DialogueBot(TeamsActivityHandler):
                 await self._repost_agenda(turn_context)
             elif command == "end":
                 await self._end(turn_context, lang)
+            elif command in _DELEGATED:
+                await self._commands.command(command, turn_context, lang)
             else:
                 card = self._views.help(
                     lang,

@@ -48,6 +48,7 @@ class Settings:
     token_issuer: str = ""
     card_update_interval: float = 1.0
     content_pack: str = "2023"
+    assessment_min_answers: int = 3
 
     @property
     def host(self) -> str:
@@ -115,6 +116,9 @@ class Settings:
             problems.append("CARD_UPDATE_INTERVAL_SECONDS must be a number from 0.2 to 30.")
             card_interval = 1.0
 
+        minimum = _parse_int(
+            "ASSESSMENT_MIN_ANSWERS", get("ASSESSMENT_MIN_ANSWERS"), 2, 50, problems
+        )
         pack = get("CONTENT_PACK", "2023") or "2023"
         if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
             problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
@@ -139,6 +143,7 @@ class Settings:
             token_issuer=get("TO_BOT_FROM_CHANNEL_TOKEN_ISSUER"),
             card_update_interval=card_interval,
             content_pack=pack,
+            assessment_min_answers=minimum if minimum is not None else 3,
         )
 
 

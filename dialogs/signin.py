@@ -146,6 +146,28 @@ class SignInService:
             raise NoSession("error.stale_card")
         return session
 
+    async def by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
+        """A session named by a card's data (cycle, entity, sid); unknown or malformed: refused."""
+        cycle, entity, sid = data.get("cycle"), data.get("entity"), data.get("sid")
+        if isinstance(cycle, str) and cycle.isdigit():
+            cycle = int(cycle)
+        valid = (
+            isinstance(cycle, int)
+            and not isinstance(cycle, bool)
+            and entity in self._entity_codes
+            and isinstance(sid, str)
+            and sid.isalnum()
+            and len(sid) <= 64
+        )
+        session = await self._guard(self._sessions.get(cycle, entity, sid)) if valid else None
+        if session is None:
+            raise NoSession("error.no_session")
+        return session
+
+    async def led_by(self, person: Person) -> list[SessionRecord]:
+        """The sessions this person led."""
+        return await self._guard(self._sessions.led_by(person.aad_id))
+
     async def reload(self, session: SessionRecord) -> SessionRecord | None:
         """The session as stored now."""
         return await self._guard(

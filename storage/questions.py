@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
-from storage.errors import translated
+from storage.errors import WriteConflict, translated
 from storage.records import QuestionRecord
 
 
@@ -50,3 +53,122 @@ class QuestionRepository:
             )
         ]
         return sorted(records, key=lambda q: q.asked_at)
+
+
+@dataclass(frozen=True)
+class QueuedQuestion:
+    """A question forwarded to the Ethics Office, with what is needed to answer the leader."""
+
+    key: str
+    cycle: int
+    entity: str
+    session_id: str
+    session_date: str
+    text: str
+    leader_id: str
+    leader_mri: str
+    leader_name: str
+    tenant_id: str
+    service_url: str
+    forwarded_at: datetime
+    status: str = "open"
+    reply: str = ""
+    answered_by: str = ""
+    answered_at: datetime | None = None
+    etag: str | None = None
+
+
+class QueueRepository:
+    """The Ethics Office's queue: one partition per cycle, one row per forwarded question."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    @translated
+    async def add(self, item: QueuedQuestion) -> bool:
+        """Queue a question; False when it was queued before (forwarding twice is harmless)."""
+        try:
+            await self._table.create_entity(_queued_entity(item))
+        except ResourceExistsError:
+            return False
+        return True
+
+    @translated
+    async def for_cycle(self, cycle: int) -> list[QueuedQuestion]:
+        """Every queued question of a cycle, oldest first."""
+        items = [
+            _queued(e)
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": str(cycle)}
+            )
+        ]
+        return sorted(items, key=lambda q: q.forwarded_at)
+
+    @translated
+    async def get(self, cycle: int, key: str) -> QueuedQuestion | None:
+        """One queued question, or None."""
+        try:
+            return _queued(await self._table.get_entity(str(cycle), key))
+        except ResourceNotFoundError:
+            return None
+
+    @translated
+    async def save(self, item: QueuedQuestion) -> QueuedQuestion:
+        """Replace if unchanged since read; else WriteConflict."""
+        try:
+            await self._table.update_entity(
+                _queued_entity(item),
+                mode=UpdateMode.REPLACE,
+                etag=item.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as error:
+            raise WriteConflict("question changed since it was read") from error
+        stored = await self.get(item.cycle, item.key)
+        assert stored is not None
+        return stored
+
+
+def _queued_entity(item: QueuedQuestion) -> dict:
+    entity = {
+        "PartitionKey": str(item.cycle),
+        "RowKey": item.key,
+        "Entity": item.entity,
+        "SessionId": item.session_id,
+        "SessionDate": item.session_date,
+        "Text": item.text,
+        "LeaderId": item.leader_id,
+        "LeaderMri": item.leader_mri,
+        "LeaderName": item.leader_name,
+        "TenantId": item.tenant_id,
+        "ServiceUrl": item.service_url,
+        "ForwardedAt": item.forwarded_at,
+        "Status": item.status,
+        "Reply": item.reply,
+        "AnsweredBy": item.answered_by,
+    }
+    if item.answered_at is not None:
+        entity["AnsweredAt"] = item.answered_at
+    return entity
+
+
+def _queued(e: dict) -> QueuedQuestion:
+    return QueuedQuestion(
+        key=e["RowKey"],
+        cycle=int(e["PartitionKey"]),
+        entity=e["Entity"],
+        session_id=e["SessionId"],
+        session_date=e["SessionDate"],
+        text=e["Text"],
+        leader_id=e["LeaderId"],
+        leader_mri=e["LeaderMri"],
+        leader_name=e["LeaderName"],
+        tenant_id=e["TenantId"],
+        service_url=e["ServiceUrl"],
+        forwarded_at=e["ForwardedAt"],
+        status=e["Status"],
+        reply=e.get("Reply", ""),
+        answered_by=e.get("AnsweredBy", ""),
+        answered_at=e.get("AnsweredAt"),
+        etag=e.metadata["etag"],
+    )

@@ -24,9 +24,10 @@ _ACTIVE = "active"
 class SessionRepository:
     """Reads and writes sessions; a chat has at most one active session at a time."""
 
-    def __init__(self, sessions: TableClient, chats: TableClient) -> None:
+    def __init__(self, sessions: TableClient, chats: TableClient, leaders: TableClient) -> None:
         self._sessions = sessions
         self._chats = chats
+        self._leaders = leaders
 
     @translated
     async def create(self, session: SessionRecord) -> SessionRecord:
@@ -55,6 +56,15 @@ class SessionRepository:
                 )
         try:
             await self._sessions.upsert_entity(_to_entity(session), mode=UpdateMode.REPLACE)
+            # The leader's index: "my sessions" in personal chat is one partition query.
+            await self._leaders.upsert_entity(
+                {
+                    "PartitionKey": session.leader.aad_id,
+                    "RowKey": session.session_id,
+                    "Cycle": session.cycle,
+                    "Entity": session.entity,
+                }
+            )
         except BaseException:
             # Leave no pointer to a session that was not stored.
             try:
@@ -85,6 +95,19 @@ class SessionRepository:
         except ResourceNotFoundError:
             return None
         return _from_entity(found)
+
+    @translated
+    async def led_by(self, leader_id: str) -> list[SessionRecord]:
+        """Every session this person led, newest first."""
+        refs = [
+            (int(e["Cycle"]), e["Entity"], e["RowKey"])
+            async for e in self._leaders.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": leader_id}
+            )
+        ]
+        found = [await self.get(cycle, entity, sid) for cycle, entity, sid in refs]
+        sessions = [s for s in found if s is not None]
+        return sorted(sessions, key=lambda s: (s.session_date, s.created_at), reverse=True)
 
     @translated
     async def save(self, session: SessionRecord) -> SessionRecord:

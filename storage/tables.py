@@ -7,16 +7,29 @@ import logging
 from azure.core.exceptions import AzureError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from storage.assessments import AssessmentRepository
 from storage.attendance import AttendanceRepository
 from storage.errors import StorageUnavailable
+from storage.feedback import LeaderFeedbackRepository
 from storage.polls import PollRepository
-from storage.questions import QuestionRepository
+from storage.questions import QuestionRepository, QueueRepository
 from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 
 # Every table the bot uses; created at start so no request pays for a missing table.
-TABLES = ("sessions", "chats", "attendance", "polls", "votes", "questions")
+TABLES = (
+    "sessions",
+    "chats",
+    "leaders",
+    "attendance",
+    "polls",
+    "votes",
+    "questions",
+    "ethicsqueue",
+    "leaderfeedback",
+    "assessments",
+)
 
 
 class TableStore:
@@ -48,10 +61,15 @@ class TableStore:
             raise StorageUnavailable(f"cannot prepare tables: {type(error).__name__}") from error
         for name in TABLES:
             self._tables[name] = self._service.get_table_client(self.table_name(name))
-        self.sessions = SessionRepository(self._tables["sessions"], self._tables["chats"])
+        self.sessions = SessionRepository(
+            self._tables["sessions"], self._tables["chats"], self._tables["leaders"]
+        )
         self.attendance = AttendanceRepository(self._tables["attendance"])
         self.polls = PollRepository(self._tables["polls"], self._tables["votes"])
         self.questions = QuestionRepository(self._tables["questions"])
+        self.queue = QueueRepository(self._tables["ethicsqueue"])
+        self.feedback = LeaderFeedbackRepository(self._tables["leaderfeedback"])
+        self.assessments = AssessmentRepository(self._tables["assessments"])
 
     def table_name(self, name: str) -> str:
         """The account-level table name for one of ours."""

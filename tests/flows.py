@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.connector import REPLY, SEND, FakeConnector, adaptive_cards
-from tests.support.teams import BotUnderTest, Chat, User
+from tests.support.teams import BotUnderTest, Chat, User, card_sid, verbs
 
 SETUP = {
     "entity": "DESA",
@@ -42,3 +42,90 @@ async def start_session(
     status, view = await bot.execute(leader, chat, card_id, "setup.submit", {**SETUP, **form})
     assert status == 200 and view is not None
     return card_id, view
+
+
+def posted_cards(connector: FakeConnector, chat: Chat) -> list[tuple[str, dict[str, Any]]]:
+    """(message id, card) of every card the bot posted in the chat, oldest first."""
+    out = []
+    for op in connector.calls((SEND, REPLY), chat.id):
+        for card in adaptive_cards(op.body):
+            out.append((op.activity_id, card))
+    return out
+
+
+def find_posted(connector: FakeConnector, chat: Chat, verb: str) -> tuple[str, dict[str, Any]]:
+    """The newest posted card offering this verb."""
+    for card_id, card in reversed(posted_cards(connector, chat)):
+        if verb in verbs(card):
+            return card_id, card
+    raise AssertionError(f"no posted card offers {verb}")
+
+
+def data_of(card: dict[str, Any], verb: str) -> dict[str, Any]:
+    """The data an Action.Execute with this verb carries."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute" and node.get("verb") == verb:
+                return node.get("data", {})
+            for value in node.values():
+                found = walk(value)
+                if found is not None:
+                    return found
+        elif isinstance(node, list):
+            for item in node:
+                found = walk(item)
+                if found is not None:
+                    return found
+        return None
+
+    found = walk(card)
+    assert found is not None, f"card has no {verb} action"
+    return dict(found)
+
+
+async def run_to_conclusion(
+    bot: BotUnderTest,
+    connector: FakeConnector,
+    chat: Chat,
+    leader: User,
+    participants: list[User],
+    *,
+    question: str | None = None,
+) -> tuple[str, str, dict[str, Any]]:
+    """A whole session: sign-ins, two scenarios, an optional question, conclusion.
+
+    Returns the session id, the agenda card's id, and the keys after-session actions carry.
+    """
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    for person in participants:
+        await bot.execute(person, chat, card_id, "signin", {"sid": sid})
+    agenda_id, _ = find_posted(connector, chat, "question.log")
+
+    async def next_section() -> None:
+        _, card = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
+        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(card, "agenda.next"))
+
+    await next_section()
+    await next_section()
+    await bot.execute(
+        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
+    )
+    for scenario in ("s1", "s2"):
+        await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+        scenario_id, _ = find_posted(connector, chat, "scenario.view")
+        await bot.execute(
+            leader, chat, scenario_id, "scenario.wrap", {"sid": sid, "scenario": scenario}
+        )
+    if question:
+        await bot.execute(
+            participants[0],
+            chat,
+            agenda_id,
+            "question.log",
+            {"sid": sid, "question_text": question},
+        )
+    await next_section()
+    _, card = await bot.execute(leader, chat, agenda_id, "dialogue.conclude", {"sid": sid})
+    return sid, agenda_id, data_of(card, "feedback.open")

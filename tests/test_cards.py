@@ -199,3 +199,24 @@ def test_a_large_sheet_still_fits_in_a_teams_message(views: Views):
 
     card = views.sheet(sample_sheet(SIGNIN, 150), "en", viewer=LEADER)
     assert len(json.dumps(card).encode()) < 40_000
+
+
+def test_untranslated_pack_items_say_so_plainly(renderer: CardRenderer):
+    from dataclasses import replace
+
+    from bot.dialogue_views import DialogueViews
+    from cards.content import Text
+    from cards.packs import load_pack
+
+    pack = load_pack("2023", "fr")
+    scenario = pack.scenarios[0]
+    english = replace(scenario, introduction=Text("Read this aloud.", translated=False))
+    session = sample_sheet(SIGNIN, 0).session
+    card = DialogueViews(renderer).scenario(session, english, "fr", leader=False, seconds=0.0)
+    text = card_text(card)
+    assert "Read this aloud. (pas encore traduit)" in text
+    assert "pas encore traduite et s'affiche en anglais" in text
+    translated = DialogueViews(renderer).scenario(
+        session, scenario, "fr", leader=False, seconds=0.0
+    )
+    assert "pas encore traduit" not in card_text(translated)

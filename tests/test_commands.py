@@ -165,7 +165,7 @@ async def test_two_bot_instances_on_one_storage_count_each_person_once(
 
 
 async def test_agenda_reposts_the_session_plan_and_updates_follow_it(bot, connector, people):
-    from tests.test_dialogue import data_of, find_posted
+    from tests.flows import data_of, find_posted
 
     chat = Chat()
     card_id, view = await start_session(bot, connector, chat, people[0])

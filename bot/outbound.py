@@ -1,0 +1,113 @@
+"""Messages the bot starts itself: personal-chat notes, with Teams' limits and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.bot_adapter import BotAdapter
+from botbuilder.schema import ChannelAccount, ConversationParameters
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_MAX_ATTEMPTS = 5
+# Teams allows a bot about 30 messages a second per tenant; one every 0.1 s stays well below.
+_SPACING_SECONDS = 0.1
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot Connector call, honouring 429 Retry-After and backing off on 5xx with jitter."""
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        try:
+            return await call()
+        except (HttpOperationError, ClientRequestError) as error:
+            # ClientRequestError: the client's own retries of a 5xx ran out (no status).
+            response = getattr(error, "response", None)
+            status = getattr(response, "status_code", None)
+            retryable = status is None or status == 429 or status >= 500
+            if not retryable or attempt == _MAX_ATTEMPTS:
+                raise
+            await asyncio.sleep(backoff(response, attempt))
+    raise AssertionError("unreachable")
+
+
+def backoff(response: Any, attempt: int) -> float:
+    """Seconds to wait: the connector's Retry-After when given, else exponential with jitter."""
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("Retry-After")
+    try:
+        base = float(retry_after) if retry_after is not None else 0.5 * 2 ** (attempt - 1)
+    except ValueError:
+        base = 0.5 * 2 ** (attempt - 1)
+    return min(base, 30.0) + random.uniform(0, 0.25 * base)
+
+
+class Outbound:
+    """Sends personal-chat cards and runs slow sends in the background, tracked for shutdown."""
+
+    def __init__(self, adapter: BotAdapter, app_id: str) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._lock = asyncio.Lock()
+
+    async def personal(
+        self,
+        *,
+        service_url: str,
+        tenant_id: str,
+        bot_id: str,
+        user_mri: str,
+        card: dict[str, Any],
+    ) -> bool:
+        """Open (or reuse) the 1:1 chat with a user and post a card there; False on failure."""
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=bot_id),
+            members=[ChannelAccount(id=user_mri)],
+            tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}},
+        )
+
+        async def post(turn_context: TurnContext) -> None:
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            )
+
+        async with self._lock:
+            # One personal message at a time, spaced, so a broadcast stays within Teams' limits.
+            await asyncio.sleep(_SPACING_SECONDS)
+            try:
+                await with_retries(
+                    lambda: self._adapter.create_conversation(
+                        self._app_id, post, parameters, "msteams", service_url
+                    )
+                )
+            except (HttpOperationError, ClientRequestError) as error:
+                log.warning("personal message not delivered: %s", type(error).__name__)
+                return False
+        return True
+
+    def run(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run slow work (a broadcast) after the click is answered; failures are logged."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:  # a background task must log, not die silently
+                log.exception("background work failed")
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def flush(self) -> None:
+        """Wait for background work at shutdown."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

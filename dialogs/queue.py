@@ -1,0 +1,104 @@
+"""The path of unanswered questions: session → Ethics Office queue → reply to the leader."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from dialogs.common import guard, require_leader
+from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
+from dialogs.feedback import clean_multiline
+from storage import WriteConflict
+from storage.questions import QueuedQuestion, QueueRepository
+from storage.records import Person, QuestionRecord, SessionRecord
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY = 2000
+
+
+class QuestionQueue:
+    """Leaders forward; Ethics Office admins list and answer; no participant is ever named."""
+
+    def __init__(
+        self, queue: QueueRepository, admins: frozenset[str], clock: Callable[[], datetime]
+    ) -> None:
+        self._queue = queue
+        self._admins = admins
+        self._clock = clock
+
+    def is_admin(self, person: Person) -> bool:
+        """Whether this person is an Ethics Office administrator (from the settings)."""
+        return person.aad_id in self._admins
+
+    async def forward(
+        self, session: SessionRecord, caller: Person, questions: list[QuestionRecord]
+    ) -> int:
+        """Send the session's questions to the Ethics Office (leader only); count of new ones."""
+        require_leader(session, caller)
+        now = self._clock()
+        added = 0
+        for question in questions:
+            item = QueuedQuestion(
+                key=f"{session.session_id}-{question.question_id}",
+                cycle=session.cycle,
+                entity=session.entity,
+                session_id=session.session_id,
+                session_date=session.session_date.isoformat(),
+                text=question.text,
+                leader_id=session.leader.aad_id,
+                leader_mri=session.leader.mri,
+                leader_name=session.leader.name,
+                tenant_id=session.tenant_id,
+                service_url=session.service_url,
+                forwarded_at=now,
+            )
+            if await guard(self._queue.add(item)):
+                added += 1
+        log.info("questions forwarded session=%s new=%d", session.session_id, added)
+        return added
+
+    async def items(self, caller: Person, cycle: int) -> list[QueuedQuestion]:
+        """The cycle's queue, open questions first (admins only)."""
+        self._require_admin(caller)
+        items = await guard(self._queue.for_cycle(cycle))
+        return sorted(items, key=lambda q: (q.status != "open", q.forwarded_at))
+
+    async def answer(
+        self, caller: Person, cycle: int, key: Any, data: Mapping[str, Any]
+    ) -> QueuedQuestion:
+        """Record the Ethics Office's reply (admins only); the caller then tells the leader."""
+        self._require_admin(caller)
+        if not isinstance(key, str) or len(key) > 100:
+            raise InvalidInput("error.unknown_question", field="question")
+        reply = clean_multiline(data.get("reply"), "reply", MAX_REPLY)
+        if not reply:
+            raise InvalidInput("error.required", field="reply")
+        for _ in range(5):
+            item = await guard(self._queue.get(cycle, key))
+            if item is None:
+                raise InvalidInput("error.unknown_question", field="question")
+            if item.status == "answered":
+                raise WrongState("error.already_answered")
+            try:
+                return await guard(
+                    self._queue.save(
+                        replace(
+                            item,
+                            status="answered",
+                            reply=reply,
+                            answered_by=caller.aad_id,
+                            answered_at=self._clock(),
+                        )
+                    )
+                )
+            except WriteConflict:
+                continue
+        raise NotSaved("error.busy")
+
+    def _require_admin(self, caller: Person) -> None:
+        if not self.is_admin(caller):
+            raise NotAllowed("error.admin_only")

@@ -1,0 +1,624 @@
+"""Run Azurite, the bot (--dev) and the Microsoft 365 Agents Playground together (`make run`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+LOGS = DATA / "logs"
+PLAYGROUND_CONFIG = ROOT / "deploy" / "playground" / "m365agentsplayground.yml"
+AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite-table"
+PLAYGROUND_BIN = ROOT / "node_modules" / ".bin" / "agentsplayground"
+
+AZURITE_PORT = 10002
+PLAYGROUND_PORT = 56150
+DEFAULT_BOT_PORT = 3978
+# Azurite's published development account key; it is not a secret.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+DEV_ENTITIES = (
+    "DESA=Department of Economic and Social Affairs;"
+    "DPO=Department of Peace Operations;"
+    "OHCHR=Office of the United Nations High Commissioner for Human Rights;"
+    "OICT=Office of Information and Communications Technology;"
+    "UNEP=United Nations Environment Programme"
+)
+# The Playground user whose aadObjectId becomes ETHICS_ADMIN_IDS in development.
+DEV_ETHICS_ADMIN = "Layla Haddad"
+STOP_GRACE_SECONDS = 8.0
+LOG_TAIL_LINES = 40
+
+
+class StartupError(RuntimeError):
+    """Something could not start; the message says what and where to look."""
+
+
+class Stop(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP asked everything to stop."""
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--bot-cmd",
+        help="command that starts the bot (default: .venv/bin/python -m bot --dev); it gets the "
+        "settings in its environment and must answer GET /healthz on $PORT",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="PERSON",
+        help="start the Playground as this configured user (name, given name, id or aadObjectId) "
+        "instead of the config's currentUser",
+    )
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for each service to answer (default: 60)",
+    )
+    return parser.parse_args(argv)
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """Parse KEY=VALUE lines (optional `export `, quotes, # comment lines) as in .env files."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+_KEY_LINE = re.compile(r"^([^\s:#][^:#]*?)\s*:(?:\s+(.*))?$")
+
+
+def parse_yaml_subset(text: str) -> Any:
+    """Parse the YAML the Playground config uses: block maps, block lists and plain scalars."""
+    lines = [
+        (len(raw) - len(raw.lstrip(" ")), raw.strip())
+        for raw in text.splitlines()
+        if raw.strip() and not raw.strip().startswith("#")
+    ]
+    if not lines:
+        return None
+    value, index = _parse_block(lines, 0, lines[0][0])
+    if index != len(lines):
+        raise ValueError(f"cannot read line {lines[index][1]!r}")
+    return value
+
+
+def _parse_block(lines: list[tuple[int, str]], index: int, indent: int) -> tuple[Any, int]:
+    """Parse the block starting at `index` whose lines sit at `indent`."""
+    if lines[index][1] == "-" or lines[index][1].startswith("- "):
+        items: list[Any] = []
+        while (
+            index < len(lines) and lines[index][0] == indent and lines[index][1][:2] in ("-", "- ")
+        ):
+            content = lines[index][1][1:].strip()
+            if not _KEY_LINE.match(content):
+                items.append(_scalar(content))
+                index += 1
+                continue
+            # A "- key: value" item is a map whose first key sits two columns in.
+            lines[index] = (indent + 2, content)
+            item, index = _parse_block(lines, index, indent + 2)
+            items.append(item)
+        return items, index
+    mapping: dict[str, Any] = {}
+    while index < len(lines) and lines[index][0] == indent:
+        match = _KEY_LINE.match(lines[index][1])
+        if not match:
+            raise ValueError(f"expected `key: value`, got {lines[index][1]!r}")
+        key, rest = match.group(1), match.group(2)
+        index += 1
+        if rest:
+            mapping[key] = _scalar(rest)
+        elif index < len(lines) and (
+            lines[index][0] > indent
+            or (lines[index][0] == indent and lines[index][1].startswith("- "))
+        ):
+            mapping[key], index = _parse_block(lines, index, lines[index][0])
+        else:
+            mapping[key] = None
+    return mapping, index
+
+
+def _scalar(text: str) -> str:
+    """A scalar as a string: quoted forms unquoted, plain forms without a trailing comment."""
+    if text.startswith('"'):
+        return json.loads(text)
+    if text.startswith("'"):
+        return text[1:-1].replace("''", "'")
+    return text.split(" #", 1)[0].strip()
+
+
+def find_user(config: Mapping[str, Any], who: str) -> dict[str, Any]:
+    """The configured user (currentUser or one of users) matching a name, given name or id."""
+    people = [config["currentUser"], *config["users"]]
+    wanted = who.strip().casefold()
+    for person in people:
+        keys = ("name", "givenName", "id", "aadObjectId", "email")
+        if any(str(person.get(k, "")).casefold() == wanted for k in keys):
+            return dict(person)
+    names = ", ".join(p["name"] for p in people)
+    raise StartupError(
+        f"--as {who!r} matches nobody in {PLAYGROUND_CONFIG.name}; try one of: {names}"
+    )
+
+
+def config_as(config: Mapping[str, Any], who: str) -> dict[str, Any]:
+    """The config with `who` as currentUser; the former currentUser takes their place in users."""
+    chosen = find_user(config, who)
+    current = dict(config["currentUser"])
+    if chosen["id"] == current["id"]:
+        return dict(config)
+    users = [current if u["id"] == chosen["id"] else dict(u) for u in config["users"]]
+    swapped = dict(config, currentUser=chosen, users=users)
+    # The personal chat belongs to one person: give each their own so the bot keeps them apart.
+    swapped["personalChat"] = {"id": f"personal-chat-{chosen['id']}"}
+    return swapped
+
+
+def dev_secret(path: Path) -> str:
+    """A random development ANONYMITY_SECRET, made once and kept so stored hashes stay valid."""
+    if path.exists():
+        secret = path.read_text(encoding="utf-8").strip()
+        if len(secret) >= 32:
+            return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+def azurite_connection_string(port: int) -> str:
+    """The connection string of the local Azurite table service."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+
+
+def bot_environment(
+    base: Mapping[str, str], dotenv: Mapping[str, str], config: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """The bot's environment: the shell's, then .env, then development defaults; and notes."""
+    env = {**dotenv, **base}
+    notes: list[str] = []
+
+    def default(name: str, value: Callable[[], str], why: str) -> None:
+        # An empty value (as copied from .env.example) counts as unset, like the bot reads it.
+        if not env.get(name, "").strip():
+            env[name] = value()
+            notes.append(f"{name}: {why}")
+
+    previous = env.get("TABLES_CONNECTION_STRING", "").strip()
+    env["TABLES_CONNECTION_STRING"] = azurite_connection_string(AZURITE_PORT)
+    if previous and previous != env["TABLES_CONNECTION_STRING"]:
+        notes.append("TABLES_CONNECTION_STRING: replaced by the local Azurite's")
+    if env.get("MicrosoftAppId", "").strip():
+        # The Playground sends no Entra ID tokens, so an app id would make the bot reject it.
+        notes.append("MicrosoftAppId/MicrosoftAppPassword: ignored, the Playground is anonymous")
+    env["MicrosoftAppId"] = ""
+    env["MicrosoftAppPassword"] = ""
+    default("ANONYMITY_SECRET", lambda: dev_secret(DATA / "dev-secret"), "dev value in .data/")
+    default("ENTITIES", lambda: DEV_ENTITIES, "five UN Secretariat entities")
+    admin = find_user(config, DEV_ETHICS_ADMIN)
+    default("ETHICS_ADMIN_IDS", lambda: admin["aadObjectId"], f"{admin['name']} (Playground)")
+    env.setdefault("ALLOWED_TENANT_IDS", "")
+    default("PORT", lambda: str(DEFAULT_BOT_PORT), "default")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env, notes
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already holds this loopback port."""
+    with socket.socket() as sock:
+        # Lingering TIME_WAIT connections from a previous run must not count as "in use".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def accepts(port: int) -> bool:
+    """Whether a loopback port accepts connections."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def http_get(url: str, timeout: float = 1.0) -> tuple[int, str] | None:
+    """GET a loopback URL without any proxy; None when nothing answers."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return response.status, response.read(4096).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except (OSError, ValueError):
+        return None
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log file, indented, for error messages."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "    (no log)"
+    last = text.splitlines()[-lines:]
+    return "\n".join("    " + line for line in last) or "    (empty log)"
+
+
+@dataclass
+class Child:
+    """One supervised process, the leader of its own process group."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    stop_signal: signal.Signals = signal.SIGTERM
+    pump: threading.Thread | None = None
+
+
+@dataclass
+class Supervisor:
+    """Starts children in their own process groups and stops them all, last started first."""
+
+    children: list[Child] = field(default_factory=list)
+
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        log: Path,
+        echo: bool = False,
+        stop_signal: signal.Signals = signal.SIGTERM,
+    ) -> Child:
+        """Start a command with output to `log` (and to the terminal, prefixed, if `echo`)."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handle = log.open("wb")
+        try:
+            # Own session: the terminal's Ctrl-C reaches only us, and we stop the whole group.
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if echo else handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as error:
+            handle.close()
+            raise StartupError(f"cannot start {name} ({shlex.join(command)}): {error}") from error
+        child = Child(name, process, log, stop_signal)
+        if echo and process.stdout is not None:
+            child.pump = threading.Thread(
+                target=_pump, args=(process.stdout, handle, f"[{name}] "), daemon=True
+            )
+            child.pump.start()
+        else:
+            handle.close()
+        self.children.append(child)
+        return child
+
+    def exited(self) -> Child | None:
+        """The first child that has exited, if any (left unreaped until stop_all)."""
+        return next((c for c in self.children if exit_status(c.process)), None)
+
+    def stop_all(self) -> None:
+        """Stop each process group, last started first, so the bot finishes before its storage."""
+        for child in reversed(self.children):
+            if child.process.returncode is None:
+                if not exit_status(child.process):
+                    _signal_group(child.process, child.stop_signal)
+                    _wait_unreaped(child.process, STOP_GRACE_SECONDS)
+                # Grandchildren may outlive the leader; the group kill reaches them too. The
+                # leader is not reaped yet, so its id (the group's id) cannot have been reused.
+                _signal_group(child.process, signal.SIGKILL)
+                child.process.wait()
+            if child.pump is not None:
+                child.pump.join(timeout=2)
+
+
+def exit_status(process: subprocess.Popen[bytes]) -> str:
+    """How the process ended ("exited with code 1", "was killed by SIGKILL"), or "" if running.
+
+    It peeks without reaping, so the process group id stays reserved until stop_all.
+    """
+    if process.returncode is not None:
+        return f"exited with code {process.returncode}"
+    try:
+        result = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return "exited"
+    if result is None:
+        return ""
+    if result.si_code == os.CLD_EXITED:
+        return f"exited with code {result.si_status}"
+    return f"was killed by {signal.Signals(result.si_status).name}"
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Signal a child's process group, ignoring groups already gone."""
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait_unreaped(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until the process exits or the timeout passes, leaving it for Popen to reap."""
+    deadline = time.monotonic() + timeout
+    while not exit_status(process) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _pump(source: IO[bytes], log: IO[bytes], prefix: str) -> None:
+    """Copy a child's output to its log file and to our terminal."""
+    with log:
+        for line in iter(source.readline, b""):
+            log.write(line)
+            log.flush()
+            sys.stdout.write(prefix + line.decode("utf-8", "replace"))
+            sys.stdout.flush()
+
+
+def wait_until(
+    ready: Callable[[], bool], supervisor: Supervisor, child: Child, what: str, timeout: float
+) -> None:
+    """Poll `ready` until true; fail early if any child exits, or at the timeout."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        dead = supervisor.exited()
+        if dead is not None:
+            raise StartupError(
+                f"{dead.name} {exit_status(dead.process)} while waiting for "
+                f"{what}. Last lines of {_rel(dead.log)}:\n{tail(dead.log)}"
+            )
+        if time.monotonic() > deadline:
+            raise StartupError(
+                f"{what} did not answer within {timeout:.0f} s. "
+                f"Last lines of {_rel(child.log)}:\n{tail(child.log)}"
+            )
+        time.sleep(0.2)
+
+
+def _rel(path: Path) -> str:
+    """A path relative to the project, for messages."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    """Turn a termination signal into a clean stop."""
+    raise Stop(signal.Signals(signum).name)
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
+    """Start Azurite, the bot and the Playground in order; return the banner to print."""
+    for path, hint in ((AZURITE_BIN, "npm ci"), (PLAYGROUND_BIN, "npm ci")):
+        if not path.exists():
+            raise StartupError(f"{_rel(path)} is missing: run `{hint}` (or `make setup`) first")
+    if not PLAYGROUND_CONFIG.exists():
+        raise StartupError(f"{_rel(PLAYGROUND_CONFIG)} is missing")
+    config = parse_yaml_subset(PLAYGROUND_CONFIG.read_text(encoding="utf-8"))
+    config_path = PLAYGROUND_CONFIG
+    if args.as_user:
+        config = config_as(config, args.as_user)
+        config_path = DATA / "playground" / "m365agentsplayground.yml"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        # JSON is YAML, and the Playground's YAML reader takes it as is.
+        config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    dotenv_path = ROOT / ".env"
+    dotenv = parse_dotenv(dotenv_path.read_text(encoding="utf-8")) if dotenv_path.exists() else {}
+    env, notes = bot_environment(os.environ, dotenv, config)
+    try:
+        bot_port = int(env["PORT"])
+    except ValueError as error:
+        raise StartupError(f"PORT={env['PORT']!r} is not a port number") from error
+
+    for port, what, fix in (
+        (AZURITE_PORT, "Azurite's table port", "stop the other Azurite (or whatever holds it)"),
+        (bot_port, "the bot's port", "stop the other bot, or set PORT in .env"),
+        (PLAYGROUND_PORT, "the Playground's port", "stop the other Playground"),
+    ):
+        if port_in_use(port):
+            raise StartupError(f"port {port} ({what}) is already in use on 127.0.0.1: {fix}.")
+
+    (DATA / "azurite").mkdir(parents=True, exist_ok=True)
+    azurite = supervisor.start(
+        "azurite",
+        [
+            str(AZURITE_BIN),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(AZURITE_PORT),
+            "--location",
+            str(DATA / "azurite"),
+            "--disableTelemetry",
+            "--silent",
+        ],
+        env=os.environ,
+        cwd=DATA,
+        log=LOGS / "azurite.log",
+        # SIGINT is Azurite's graceful close, which saves its tables; SIGTERM loses the last 5 s.
+        stop_signal=signal.SIGINT,
+    )
+    wait_until(lambda: accepts(AZURITE_PORT), supervisor, azurite, "Azurite", args.startup_timeout)
+
+    python = ROOT / ".venv" / "bin" / "python"
+    default_cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "bot", "--dev"]
+    bot_cmd = shlex.split(args.bot_cmd) if args.bot_cmd else default_cmd
+    print("Bot settings filled in for development: " + ("; ".join(notes) or "none"), flush=True)
+    bot = supervisor.start("bot", bot_cmd, env=env, cwd=ROOT, log=LOGS / "bot.log", echo=True)
+    health = f"http://127.0.0.1:{bot_port}/healthz"
+    wait_until(
+        lambda: (http_get(health) or (0, ""))[0] == 200,
+        supervisor,
+        bot,
+        f"the bot ({health})",
+        args.startup_timeout,
+    )
+
+    playground_dir = DATA / "playground"
+    playground_dir.mkdir(parents=True, exist_ok=True)
+    playground_env = {
+        **os.environ,
+        "TEAMSAPPTESTER_BROWSER": "none",
+        "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(config_path),
+        "M365_AGENTS_PLAYGROUND_LOGFILE": str(LOGS / "playground-debug.log"),
+    }
+    playground = supervisor.start(
+        "playground",
+        [
+            str(PLAYGROUND_BIN),
+            "--app-endpoint",
+            f"http://127.0.0.1:{bot_port}/api/messages",
+            "--channel-id",
+            "msteams",
+            "--port",
+            str(PLAYGROUND_PORT),
+            # The default service URL says "localhost", which may resolve to ::1 first.
+            "--service-url",
+            f"http://127.0.0.1:{PLAYGROUND_PORT}/_connector",
+            "--disable-telemetry",
+        ],
+        env=playground_env,
+        # It writes ./devTools/ into its working directory; keep that under .data/.
+        cwd=playground_dir,
+        log=LOGS / "playground.log",
+    )
+    ping = f"http://127.0.0.1:{PLAYGROUND_PORT}/_debug/ping"
+    wait_until(
+        lambda: (http_get(ping) or (0, ""))[1].strip() == "pong",
+        supervisor,
+        playground,
+        f"the Playground ({ping})",
+        args.startup_timeout,
+    )
+    loaded = http_get(f"http://127.0.0.1:{PLAYGROUND_PORT}/_internal/v1/testConfig", timeout=5)
+    if loaded is None or config["tenantId"] not in loaded[1]:
+        # A config it cannot find makes the Playground fall back to its built-in tenant silently.
+        raise StartupError(
+            f"the Playground did not load {_rel(config_path)}; see {_rel(LOGS)}/playground*.log"
+        )
+    return banner(config, bot_port)
+
+
+def banner(config: Mapping[str, Any], bot_port: int) -> str:
+    """What to open and what to type first."""
+    bot_name = config["bot"]["name"]
+    me = config["currentUser"]["name"]
+    others = ", ".join(f'"{u["name"]}"' for u in config["users"])
+    example = config["users"][1]["name"] if len(config["users"]) > 1 else config["users"][0]["name"]
+    rule = "-" * 78
+    return "\n".join(
+        [
+            rule,
+            "Dialogue Bot is running locally. Ctrl-C stops all three processes.",
+            "",
+            f"  Open the Playground:  http://localhost:{PLAYGROUND_PORT}",
+            f"  You are:              {me}",
+            f'  In the group chat "{config["groupChat"]["name"]}" type:',
+            "",
+            f"      @{bot_name} start",
+            "",
+            f'  (type "@" and pick "{bot_name}": in a group chat only messages that mention the',
+            "  bot reach it). The Playground acts as one person; to be someone else, stop and",
+            f'  run again with: .venv/bin/python scripts/run_local.py --as "{example}"',
+            f"  People: {others}.",
+            "",
+            f"  Bot:        http://127.0.0.1:{bot_port}/api/messages   log: .data/logs/bot.log",
+            f"  Azurite:    127.0.0.1:{AZURITE_PORT}, tables kept in .data/azurite/",
+            "  Playground: log in .data/logs/playground.log",
+            rule,
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start everything, print where to go, and supervise until Ctrl-C or a child dies."""
+    args = parse_args(argv)
+    supervisor = Supervisor()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    status = 0
+    try:
+        print(start_all(args, supervisor), flush=True)
+        while (dead := supervisor.exited()) is None:
+            time.sleep(0.3)
+        print(
+            f"\n{dead.name} {exit_status(dead.process)}; stopping the others.\n"
+            f"Last lines of {_rel(dead.log)}:\n{tail(dead.log)}",
+            file=sys.stderr,
+        )
+        status = 1
+    except StartupError as error:
+        print(f"\nrun_local: {error}", file=sys.stderr)
+        status = 1
+    except Stop:
+        print("\nStopping…", flush=True)
+    finally:
+        # A second Ctrl-C must not interrupt the cleanup and leave orphans behind.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        supervisor.stop_all()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

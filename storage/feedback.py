@@ -1,0 +1,68 @@
+"""Appendix C: every version of a leader's feedback on a session, kept."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables.aio import TableClient
+
+from storage.errors import WriteConflict, translated
+
+
+@dataclass(frozen=True)
+class FeedbackVersion:
+    """One submission of the leader's feedback form."""
+
+    session_id: str
+    version: int
+    answers: dict[str, Any]
+    submitted_at: datetime
+    submitted_by: str
+
+
+class LeaderFeedbackRepository:
+    """One partition per session; a version is never overwritten."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    @translated
+    async def versions(self, session_id: str) -> list[FeedbackVersion]:
+        """Every version, oldest first."""
+        found = [
+            FeedbackVersion(
+                session_id=e["PartitionKey"],
+                version=int(e["Version"]),
+                answers=json.loads(e["Answers"]),
+                submitted_at=e["SubmittedAt"],
+                submitted_by=e["SubmittedBy"],
+            )
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": session_id}
+            )
+        ]
+        return sorted(found, key=lambda v: v.version)
+
+    @translated
+    async def add(
+        self, session_id: str, version: int, answers: dict[str, Any], at: datetime, by: str
+    ) -> FeedbackVersion:
+        """Store a new version; WriteConflict when that number was taken meanwhile."""
+        try:
+            await self._table.create_entity(
+                {
+                    "PartitionKey": session_id,
+                    "RowKey": f"v{version:05d}",
+                    "Version": version,
+                    "Answers": json.dumps(answers, ensure_ascii=False),
+                    "SubmittedAt": at,
+                    "SubmittedBy": by,
+                }
+            )
+        except ResourceExistsError as error:
+            raise WriteConflict("that version exists") from error
+        return FeedbackVersion(session_id, version, answers, at, by)
