@@ -70,3 +70,120 @@ async def test_five_users_sign_in_through_the_playground(make_settings, card_log
         assert sorted(r["AadId"] for r in stored) == sorted(u["aadObjectId"] for u in others[:5])
     finally:
         await bot.stop()
+
+
+async def test_the_whole_dialogue_and_its_forms_through_the_playground(make_settings, card_log):
+    bot = BotUnderTest(make_settings(ALLOWED_TENANT_IDS=PLAYGROUND_TENANT), "")
+    await bot.start()
+    try:
+        async with PlaygroundProcess(f"{bot.url}/api/messages") as playground:
+            async with playground.client() as client:
+                config = await client.config()
+                chat = config.group_chat_id
+                leader = config.current_user["id"]
+                others = [u["id"] for u in config.users if u["id"] != leader][:5]
+
+                def posted(verb: str):
+                    return lambda m: (
+                        m.conversation_id == chat
+                        and m.action == "createMessage"
+                        and m.card is not None
+                        and verb in verbs(m.card)
+                    )
+
+                await client.send(chat, leader, "start")
+                setup = await client.wait_for_message(posted("setup.submit"), timeout=15)
+                view = await client.invoke(chat, leader, setup.id, "setup.submit", SETUP)
+                sid = card_sid(view)
+                for user in others:
+                    await client.invoke(chat, user, setup.id, "signin", {"sid": sid})
+                agenda = await client.wait_for_message(posted("question.log"), timeout=15)
+
+                async def leader_clicks(message_id: str, verb: str, data: dict) -> dict:
+                    card = await client.invoke(chat, leader, message_id, verb, data)
+                    card_log.add(f"playground-{verb}", card)
+                    return card
+
+                for stage in ("introduction", "opening"):
+                    await leader_clicks(agenda.id, "agenda.next", {"sid": sid, "stage": stage})
+                mark = client.mark()
+                await leader_clicks(agenda.id, "scenarios.poll", {"sid": sid})
+                poll = await client.wait_for_message(posted("poll.vote"), after=mark)
+                poll_id = next(
+                    a["data"]["poll"] for a in poll.card["actions"] if a.get("verb") == "poll.vote"
+                )
+                for user, vote in zip(others, ["0,1", "1", "1,2", "0,1", "1"], strict=True):
+                    card = await client.invoke(
+                        chat,
+                        user,
+                        poll.id,
+                        "poll.vote",
+                        {"sid": sid, "poll": poll_id, "vote": vote},
+                    )
+                    assert "Your vote is recorded" in card_text(card)
+                await leader_clicks(poll.id, "poll.close", {"sid": sid, "poll": poll_id})
+                await leader_clicks(poll.id, "scenarios.from_poll", {"sid": sid, "poll": poll_id})
+                for _ in range(2):
+                    mark = client.mark()
+                    await leader_clicks(agenda.id, "scenario.next", {"sid": sid})
+                    scenario = await client.wait_for_message(posted("scenario.view"), after=mark)
+                    scenario_id = next(
+                        a["data"]["scenario"]
+                        for a in scenario.card["actions"]
+                        if a.get("verb") == "scenario.view"
+                    )
+                    assert "Discussion questions" in card_text(scenario.card)
+                    wrapped = await leader_clicks(
+                        scenario.id, "scenario.wrap", {"sid": sid, "scenario": scenario_id}
+                    )
+                    assert "Key messages" in card_text(wrapped)
+                await client.invoke(
+                    chat,
+                    others[2],
+                    agenda.id,
+                    "question.log",
+                    {"sid": sid, "question_text": "Can I like a post criticising a Member State?"},
+                )
+                await leader_clicks(agenda.id, "agenda.next", {"sid": sid, "stage": "scenarios"})
+                done = await leader_clicks(agenda.id, "dialogue.conclude", {"sid": sid})
+                assert "recorded as held" in card_text(done)
+                keys = next(a["data"] for a in done["actions"] if a.get("verb") == "feedback.open")
+
+                form = await leader_clicks(agenda.id, "feedback.open", keys)
+                assert "Can I like a post criticising a Member State?" in card_text(form)
+                answers = {"c7": "4", "c9": "5", "forward_questions": "true"}
+                for element in _inputs(form):
+                    answers.setdefault(element["id"], str(element.get("value") or ""))
+                saved = await leader_clicks(agenda.id, "feedback.submit", {**keys, **answers})
+                assert "Appendix C is stored (version 1)" in card_text(saved)
+                for user in others[:4]:
+                    ratings = {f"f{n}": "4" for n in range(1, 6)}
+                    card = await client.invoke(
+                        chat, user, agenda.id, "assess.submit", {**keys, **ratings}
+                    )
+                    assert "stored anonymously" in card_text(card)
+                results = await leader_clicks(agenda.id, "assess.results", keys)
+                assert "4 participants answered" in card_text(results)
+                assert "Average 4 out of 5" in card_text(results)
+        sessions = await rows(bot, "sessions")
+        assert sessions[0]["Stage"] == "done"
+        assert len(await rows(bot, "ethicsqueue")) == 1
+    finally:
+        await bot.stop()
+
+
+def _inputs(card: dict) -> list[dict]:
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Input.") and "id" in node:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
