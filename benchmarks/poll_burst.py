@@ -10,42 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import time
-import uuid
-from pathlib import Path
 
-from azure.data.tables.aio import TableServiceClient
-
-from bot.settings import Settings
+from benchmarks.harness import environment, partition, report
 from tests.flows import data_of, find_posted, start_session
-from tests.support.azurite import Azurite
-from tests.support.connector import FakeConnector
 from tests.support.teams import BotUnderTest, Chat, User, card_sid
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 async def run(rounds: int, size: int) -> None:
     """Run the bursts and print the figures."""
-    azurite = Azurite(ROOT)
-    azurite.start()
-    connector = FakeConnector()
-    await connector.start()
-    settings = Settings.from_env(
-        {
-            "TABLES_CONNECTION_STRING": azurite.connection_string,
-            "ANONYMITY_SECRET": "benchmark-" + "x" * 40,
-            "ENTITIES": "DESA=Department of Economic and Social Affairs",
-            "TABLE_PREFIX": "p" + uuid.uuid4().hex[:10],
-        },
-        dev=True,
-    )
-    bot = BotUnderTest(settings, connector.url)
-    await bot.start()
     latencies: list[float] = []
     bursts: list[float] = []
-    try:
+    async with environment() as (bot, connector):
         for n in range(rounds):
             chat = Chat()
             leader = User.make("Leader", 900_000 + n)
@@ -73,22 +49,14 @@ async def run(rounds: int, size: int) -> None:
                 )
                 bursts.append(time.perf_counter() - started)
             await bot.execute(leader, chat, poll_id, "poll.close", {"sid": sid, "poll": poll})
-            stored = await _results(settings, sid)
+            (stored,) = await partition(bot, "polls", sid)
             expected = [final.count(str(k)) for k in range(3)]
-            assert stored == expected, f"round {n}: stored {stored}, cast {expected}"
-    finally:
-        await bot.stop()
-        await connector.stop()
-        azurite.stop()
-    q = statistics.quantiles(latencies, n=100)
-    print(f"{rounds} polls x 2 bursts of {size} concurrent votes (one bot process, Azurite)")
-    print(
-        f"  burst wall time: median {statistics.median(bursts) * 1000:.0f} ms, "
-        f"max {max(bursts) * 1000:.0f} ms"
-    )
-    print(
-        f"  per-vote latency: p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, "
-        f"p99 {q[98] * 1000:.0f} ms"
+            assert json.loads(stored["Results"]) == expected, f"round {n}: {stored['Results']}"
+    report(
+        f"{rounds} polls x 2 bursts of {size} concurrent votes (one bot process, Azurite)",
+        "vote",
+        bursts,
+        latencies,
     )
     print(f"  closed results equal the final votes in every poll ({rounds * size} voters)")
 
@@ -109,20 +77,6 @@ async def _vote(
     )
     assert status == 200
     latencies.append(time.perf_counter() - started)
-
-
-async def _results(settings: Settings, session_id: str) -> list[int]:
-    service = TableServiceClient.from_connection_string(settings.tables_connection_string)
-    async with service:
-        table = service.get_table_client(settings.table_prefix + "polls")
-        polls = [
-            e
-            async for e in table.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": session_id}
-            )
-        ]
-    (poll,) = polls
-    return json.loads(poll["Results"])[:3]
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from dialogs.errors import NoSession, NotAllowed, NotSaved
+from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from storage import SessionRecord, StorageUnavailable, WriteConflict
 from storage.records import Person
 from storage.sessions import SessionRepository
@@ -27,25 +27,42 @@ async def guard(awaitable: Awaitable[T]) -> T:
         raise NotSaved("error.not_saved") from error
 
 
-async def change_session(
-    sessions: SessionRepository,
-    session: SessionRecord,
-    edit: Callable[[SessionRecord], SessionRecord],
-) -> SessionRecord:
+async def change(
+    record: T,
+    edit: Callable[[T], T],
+    save: Callable[[T], Awaitable[T]],
+    reload: Callable[[], Awaitable[T | None]],
+    gone: DialogueError,
+) -> T:
     """Read-modify-write under an ETag condition; a concurrent change makes us re-read."""
-    current = session
+    current = record
     for _ in range(CONFLICT_RETRIES):
         changed = edit(current)
         if changed == current:
             return current
         try:
-            return await guard(sessions.save(changed))
+            return await guard(save(changed))
         except WriteConflict:
-            fresh = await guard(sessions.get(session.cycle, session.entity, session.session_id))
+            fresh = await guard(reload())
             if fresh is None:
-                raise NoSession("error.no_session") from None
+                raise gone from None
             current = fresh
     raise NotSaved("error.busy")
+
+
+async def change_session(
+    sessions: SessionRepository,
+    session: SessionRecord,
+    edit: Callable[[SessionRecord], SessionRecord],
+) -> SessionRecord:
+    """Change a session safely against concurrent writers."""
+    return await change(
+        session,
+        edit,
+        sessions.save,
+        lambda: sessions.get(session.cycle, session.entity, session.session_id),
+        NoSession("error.no_session"),
+    )
 
 
 def require_leader(session: SessionRecord, caller: Person) -> None:

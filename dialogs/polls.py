@@ -18,10 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from dialogs.common import CONFLICT_RETRIES, guard, require_leader
-from dialogs.errors import InvalidInput, NotSaved, WrongState
+from dialogs.common import change, guard, require_leader
+from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
-from storage import WriteConflict
 from storage.keys import digest, normalized_name
 from storage.polls import PollRepository
 from storage.records import Person, PollRecord, SessionRecord
@@ -205,19 +204,13 @@ class PollService:
     async def _change(
         self, poll: PollRecord, edit: Callable[[PollRecord], PollRecord]
     ) -> PollRecord:
-        current = poll
-        for _ in range(CONFLICT_RETRIES):
-            changed = edit(current)
-            if changed == current:
-                return current
-            try:
-                return await guard(self._polls.save(changed))
-            except WriteConflict:
-                fresh = await guard(self._polls.get(poll.session_id, poll.poll_id))
-                if fresh is None:
-                    raise InvalidInput("error.unknown_poll", field="poll") from None
-                current = fresh
-        raise NotSaved("error.busy")
+        return await change(
+            poll,
+            edit,
+            self._polls.save,
+            lambda: self._polls.get(poll.session_id, poll.poll_id),
+            InvalidInput("error.unknown_poll", field="poll"),
+        )
 
 
 def _parse_choices(choice: Any, count: int, multiple: bool) -> list[int]:

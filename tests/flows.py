@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.connector import REPLY, SEND, FakeConnector, adaptive_cards
-from tests.support.teams import BotUnderTest, Chat, User, card_sid, verbs
+from tests.support.teams import BotUnderTest, Chat, User, card_sid, data_of, verbs
 
 SETUP = {
     "entity": "DESA",
@@ -59,29 +59,6 @@ def find_posted(connector: FakeConnector, chat: Chat, verb: str) -> tuple[str, d
         if verb in verbs(card):
             return card_id, card
     raise AssertionError(f"no posted card offers {verb}")
-
-
-def data_of(card: dict[str, Any], verb: str) -> dict[str, Any]:
-    """The data an Action.Execute with this verb carries."""
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-                return node.get("data", {})
-            for value in node.values():
-                found = walk(value)
-                if found is not None:
-                    return found
-        elif isinstance(node, list):
-            for item in node:
-                found = walk(item)
-                if found is not None:
-                    return found
-        return None
-
-    found = walk(card)
-    assert found is not None, f"card has no {verb} action"
-    return dict(found)
 
 
 async def run_to_conclusion(

@@ -7,30 +7,12 @@ import json
 
 from tests.flows import run_to_conclusion
 from tests.support.connector import CREATE_CONVERSATION, adaptive_cards
-from tests.support.teams import Chat, User, card_text
+from tests.support.teams import Chat, User, card_text, inputs
 from tests.test_signin import rows
 
 QUESTION = "May I share a UN job advert on LinkedIn with my own comment?"
 GOOD_C = {"c7": "4", "c9": "5", "c10": "Lively discussion", "c15": "Impartiality online"}
 GOOD_F = {"f1": "5", "f2": "4", "f3": "5", "f4": "3", "f5": "4", "f6": "Well prepared"}
-
-
-def inputs(card):
-    """Input id -> value as the card prefills it."""
-    found = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node.get("value")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
 
 
 async def test_appendix_c_is_prefilled_validated_versioned_and_forwards_questions(

@@ -6,7 +6,7 @@ import pytest
 
 from tests.e2e.playground import PlaygroundProcess
 from tests.flows import SETUP
-from tests.support.teams import BotUnderTest, card_sid, card_text, verbs
+from tests.support.teams import BotUnderTest, card_sid, card_text, inputs, verbs
 from tests.test_signin import rows
 
 pytestmark = pytest.mark.e2e
@@ -152,8 +152,8 @@ async def test_the_whole_dialogue_and_its_forms_through_the_playground(make_sett
                 form = await leader_clicks(agenda.id, "feedback.open", keys)
                 assert "Can I like a post criticising a Member State?" in card_text(form)
                 answers = {"c7": "4", "c9": "5", "forward_questions": "true"}
-                for element in _inputs(form):
-                    answers.setdefault(element["id"], str(element.get("value") or ""))
+                for input_id, value in inputs(form).items():
+                    answers.setdefault(input_id, str(value or ""))
                 saved = await leader_clicks(agenda.id, "feedback.submit", {**keys, **answers})
                 assert "Appendix C is stored (version 1)" in card_text(saved)
                 for user in others[:4]:
@@ -170,20 +170,3 @@ async def test_the_whole_dialogue_and_its_forms_through_the_playground(make_sett
         assert len(await rows(bot, "ethicsqueue")) == 1
     finally:
         await bot.stop()
-
-
-def _inputs(card: dict) -> list[dict]:
-    found: list[dict] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found

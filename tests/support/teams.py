@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -168,64 +168,62 @@ class BotUnderTest:
         return status, body
 
 
+def elements(card: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a card (elements, actions, inputs, nested cards), depth first."""
+    if isinstance(card, dict):
+        yield card
+        for value in card.values():
+            yield from elements(value)
+    elif isinstance(card, list):
+        for item in card:
+            yield from elements(item)
+
+
 def card_text(card: dict[str, Any] | None) -> str:
     """Every visible string of a card (texts, titles, facts, choices), for assertions."""
-    out: list[str] = []
+    return "\n".join(
+        node[key]
+        for node in elements(card)
+        for key in ("text", "title", "value", "label", "placeholder")
+        if isinstance(node.get(key), str)
+    )
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("text", "title", "value", "label", "placeholder"):
-                if isinstance(node.get(key), str):
-                    out.append(node[key])
-            for value in node.values():
-                if isinstance(value, dict | list):
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
 
-    walk(card)
-    return "\n".join(out)
+def executes(card: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every Action.Execute on a card, nested ones included."""
+    return [n for n in elements(card) if n.get("type") == "Action.Execute"]
 
 
 def verbs(card: dict[str, Any] | None) -> set[str]:
-    """Every Action.Execute verb on a card, nested ones included."""
-    found: set[str] = set()
+    """Every Action.Execute verb on a card."""
+    return {a["verb"] for a in executes(card) if isinstance(a.get("verb"), str)}
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute" and isinstance(node.get("verb"), str):
-                found.add(node["verb"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
 
-    walk(card)
-    return found
+def data_of(card: dict[str, Any], verb: str) -> dict[str, Any]:
+    """The data the card's Action.Execute with this verb carries."""
+    found = next((a for a in executes(card) if a.get("verb") == verb), None)
+    assert found is not None, f"card has no {verb} action"
+    return dict(found.get("data") or {})
+
+
+def inputs(card: dict[str, Any] | None) -> dict[str, Any]:
+    """Input id -> the value the card prefills."""
+    return {
+        n["id"]: n.get("value")
+        for n in elements(card)
+        if str(n.get("type", "")).startswith("Input.") and "id" in n
+    }
 
 
 def card_sid(card: dict[str, Any] | None) -> str:
     """The session id the card's actions carry."""
-
-    def walk(node: Any) -> str | None:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute" and isinstance(node.get("data"), dict):
-                sid = node["data"].get("sid")
-                if sid:
-                    return sid
-            for value in node.values():
-                found = walk(value)
-                if found:
-                    return found
-        elif isinstance(node, list):
-            for item in node:
-                found = walk(item)
-                if found:
-                    return found
-        return None
-
-    sid = walk(card)
+    sid = next(
+        (
+            a["data"]["sid"]
+            for a in executes(card)
+            if isinstance(a.get("data"), dict) and a["data"].get("sid")
+        ),
+        None,
+    )
     assert sid, "card carries no session id"
     return sid
