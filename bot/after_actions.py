@@ -16,9 +16,11 @@ from bot.settings import Settings
 from bot.views import Notice
 from dialogs.assessment import AssessmentService
 from dialogs.dialogue import DONE, DialogueService
+from dialogs.directory import Directory
 from dialogs.errors import DialogueError, InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.queue import QuestionQueue
+from dialogs.rollup import RollupService
 from dialogs.signin import SignInService
 from storage.records import Person, SessionRecord
 
@@ -31,6 +33,8 @@ class AfterActions:
     def __init__(
         self,
         settings: Settings,
+        directory: Directory,
+        rollup: RollupService,
         signin: SignInService,
         dialogue: DialogueService,
         feedback: LeaderFeedbackService,
@@ -41,6 +45,8 @@ class AfterActions:
         outbound: Outbound,
     ) -> None:
         self._settings = settings
+        self._directory = directory
+        self._rollup = rollup
         self._signin = signin
         self._dialogue = dialogue
         self._feedback = feedback
@@ -96,9 +102,9 @@ class AfterActions:
         pack = self._dialogue.pack(session, lang)
         sheet = await self._signin.sheet(session)
         questions = await self._dialogue.questions(session)
-        entity = self._settings.entity(session.entity)
+        names = await self._directory.names()
         prefill = self._feedback.prefill(
-            session, pack, entity.name if entity else session.entity, sheet.count, questions
+            session, pack, names.get(session.entity, session.entity), sheet.count, questions
         )
         return self._views.feedback_form(
             session,
@@ -120,7 +126,10 @@ class AfterActions:
     async def _feedback_submit(self, act: ActionContext) -> Card:
         session = await self._signin.by_keys(act.data)
         pack = self._dialogue.pack(session, act.lang)
-        version = await self._feedback.submit(session, act.person.aad_id, pack, act.data)
+        locked = await self._rollup.is_certified(session.cycle, session.entity)
+        version = await self._feedback.submit(
+            session, act.person.aad_id, pack, act.data, locked=locked
+        )
         if act.data.get("forward_questions") == "true":
             questions = await self._dialogue.questions(session)
             await self._queue.forward(session, act.person, questions)
@@ -209,8 +218,9 @@ class AfterActions:
     async def _queue_card(
         self, person: Person, lang: str, notice: tuple[str, str] | None = None
     ) -> Card:
-        items = await self._queue.items(person, self._settings.cycle)
-        names = {e.code: e.name for e in self._settings.entities}
+        cycle = await self._directory.cycle()
+        items = await self._queue.items(person, cycle.year)
+        names = await self._directory.names()
         return self._views.queue(items, lang, names, notice)
 
     async def _answer(self, act: ActionContext) -> Card:
@@ -248,7 +258,7 @@ class AfterActions:
         if name == "feedback":
             sessions = await self._signin.led_by(person)
             rows = [(s, await self._feedback.latest(s)) for s in sessions]
-            names = {e.code: e.name for e in self._settings.entities}
+            names = await self._directory.names()
             await send_card(turn_context, self._views.my_sessions(rows, lang, names))
         elif name == "questions":
             await send_card(turn_context, await self._queue_card(person, lang))

@@ -16,7 +16,7 @@ from msrest.serialization import Model
 
 from bot.after_actions import AfterActions
 from bot.after_views import AfterViews
-from bot.card_updates import CardUpdater
+from bot.card_updates import CardUpdater, Coalescer
 from bot.dialogue_actions import DialogueActions
 from bot.dialogue_views import DialogueViews
 from bot.handler import DialogueBot
@@ -33,9 +33,11 @@ from cards.packs import load_all
 from cards.renderer import CardRenderer
 from dialogs.assessment import AssessmentService
 from dialogs.dialogue import DialogueService
+from dialogs.directory import Directory
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
+from dialogs.rollup import RollupService
 from dialogs.signin import SignInService
 from storage import TableStore
 
@@ -81,24 +83,30 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
         adapter = _adapter(settings, renderer)
-        signin = SignInService(
-            store.sessions,
-            store.attendance,
-            entity_codes=[e.code for e in settings.entities],
-            cycle=settings.cycle,
-            pack=settings.content_pack,
-            clock=clock,
+        directory = Directory(
+            store.directory, admins=settings.admin_ids, packs=library.ids(), clock=clock
         )
+        # The settings seed the cycle and entities on first start; admins manage them after.
+        await directory.seed(
+            settings.cycle,
+            settings.content_pack,
+            [(e.code, e.name) for e in settings.entities],
+        )
+        signin = SignInService(store.sessions, store.attendance, directory=directory, clock=clock)
+        rollup = RollupService(store.sessions, store.rollup, store.attendance, directory, clock)
         dialogue = DialogueService(store.sessions, store.questions, library, clock)
         polls = PollService(store.polls, settings.anonymity_secret, clock)
         screens = Screens(
-            Views(renderer, settings), DialogueViews(renderer), signin, dialogue, polls
+            Views(renderer), DialogueViews(renderer), signin, dialogue, polls, directory
         )
         updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
-        shared = SharedCards(updater, screens, signin)
+        totals = Coalescer(settings.card_update_interval * 2)
+        shared = SharedCards(updater, screens, signin, rollup, totals)
         outbound = Outbound(adapter, settings.app_id)
         after = AfterActions(
             settings,
+            directory,
+            rollup,
             signin,
             dialogue,
             LeaderFeedbackService(store.feedback, clock),
@@ -132,6 +140,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         finally:
             await outbound.flush()
             await updater.flush()
+            await totals.flush()
             await store.close()
 
     app.cleanup_ctx.append(lifetime)

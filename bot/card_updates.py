@@ -1,4 +1,4 @@
-"""Keeps each session's shared card current, coalescing bursts into few updates."""
+"""Keeps shared cards and derived totals current, coalescing bursts into few writes."""
 
 from __future__ import annotations
 
@@ -18,63 +18,84 @@ from storage.records import SessionRecord
 
 log = logging.getLogger(__name__)
 
-# Teams allows 7 messages per second per conversation; we stay far below by sending at most
-# one update per interval per card, whatever the number of clicks.
-
 # Renders a shared card from storage at send time: the message id and the card, or None.
 Render = Callable[[], Awaitable[tuple[str, dict[str, Any]] | None]]
+Work = Callable[[], Awaitable[None]]
 
 
 @dataclass
 class _Pending:
-    render: Render
+    work: Work
     task: asyncio.Task[None] | None = None
     dirty: bool = False
-    last_sent: float = field(default=float("-inf"))
+    last_run: float = field(default=float("-inf"))
+
+
+class Coalescer:
+    """Runs work for a key at most once per interval; requests meanwhile fold into one run.
+
+    The work reads what is stored when it runs, so the last run always reflects every change.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._pending: dict[str, _Pending] = {}
+
+    def schedule(self, key: str, work: Work) -> None:
+        """Ask for `work` to run soon for this key."""
+        state = self._pending.get(key)
+        if state is None:
+            state = self._pending[key] = _Pending(work)
+        state.work = work
+        if state.task is not None and not state.task.done():
+            state.dirty = True
+            return
+        state.dirty = False
+        state.task = asyncio.create_task(self._run(key, state))
+
+    async def flush(self) -> None:
+        """Wait for every scheduled run (at shutdown, and in tests)."""
+        while tasks := [s.task for s in self._pending.values() if s.task and not s.task.done()]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, key: str, state: _Pending) -> None:
+        while True:
+            delay = state.last_run + self._interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            state.dirty = False
+            try:
+                await state.work()
+            except Exception:  # a background task must log, not die silently
+                log.exception("background update failed key=%s", key.split(":")[-1])
+            state.last_run = time.monotonic()
+            if not state.dirty:
+                return
 
 
 class CardUpdater:
     """Schedules updates of shared cards; each is rendered from storage when it is sent."""
 
+    # Teams allows 7 messages per second per conversation; one update per card per interval,
+    # whatever the number of clicks, stays far below it.
     def __init__(self, adapter: BotAdapter, app_id: str, interval: float = 1.0) -> None:
         self._adapter = adapter
         self._app_id = app_id
-        self._interval = interval
-        self._cards: dict[str, _Pending] = {}
+        self._coalescer = Coalescer(interval)
 
     def schedule(self, key: str, session: SessionRecord, render: Render) -> None:
         """Ask for the shared card `key` of this session's chat to show the latest state soon."""
-        state = self._cards.get(key)
-        if state is None:
-            state = self._cards[key] = _Pending(render)
-        state.render = render
-        if state.task is not None and not state.task.done():
-            state.dirty = True
-            return
-        state.dirty = False
-        state.task = asyncio.create_task(self._run(key, session, state))
+
+        async def work() -> None:
+            rendered = await render()
+            if rendered is not None:
+                await self._send(session, *rendered)
+
+        self._coalescer.schedule(key, work)
 
     async def flush(self) -> None:
         """Wait for every scheduled update (at shutdown, so no update is dropped)."""
-        tasks = [s.task for s in self._cards.values() if s.task and not s.task.done()]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _run(self, key: str, session: SessionRecord, state: _Pending) -> None:
-        while True:
-            delay = state.last_sent + self._interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            state.dirty = False
-            try:
-                rendered = await state.render()
-                if rendered is not None:
-                    await self._send(session, *rendered)
-            except Exception:  # a background task must log, not die silently
-                log.exception("card update failed card=%s", key)
-            state.last_sent = time.monotonic()
-            if not state.dirty:
-                return
+        await self._coalescer.flush()
 
     async def _send(self, session: SessionRecord, card_id: str, card: dict[str, Any]) -> None:
         reference = ConversationReference(

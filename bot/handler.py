@@ -138,13 +138,15 @@ class DialogueBot(TeamsActivityHandler):
         if active is not None:
             raise DialogueError("error.session_exists", leader=active.leader.name)
         await send_card(
-            turn_context, self._views.setup(lang, local_today(turn_context, self._clock))
+            turn_context, await self._screens.setup(lang, local_today(turn_context, self._clock))
         )
 
     async def _repost_sheet(self, turn_context: TurnContext) -> None:
         session = await self._require_active(turn_context.activity)
         sheet = await self._signin.sheet(session)
-        posted = await send_card(turn_context, self._views.sheet(sheet, session.language))
+        posted = await send_card(
+            turn_context, await self._screens.sheet_for(sheet, None, session.language)
+        )
         if posted is not None and posted.id:
             # Later updates go to the newest card, the one people see at the bottom of the chat.
             await self._signin.move_card(session, posted.id)
@@ -166,6 +168,7 @@ class DialogueBot(TeamsActivityHandler):
         sheet = await self._signin.end(session, person)
         self._shared.sheet(sheet.session)
         self._shared.agenda(sheet.session)
+        self._shared.totals(sheet.session)
         await turn_context.send_activity(self._views.text(lang, "msg.ended", count=sheet.count))
 
     async def _require_active(self, activity: Activity) -> SessionRecord:

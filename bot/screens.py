@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.dialogue_views import DialogueViews
 from bot.views import LEADER, MONITOR, PARTICIPANT, Notice, Views, viewer_role
 from dialogs.dialogue import DialogueService
+from dialogs.directory import Directory
 from dialogs.polls import PollService
 from dialogs.signin import Sheet, SignInService
 from storage.records import Person, PollRecord, SessionRecord
@@ -24,7 +26,9 @@ class Screens:
         signin: SignInService,
         dialogue: DialogueService,
         polls: PollService,
+        directory: Directory,
     ) -> None:
+        self.directory = directory
         self.views = views
         self._dviews = dialogue_views
         self._signin = signin
@@ -38,20 +42,27 @@ class Screens:
 
     # Sign-in sheet ---------------------------------------------------------------------------
 
-    def sheet_for(
-        self, sheet: Sheet, person: Person | None, lang: str, notice: Notice | None
+    async def setup(
+        self,
+        lang: str,
+        today: date,
+        values: dict[str, Any] | None = None,
+        notice: Notice | None = None,
+    ) -> Card:
+        """The setup form with the entities a session may be reported under."""
+        entities = [(e.code, e.name) for e in await self.directory.entities()]
+        return self.views.setup(lang, today, entities, values, notice)
+
+    async def sheet_for(
+        self, sheet: Sheet, person: Person | None, lang: str, notice: Notice | None = None
     ) -> Card:
         """The sheet as this person may see it (None: the shared view everyone sees)."""
+        name = (await self.directory.names()).get(sheet.session.entity, "")
         if person is None:
-            return self.views.sheet(sheet, lang, notice=notice)
+            return self.views.sheet(sheet, lang, notice=notice, entity_name=name)
         role = viewer_role(sheet, person)
         me = sheet.find(person.aad_id) if role == PARTICIPANT else None
-        return self.views.sheet(sheet, lang, viewer=role, me=me, notice=notice)
-
-    async def shared_sheet(self, session: SessionRecord) -> tuple[str, Card]:
-        """The shared sign-in card in the session's language."""
-        sheet = await self._signin.sheet(session)
-        return session.card_id, self.views.sheet(sheet, session.language)
+        return self.views.sheet(sheet, lang, viewer=role, me=me, notice=notice, entity_name=name)
 
     # Agenda ----------------------------------------------------------------------------------
 

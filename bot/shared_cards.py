@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.card_updates import CardUpdater
+from bot.card_updates import CardUpdater, Coalescer
 from bot.screens import Screens
+from dialogs.rollup import RollupService
 from dialogs.signin import SignInService
 from storage.records import SessionRecord
 
@@ -16,14 +17,39 @@ Rendered = tuple[str, dict[str, Any]] | None
 class SharedCards:
     """One method per kind of shared card; each renders from storage when the update is sent."""
 
-    def __init__(self, updater: CardUpdater, screens: Screens, signin: SignInService) -> None:
+    def __init__(
+        self,
+        updater: CardUpdater,
+        screens: Screens,
+        signin: SignInService,
+        rollup: RollupService,
+        totals: Coalescer,
+    ) -> None:
         self._updater = updater
         self._screens = screens
         self._signin = signin
+        self._rollup = rollup
+        self._totals = totals
 
     def sheet(self, session: SessionRecord) -> None:
-        """The sign-in sheet."""
-        self._schedule(f"{session.session_id}:sheet", session, self._screens.shared_sheet)
+        """The sign-in sheet; the session's counts follow it, and the entity's totals follow."""
+
+        async def render(current: SessionRecord) -> Rendered:
+            sheet = await self._signin.sheet(current)
+            if await self._rollup.record_counts(current, sheet.rows):
+                self.totals(current)
+            return current.card_id, await self._screens.sheet_for(sheet, None, current.language)
+
+        self._schedule(f"{session.session_id}:sheet", session, render)
+
+    def totals(self, session: SessionRecord) -> None:
+        """The entity's running totals, recomputed from its sessions (coalesced per entity)."""
+        cycle, entity = session.cycle, session.entity
+
+        async def work() -> None:
+            await self._rollup.refresh_totals(cycle, entity)
+
+        self._totals.schedule(f"totals:{cycle}:{entity}", work)
 
     def agenda(self, session: SessionRecord) -> None:
         """The session plan."""

@@ -63,12 +63,12 @@ class SignInActions:
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
         """The card the person was looking at, with the reason their action was refused."""
         if act.verb == "setup.submit":
-            return self._screens.views.setup(
+            return await self._screens.setup(
                 act.lang, local_today(act.turn_context, self._clock), act.data, notice
             )
         session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
         sheet = await self._signin.sheet(session)
-        return self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
 
     async def _session(self, act: ActionContext) -> SessionRecord:
         return await self._signin.for_card(act.conversation_id, act.data.get("sid"))
@@ -97,7 +97,7 @@ class SignInActions:
             posted = await send_card(act.turn_context, agenda)
             if posted is not None and posted.id:
                 session = await self._dialogue.begin(session, posted.id)
-        return self._screens.sheet_for(
+        return await self._screens.sheet_for(
             Sheet(session, sheet.rows), act.person, act.lang, Notice("notice.started", {})
         )
 
@@ -107,8 +107,8 @@ class SignInActions:
         if role == PARTICIPANT and not act.automatic and sheet.find(act.person.aad_id) is None:
             # A participant pressed "Leader controls": say why nothing more is shown.
             notice = Notice("error.leader_only", {}, "attention")
-            return self._screens.sheet_for(sheet, act.person, act.lang, notice)
-        return self._screens.sheet_for(sheet, act.person, act.lang, None)
+            return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, None)
 
     async def _sign_in(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -116,7 +116,7 @@ class SignInActions:
         sheet = await self._signin.sign_in(session, act.person, act.data)
         self._shared.sheet(session)
         key = "notice.details_saved" if had_row else "notice.signed_in"
-        return self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
+        return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
 
     async def _undo(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -124,20 +124,24 @@ class SignInActions:
         sheet = await self._signin.undo(session, act.person)
         self._shared.sheet(session)
         key = "notice.undone" if was_in else "notice.not_signed_in"
-        return self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
+        return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
 
     async def _add(self, act: ActionContext) -> Card:
         session = await self._session(act)
         sheet, name, added = await self._signin.add_named(session, act.person, act.data)
         self._shared.sheet(session)
         key = "notice.added" if added else "notice.already_listed"
-        return self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {"name": name}))
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice(key, {"name": name})
+        )
 
     async def _remove(self, act: ActionContext) -> Card:
         session = await self._session(act)
         sheet = await self._signin.remove(session, act.person, act.data.get("remove_key"))
         self._shared.sheet(session)
-        return self._screens.sheet_for(sheet, act.person, act.lang, Notice("notice.removed", {}))
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice("notice.removed", {})
+        )
 
     async def _import(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -148,14 +152,14 @@ class SignInActions:
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)
         notice = Notice("notice.imported", {"count": added})
-        return self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
 
     async def _confirm_hints(self, act: ActionContext) -> Card:
         session = await self._session(act)
         sheet, added = await self._signin.confirm_hints(session, act.person)
         self._shared.sheet(session)
         notice = Notice("notice.hints_confirmed", {"count": added})
-        return self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
 
     async def _monitor(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -163,17 +167,23 @@ class SignInActions:
         self._shared.sheet(sheet.session)
         name = sheet.session.monitors[0].name if sheet.session.monitors else ""
         notice = Notice("notice.monitor", {"name": name})
-        return self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
 
     async def _close(self, act: ActionContext) -> Card:
         sheet = await self._signin.close(await self._session(act), act.person)
         self._shared.sheet(sheet.session)
-        return self._screens.sheet_for(sheet, act.person, act.lang, Notice("notice.closed", {}))
+        self._shared.totals(sheet.session)
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice("notice.closed", {})
+        )
 
     async def _reopen(self, act: ActionContext) -> Card:
         sheet = await self._signin.reopen(await self._session(act), act.person)
         self._shared.sheet(sheet.session)
-        return self._screens.sheet_for(sheet, act.person, act.lang, Notice("notice.reopened", {}))
+        self._shared.totals(sheet.session)
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice("notice.reopened", {})
+        )
 
 
 async def _roster(turn_context: TurnContext) -> list[Person]:

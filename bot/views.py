@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.settings import Settings
 from cards.catalog import LANGUAGES
 from cards.renderer import CardRenderer
 from dialogs.errors import DialogueError
@@ -45,9 +44,8 @@ def plain(text: str) -> str:
 class Views:
     """Builds every card the bot sends."""
 
-    def __init__(self, renderer: CardRenderer, settings: Settings) -> None:
+    def __init__(self, renderer: CardRenderer) -> None:
         self._renderer = renderer
-        self._settings = settings
 
     def text(self, lang: str, key: str, **fields: Any) -> str:
         """A catalog string for a plain message."""
@@ -64,6 +62,7 @@ class Views:
         self,
         lang: str,
         today: date,
+        entities: list[tuple[str, str]],
         values: dict[str, Any] | None = None,
         error: Notice | None = None,
     ) -> dict[str, Any]:
@@ -72,7 +71,7 @@ class Views:
         personnel = values.get("personnel")
         data = {
             "error": self.notice_text(lang, error) if error else "",
-            "entities": [{"code": e.code, "name": e.name} for e in self._settings.entities],
+            "entities": [{"code": code, "name": name} for code, name in entities],
             "languages": [
                 {"code": code, "label": self._renderer.text(lang, f"lang.{code}")}
                 for code in LANGUAGES
@@ -123,13 +122,13 @@ class Views:
         viewer: str = PARTICIPANT,
         me: AttendeeRecord | None = None,
         notice: Notice | None = None,
+        entity_name: str = "",
     ) -> dict[str, Any]:
         """The sign-in card as the viewer may see it; participants never see others' names."""
         session = sheet.session
         is_open = session.status == SIGNIN
         leader = viewer == LEADER
         helper = viewer in (LEADER, MONITOR)
-        entity = self._settings.entity(session.entity)
         attendees = sheet.attendees
         advice_key = size_advice(sheet.count) if helper or not is_open else None
         hints = sheet.hints
@@ -143,7 +142,7 @@ class Views:
             "facts": {
                 "date": self._renderer.catalogs.date(lang, session.session_date),
                 "leader": plain(session.leader.name),
-                "entity": plain(entity.name if entity else session.entity),
+                "entity": plain(entity_name or session.entity),
                 "unit": plain(session.unit),
                 "personnel": self._renderer.catalogs.number(lang, session.personnel),
                 "monitor": ", ".join(plain(m.name) for m in session.monitors) or None,

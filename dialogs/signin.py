@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dialogs.common import change_session, guard, require_leader
+from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
@@ -86,26 +87,23 @@ class SignInService:
         sessions: SessionRepository,
         attendance: AttendanceRepository,
         *,
-        entity_codes: Iterable[str],
-        cycle: int,
-        pack: str,
+        directory: Directory,
         clock: Callable[[], datetime],
     ) -> None:
-        self._pack = pack
         self._sessions = sessions
         self._attendance = attendance
-        self._entity_codes = set(entity_codes)
-        self._cycle = cycle
+        self._directory = directory
         self._clock = clock
 
     async def start(
         self, chat: Chat, card_id: str, leader: Person, data: Mapping[str, Any], today: date
     ) -> Sheet:
         """Create the chat's session from the setup card; the submitter becomes its leader."""
-        setup = parse_setup(data, self._entity_codes, today)
+        setup = parse_setup(data, await self._directory.codes(), today)
+        cycle = await self._directory.cycle()
         session = SessionRecord(
             session_id=session_id_for(chat.conversation_id, card_id),
-            cycle=self._cycle,
+            cycle=cycle.year,
             entity=setup.entity,
             unit=setup.unit,
             personnel=setup.personnel,
@@ -118,7 +116,7 @@ class SignInService:
             bot_id=chat.bot_id,
             card_id=card_id,
             created_at=self._clock(),
-            pack=self._pack,
+            pack=cycle.pack,
         )
         existing = await self._guard(self._sessions.active_for_chat(chat.conversation_id))
         if existing is not None and existing.session_id != session.session_id:
@@ -154,7 +152,7 @@ class SignInService:
         valid = (
             isinstance(cycle, int)
             and not isinstance(cycle, bool)
-            and entity in self._entity_codes
+            and entity in await self._directory.names()
             and isinstance(sid, str)
             and sid.isalnum()
             and len(sid) <= 64

@@ -49,7 +49,16 @@ class SessionRecord:
     scenario_card_id: str = ""
     agenda_card_id: str = ""
     held_at: datetime | None = None
+    # Counts kept from the sheet (within a second of a change), so roll-ups read sessions only.
+    participants: int = 0
+    non_staff: int = 0
+    agencies: dict[str, int] = field(default_factory=dict)
     etag: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the session took place: concluded, or its sign-in closed or ended."""
+        return self.held_at is not None or self.status in ("signin_closed", "ended")
 
     def is_leader(self, aad_id: str) -> bool:
         """Whether this Entra object id is the session's leader."""

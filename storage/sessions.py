@@ -97,6 +97,18 @@ class SessionRepository:
         return _from_entity(found)
 
     @translated
+    async def of_entity(self, cycle: int, entity: str) -> list[SessionRecord]:
+        """Every session of an entity in a cycle: one partition, paged past 1,000 by the SDK."""
+        return [
+            _from_entity(e)
+            async for e in self._sessions.query_entities(
+                "PartitionKey eq @pk",
+                parameters={"pk": keys.session_partition(cycle, entity)},
+                results_per_page=1000,
+            )
+        ]
+
+    @translated
     async def led_by(self, leader_id: str) -> list[SessionRecord]:
         """Every session this person led, newest first."""
         refs = [
@@ -188,6 +200,9 @@ def _to_entity(session: SessionRecord) -> dict:
     entity.update(
         {
             "Pack": session.pack,
+            "Participants": session.participants,
+            "NonStaff": session.non_staff,
+            "Agencies": json.dumps(session.agencies, ensure_ascii=False),
             "Stage": session.stage,
             "StageSeconds": json.dumps(session.stage_seconds),
             "ScenarioOrder": json.dumps(session.scenario_order),
@@ -229,6 +244,9 @@ def _from_entity(entity: dict) -> SessionRecord:
         closed_at=entity.get("ClosedAt"),
         ended_at=entity.get("EndedAt"),
         pack=entity.get("Pack", ""),
+        participants=int(entity.get("Participants", 0)),
+        non_staff=int(entity.get("NonStaff", 0)),
+        agencies=json.loads(entity.get("Agencies") or "{}"),
         stage=entity.get("Stage", "introduction"),
         stage_started_at=entity.get("StageStartedAt"),
         stage_seconds=json.loads(entity.get("StageSeconds") or "{}"),

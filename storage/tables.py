@@ -9,10 +9,12 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from storage.assessments import AssessmentRepository
 from storage.attendance import AttendanceRepository
+from storage.directory import DirectoryRepository
 from storage.errors import StorageUnavailable
 from storage.feedback import LeaderFeedbackRepository
 from storage.polls import PollRepository
 from storage.questions import QuestionRepository, QueueRepository
+from storage.rollup import RollupRepository
 from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,13 @@ TABLES = (
     "ethicsqueue",
     "leaderfeedback",
     "assessments",
+    "directory",
+    "audit",
+    "entitytotals",
+    "certifications",
+    "extensions",
+    "attended",
+    "expected",
 )
 
 
@@ -70,6 +79,14 @@ class TableStore:
         self.queue = QueueRepository(self._tables["ethicsqueue"])
         self.feedback = LeaderFeedbackRepository(self._tables["leaderfeedback"])
         self.assessments = AssessmentRepository(self._tables["assessments"])
+        self.directory = DirectoryRepository(self._tables["directory"], self._tables["audit"])
+        self.rollup = RollupRepository(
+            self._tables["entitytotals"],
+            self._tables["certifications"],
+            self._tables["extensions"],
+            self._tables["attended"],
+            self._tables["expected"],
+        )
 
     def table_name(self, name: str) -> str:
         """The account-level table name for one of ours."""

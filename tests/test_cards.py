@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.settings import Settings
 from bot.views import LEADER, MONITOR, PARTICIPANT, Notice, Views
 from cards.catalog import LANGUAGES, Catalogs, resolve_language
 from cards.renderer import CardRenderer
@@ -31,15 +30,7 @@ def renderer() -> CardRenderer:
 
 @pytest.fixture(scope="module")
 def views(renderer: CardRenderer) -> Views:
-    settings = Settings.from_env(
-        {
-            "TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
-            "ANONYMITY_SECRET": "s" * 40,
-            "ENTITIES": ENTITIES,
-        },
-        dev=True,
-    )
-    return Views(renderer, settings)
+    return Views(renderer)
 
 
 def walk_strings(node, key=None):
@@ -157,8 +148,13 @@ def every_card(views: Views) -> list[tuple[str, dict]]:
     cards = []
     for lang in LANGUAGES:
         notice = Notice("error.too_long", {"field": "unit", "max": 120}, "attention")
-        cards.append((f"setup-{lang}", views.setup(lang, today)))
-        cards.append((f"setup-error-{lang}", views.setup(lang, today, {"personnel": "12"}, notice)))
+        entities = [
+            (code, name) for code, _, name in (e.partition("=") for e in ENTITIES.split(";"))
+        ]
+        cards.append((f"setup-{lang}", views.setup(lang, today, entities)))
+        cards.append(
+            (f"setup-error-{lang}", views.setup(lang, today, entities, {"personnel": "12"}, notice))
+        )
         cards.append((f"help-{lang}", views.help(lang, in_personal=True, unknown="*what*")))
         cards.append((f"help-chat-{lang}", views.help(lang, in_personal=False)))
         cards.append((f"notice-{lang}", views.notice(lang, Notice("error.no_session", {}))))

@@ -1,0 +1,237 @@
+"""Roles and the organisation of the cycle: admins (from settings), entities, focal points.
+
+Every change is recorded in the audit log with who made it and when. Entity names are read
+often (every card shows one) and change rarely: they are cached for a few seconds per instance,
+re-read after this instance's own changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from dialogs.common import guard
+from dialogs.errors import InvalidInput, NotAllowed, NotSaved
+from dialogs.forms import clean_text
+from storage import WriteConflict
+from storage.directory import (
+    AuditEntry,
+    CycleConfig,
+    DirectoryRepository,
+    EntityRecord,
+    FocalPoint,
+)
+from storage.records import Person
+
+_CACHE_SECONDS = 10.0
+_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What a person may see beyond their own sessions."""
+
+    admin: bool
+    focal_for: frozenset[str]
+
+
+class Directory:
+    """The cycle, the entities and who is focal point for which; admins change them."""
+
+    def __init__(
+        self,
+        repo: DirectoryRepository,
+        *,
+        admins: frozenset[str],
+        packs: Iterable[str],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repo = repo
+        self._admins = admins
+        self._packs = set(packs)
+        self._clock = clock
+        self._cached: tuple[float, list[EntityRecord]] | None = None
+
+    async def seed(self, year: int, pack: str, entities: Iterable[tuple[str, str]]) -> None:
+        """On first start, the cycle and entities from the settings (existing ones are kept)."""
+        await guard(self._repo.save_cycle(CycleConfig(year, pack, date(year, 12, 31)), create=True))
+        for code, name in entities:
+            await guard(self._repo.save_entity(EntityRecord(code, name), create=True))
+        self._cached = None
+
+    async def cycle(self) -> CycleConfig:
+        """The current cycle."""
+        config = await guard(self._repo.cycle())
+        if config is None:
+            raise NotSaved("error.not_saved")
+        return config
+
+    async def entities(self, *, active_only: bool = True) -> list[EntityRecord]:
+        """The entities, from a cache of a few seconds."""
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > _CACHE_SECONDS:
+            self._cached = (now, await guard(self._repo.entities()))
+        return [e for e in self._cached[1] if e.active or not active_only]
+
+    async def entity(self, code: Any) -> EntityRecord | None:
+        """One entity (active or not), or None."""
+        return next((e for e in await self.entities(active_only=False) if e.code == code), None)
+
+    async def names(self) -> dict[str, str]:
+        """Entity code -> name, for display."""
+        return {e.code: e.name for e in await self.entities(active_only=False)}
+
+    async def codes(self) -> set[str]:
+        """Codes a new session may be reported under."""
+        return {e.code for e in await self.entities()}
+
+    async def roles(self, person: Person) -> Roles:
+        """Admin from the settings; focal point from the directory."""
+        focal = await guard(self._repo.focal_entities(person.aad_id))
+        return Roles(person.aad_id in self._admins, frozenset(focal))
+
+    def is_admin(self, person: Person) -> bool:
+        """Whether this person is an Ethics Office administrator."""
+        return person.aad_id in self._admins
+
+    async def require_focal(self, person: Person, entity: Any) -> EntityRecord:
+        """The entity, if this person is its focal point (admins are not: they see no names)."""
+        roles = await self.roles(person)
+        record = await self.entity(entity)
+        if record is None or entity not in roles.focal_for:
+            raise NotAllowed("error.focal_only")
+        return record
+
+    def deadline(self, cycle: CycleConfig, entity: EntityRecord) -> date:
+        """The entity's deadline: its extension if granted, else the cycle's."""
+        return entity.extension_until or cycle.deadline
+
+    # Changes (admins only, every one audited) -------------------------------------------------
+
+    async def set_cycle(self, admin: Person, data: Mapping[str, Any]) -> CycleConfig:
+        """Set the year, the content pack and the deadline."""
+        self._require_admin(admin)
+        current = await self.cycle()
+        year = _whole(data.get("cycle_year"), "cycle_year", 2013, 2100)
+        pack = data.get("cycle_pack")
+        if pack not in self._packs:
+            raise InvalidInput("error.invalid_field", field="cycle_pack")
+        try:
+            deadline = date.fromisoformat(str(data.get("cycle_deadline")))
+        except ValueError:
+            raise InvalidInput("error.date", field="cycle_deadline") from None
+        updated = replace(current, year=year, pack=pack, deadline=deadline)
+        try:
+            await guard(self._repo.save_cycle(updated))
+        except WriteConflict:
+            raise NotSaved("error.busy") from None
+        await self._audit(admin, "cycle.set", year=year, pack=pack, deadline=deadline.isoformat())
+        return await self.cycle()
+
+    async def save_entity(self, admin: Person, data: Mapping[str, Any]) -> EntityRecord:
+        """Add an entity, or rename (and reactivate) an existing one."""
+        self._require_admin(admin)
+        code = clean_text(
+            data.get("entity_code"), field="entity_code", max_length=20, required=True
+        )
+        code = code.upper()
+        if len(code) < 2 or not set(code) <= _CODE_CHARS or not code[0].isalpha():
+            raise InvalidInput("error.entity_code", field="entity_code")
+        name = clean_text(
+            data.get("entity_name"), field="entity_name", max_length=200, required=True
+        )
+        existing = await self.entity(code)
+        if existing is None:
+            await guard(self._repo.save_entity(EntityRecord(code, name), create=True))
+            await self._audit(admin, "entity.add", code=code, name=name)
+        else:
+            await self._save(replace(existing, name=name, active=True))
+            await self._audit(admin, "entity.rename", code=code, name=name)
+        self._cached = None
+        record = await self.entity(code)
+        assert record is not None
+        return record
+
+    async def deactivate_entity(self, admin: Person, code: Any) -> EntityRecord:
+        """Stop offering an entity for new sessions; its sessions and reports stay."""
+        self._require_admin(admin)
+        existing = await self.entity(code)
+        if existing is None:
+            raise InvalidInput("error.entity", field="entity")
+        await self._save(replace(existing, active=False))
+        await self._audit(admin, "entity.deactivate", code=existing.code)
+        self._cached = None
+        return existing
+
+    async def grant_extension(self, admin: Person, code: Any, until: date) -> EntityRecord:
+        """Give an entity a new deadline."""
+        self._require_admin(admin)
+        existing = await self.entity(code)
+        if existing is None:
+            raise InvalidInput("error.entity", field="entity")
+        await self._save(replace(existing, extension_until=until))
+        await self._audit(admin, "extension.grant", code=existing.code, until=until.isoformat())
+        self._cached = None
+        updated = await self.entity(code)
+        assert updated is not None
+        return updated
+
+    async def add_focal_point(self, admin: Person, code: Any, person: Person) -> FocalPoint:
+        """Nominate a focal point for an entity."""
+        self._require_admin(admin)
+        entity = await self.entity(code)
+        if entity is None:
+            raise InvalidInput("error.entity", field="entity")
+        point = FocalPoint(
+            entity.code, person.aad_id, person.mri, person.name, admin.aad_id, self._clock()
+        )
+        await guard(self._repo.add_focal_point(point))
+        await self._audit(admin, "focal.add", entity=entity.code, person=person.aad_id)
+        return point
+
+    async def remove_focal_point(self, admin: Person, code: Any, aad_id: Any) -> bool:
+        """Withdraw a focal point."""
+        self._require_admin(admin)
+        if not isinstance(code, str) or not isinstance(aad_id, str):
+            raise InvalidInput("error.invalid_field", field="focal")
+        removed = await guard(self._repo.remove_focal_point(code, aad_id))
+        if removed:
+            await self._audit(admin, "focal.remove", entity=code, person=aad_id)
+        return removed
+
+    async def focal_points(self, code: str) -> list[FocalPoint]:
+        """An entity's focal points."""
+        return await guard(self._repo.focal_points(code))
+
+    async def audit_log(self, admin: Person, limit: int = 20) -> list[AuditEntry]:
+        """The newest changes (admins only)."""
+        self._require_admin(admin)
+        return await guard(self._repo.audit_log(limit))
+
+    async def record(self, actor: Person, action: str, **details: Any) -> None:
+        """Audit a change made elsewhere (certification, extension request)."""
+        await self._audit(actor, action, **details)
+
+    async def _audit(self, actor: Person, action: str, **details: Any) -> None:
+        await guard(self._repo.record(AuditEntry(self._clock(), actor.aad_id, action, details)))
+
+    async def _save(self, record: EntityRecord) -> None:
+        try:
+            await guard(self._repo.save_entity(record))
+        except WriteConflict:
+            raise NotSaved("error.busy") from None
+
+    def _require_admin(self, person: Person) -> None:
+        if person.aad_id not in self._admins:
+            raise NotAllowed("error.admin_only")
+
+
+def _whole(value: Any, field: str, low: int, high: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput("error.number", field=field, low=low, high=high)
+    return value

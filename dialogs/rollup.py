@@ -1,0 +1,383 @@
+"""Roll-ups for focal points and the Ethics Office: progress, Appendix E, certification,
+extensions and the cascade. Totals are always sums of what is stored about sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from dialogs.common import change_session, guard
+from dialogs.directory import Directory
+from dialogs.errors import InvalidInput, NotAllowed, WrongState
+from dialogs.feedback import clean_multiline
+from storage.attendance import AttendanceRepository
+from storage.directory import CycleConfig, EntityRecord
+from storage.keys import digest, normalized_name
+from storage.records import AttendeeRecord, Person, SessionRecord
+from storage.rollup import (
+    Certification,
+    EntityTotals,
+    ExpectedLine,
+    Extension,
+    RollupRepository,
+)
+from storage.sessions import SessionRepository
+
+log = logging.getLogger(__name__)
+
+MAX_REASON = 1000
+MAX_EXPECTED_LINES = 2000
+# Reading many sessions' sheets at once (certification) is bounded to spare the storage account.
+_PARALLEL_READS = 16
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """One unit that held sessions: a row of Appendix E."""
+
+    unit: str
+    sessions: int
+    participants: int
+    personnel: int
+    first_date: date
+    leaders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over units: participants add up; a unit's personnel counts once (split sessions)."""
+
+    sessions: int
+    participants: int
+    personnel: int
+
+    @property
+    def coverage(self) -> float | None:
+        """Participants over personnel in the units that held sessions."""
+        return self.participants / self.personnel if self.personnel else None
+
+
+@dataclass(frozen=True)
+class EntityProgress:
+    """An entity's Dialogue as its focal point follows it."""
+
+    cycle: CycleConfig
+    entity: EntityRecord
+    deadline: date
+    days_left: int
+    held: list[SessionRecord]
+    open_sessions: int
+    units: list[UnitLine]
+    totals: Totals
+    non_staff: int
+    agencies: dict[str, int]
+    certification: Certification | None
+    changed_since_certification: bool
+
+
+@dataclass(frozen=True)
+class OrgLine:
+    """One entity in the Organization-wide report: counts only, never a name."""
+
+    entity: EntityRecord
+    totals: Totals
+    deadline: date
+    certification: Certification | None
+    extension_requested: bool
+
+
+@dataclass(frozen=True)
+class CascadeLine:
+    """A leader who held a session, and whether they first attended one this cycle."""
+
+    leader: str
+    unit: str
+    attended: bool
+
+
+def units_of(sessions: Iterable[SessionRecord]) -> list[UnitLine]:
+    """Appendix E rows: sessions grouped by unit (split sessions of one unit form one row)."""
+    groups: dict[str, list[SessionRecord]] = {}
+    for session in sessions:
+        groups.setdefault(normalized_name(session.unit), []).append(session)
+    lines = []
+    for group in groups.values():
+        group.sort(key=lambda s: (s.session_date, s.created_at))
+        lines.append(
+            UnitLine(
+                unit=group[0].unit,
+                sessions=len(group),
+                participants=sum(s.participants for s in group),
+                personnel=max(s.personnel for s in group),
+                first_date=group[0].session_date,
+                leaders=tuple(dict.fromkeys(s.leader.name for s in group)),
+            )
+        )
+    return sorted(lines, key=lambda u: (u.first_date, normalized_name(u.unit)))
+
+
+def totals_of(units: Iterable[UnitLine]) -> Totals:
+    """The TOTAL row."""
+    units = list(units)
+    return Totals(
+        sum(u.sessions for u in units),
+        sum(u.participants for u in units),
+        sum(u.personnel for u in units),
+    )
+
+
+class RollupService:
+    """Reads sessions (never attendance, except to certify exactly) and keeps entity totals."""
+
+    def __init__(
+        self,
+        sessions: SessionRepository,
+        rollup: RollupRepository,
+        attendance: AttendanceRepository,
+        directory: Directory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._rollup = rollup
+        self._attendance = attendance
+        self._directory = directory
+        self._clock = clock
+
+    async def progress(self, entity: EntityRecord) -> EntityProgress:
+        """Sessions held, units, totals, deadline and certification of one entity."""
+        cycle = await self._directory.cycle()
+        sessions = await guard(self._sessions.of_entity(cycle.year, entity.code))
+        held = [s for s in sessions if s.held]
+        units = units_of(held)
+        totals = totals_of(units)
+        certification = (await guard(self._rollup.certifications(cycle.year))).get(entity.code)
+        agencies: Counter[str] = Counter()
+        for session in held:
+            agencies.update(session.agencies)
+        deadline = self._directory.deadline(cycle, entity)
+        changed = certification is not None and (
+            certification.sessions,
+            certification.participants,
+            certification.personnel,
+        ) != (totals.sessions, totals.participants, totals.personnel)
+        return EntityProgress(
+            cycle=cycle,
+            entity=entity,
+            deadline=deadline,
+            days_left=(deadline - self._clock().date()).days,
+            held=sorted(held, key=lambda s: (s.session_date, s.unit)),
+            open_sessions=len(sessions) - len(held),
+            units=units,
+            totals=totals,
+            non_staff=sum(s.non_staff for s in held),
+            agencies=dict(agencies),
+            certification=certification,
+            changed_since_certification=changed,
+        )
+
+    async def refresh_totals(self, cycle: int, entity: str) -> EntityTotals:
+        """Recompute an entity's totals from its sessions (a recompute never drifts)."""
+        sessions = await guard(self._sessions.of_entity(cycle, entity))
+        totals = totals_of(units_of(s for s in sessions if s.held))
+        record = EntityTotals(
+            cycle, entity, totals.sessions, totals.participants, totals.personnel, self._clock()
+        )
+        await guard(self._rollup.save_totals(record))
+        return record
+
+    async def organization(self, admin: Person) -> tuple[CycleConfig, list[OrgLine]]:
+        """Every entity's counts, certification and deadline: a few partition reads."""
+        if not self._directory.is_admin(admin):
+            raise NotAllowed("error.admin_only")
+        cycle = await self._directory.cycle()
+        totals, certifications, extensions = await asyncio.gather(
+            guard(self._rollup.totals(cycle.year)),
+            guard(self._rollup.certifications(cycle.year)),
+            guard(self._rollup.extensions(cycle.year)),
+        )
+        requested = {x.entity for x in extensions if x.status == "requested"}
+        lines = []
+        for entity in await self._directory.entities(active_only=False):
+            t = totals.get(entity.code)
+            if t is None and not entity.active:
+                continue
+            lines.append(
+                OrgLine(
+                    entity=entity,
+                    totals=Totals(t.sessions, t.participants, t.personnel)
+                    if t
+                    else Totals(0, 0, 0),
+                    deadline=self._directory.deadline(cycle, entity),
+                    certification=certifications.get(entity.code),
+                    extension_requested=entity.code in requested,
+                )
+            )
+        return cycle, lines
+
+    async def record_counts(self, session: SessionRecord, rows: list[AttendeeRecord]) -> bool:
+        """Keep the session's counts equal to its sheet; True when they changed."""
+        attendees = [r for r in rows if not r.is_hint]
+        participants = len(attendees)
+        non_staff = sum(1 for r in attendees if r.category == "non_staff")
+        agencies = dict(Counter(r.agency.strip() for r in attendees if r.agency.strip()))
+        if (session.participants, session.non_staff, session.agencies) == (
+            participants,
+            non_staff,
+            agencies,
+        ):
+            return False
+        await change_session(
+            self._sessions,
+            session,
+            lambda s: replace(s, participants=participants, non_staff=non_staff, agencies=agencies),
+        )
+        if session.held:
+            # The cascade asks whether each leader attended a session: remember who did.
+            for row in attendees:
+                if row.aad_id:
+                    await guard(self._rollup.mark_attended(session.cycle, row.aad_id))
+        return True
+
+    async def certify(self, focal: Person, entity: EntityRecord) -> Certification:
+        """Appendix E: recount every held session from its sheet, then store the snapshot."""
+        cycle = await self._directory.cycle()
+        sessions = [
+            s for s in await guard(self._sessions.of_entity(cycle.year, entity.code)) if s.held
+        ]
+        if not sessions:
+            raise WrongState("error.nothing_to_certify")
+        limit = asyncio.Semaphore(_PARALLEL_READS)
+
+        async def exact(session: SessionRecord) -> SessionRecord:
+            async with limit:
+                rows = await guard(self._attendance.list(session.session_id))
+            await self.record_counts(session, rows)
+            return replace(session, participants=sum(1 for r in rows if not r.is_hint))
+
+        counted = await asyncio.gather(*(exact(s) for s in sessions))
+        units = units_of(counted)
+        totals = totals_of(units)
+        item = Certification(
+            cycle=cycle.year,
+            entity=entity.code,
+            sessions=totals.sessions,
+            participants=totals.participants,
+            personnel=totals.personnel,
+            units=[
+                {"unit": u.unit, "participants": u.participants, "personnel": u.personnel}
+                for u in units
+            ],
+            certified_by=focal.aad_id,
+            certified_by_name=focal.name,
+            certified_at=self._clock(),
+        )
+        await guard(self._rollup.certify(item))
+        await self.refresh_totals(cycle.year, entity.code)
+        await self._directory.record(
+            focal, "entity.certify", entity=entity.code, participants=totals.participants
+        )
+        log.info("entity certified entity=%s sessions=%d", entity.code, totals.sessions)
+        return item
+
+    async def is_certified(self, cycle: int, entity: str) -> bool:
+        """Whether the entity has certified this cycle (Appendix C then stops changing)."""
+        return entity in await guard(self._rollup.certifications(cycle))
+
+    async def request_extension(
+        self, focal: Person, entity: EntityRecord, data: Mapping[str, Any], request_id: str
+    ) -> Extension:
+        """Ask the Ethics Office for more time, with a reason."""
+        reason = clean_multiline(data.get("reason"), "reason", MAX_REASON)
+        if not reason:
+            raise InvalidInput("error.required", field="reason")
+        cycle = await self._directory.cycle()
+        item = Extension(
+            cycle=cycle.year,
+            entity=entity.code,
+            key=f"{entity.code}-{digest('extension', request_id, length=16)}",
+            reason=reason,
+            requested_by=focal.aad_id,
+            requested_by_name=focal.name,
+            requested_at=self._clock(),
+        )
+        if await guard(self._rollup.add_extension(item)):
+            await self._directory.record(focal, "extension.request", entity=entity.code)
+        return item
+
+    async def extensions(self, admin: Person) -> list[Extension]:
+        """Every request of the cycle (admins only)."""
+        if not self._directory.is_admin(admin):
+            raise NotAllowed("error.admin_only")
+        cycle = await self._directory.cycle()
+        return await guard(self._rollup.extensions(cycle.year))
+
+    async def decide_extension(self, admin: Person, key: Any, until: Any) -> Extension:
+        """Grant a request a new deadline (admins only)."""
+        requests = {x.key: x for x in await self.extensions(admin)}
+        item = requests.get(key) if isinstance(key, str) else None
+        if item is None:
+            raise InvalidInput("error.unknown_extension", field="extension")
+        try:
+            new_date = date.fromisoformat(str(until))
+        except ValueError:
+            raise InvalidInput("error.date", field="extension") from None
+        if new_date < self._clock().date():
+            raise InvalidInput("error.date", field="extension")
+        await self._directory.grant_extension(admin, item.entity, new_date)
+        decided = replace(
+            item,
+            status="granted",
+            new_deadline=new_date,
+            decided_by=admin.aad_id,
+            decided_at=self._clock(),
+        )
+        await guard(self._rollup.save_extension(decided))
+        return decided
+
+    async def cascade(self, entity: EntityRecord) -> tuple[list[CascadeLine], list[ExpectedLine]]:
+        """Leaders who held a session and whether they attended one; expected units not held."""
+        cycle = await self._directory.cycle()
+        sessions = [
+            s for s in await guard(self._sessions.of_entity(cycle.year, entity.code)) if s.held
+        ]
+        attended = await guard(
+            self._rollup.attended(cycle.year, {s.leader.aad_id for s in sessions})
+        )
+        lines = [
+            CascadeLine(s.leader.name, s.unit, s.leader.aad_id in attended)
+            for s in sorted(sessions, key=lambda s: (s.session_date, s.unit))
+        ]
+        held_units = {normalized_name(s.unit) for s in sessions}
+        held_leaders = {normalized_name(s.leader.name) for s in sessions}
+        missing = [
+            line
+            for line in await guard(self._rollup.expected(cycle.year, entity.code))
+            if normalized_name(line.unit) not in held_units
+            and (not line.leader or normalized_name(line.leader) not in held_leaders)
+        ]
+        return lines, sorted(missing, key=lambda x: normalized_name(x.unit))
+
+    async def import_expected(self, entity: EntityRecord, data: Mapping[str, Any]) -> int:
+        """Replace the expected list from pasted CSV lines: `unit[,leader]`."""
+        raw = data.get("expected_csv")
+        if not isinstance(raw, str):
+            raise InvalidInput("error.required", field="expected_csv")
+        lines = []
+        for number, line in enumerate(raw.replace("\r", "\n").split("\n"), start=1):
+            if not line.strip():
+                continue
+            unit, _, leader = line.partition(",")
+            unit = unit.strip().strip('"')
+            if not unit or len(unit) > 120 or len(leader) > 100:
+                raise InvalidInput("error.expected_line", field="expected_csv", line=number)
+            lines.append(ExpectedLine(unit, leader.strip().strip('"')))
+        if len(lines) > MAX_EXPECTED_LINES:
+            raise InvalidInput("error.too_many_lines", field="expected_csv", max=MAX_EXPECTED_LINES)
+        cycle = await self._directory.cycle()
+        await guard(self._rollup.replace_expected(cycle.year, entity.code, lines))
+        return len(lines)

@@ -1,0 +1,233 @@
+"""Who and what the Dialogue is organised around: the cycle, entities, focal points, the audit.
+
+Table `directory`, partitions: `cycle` (row `current`), `entity` (row = code), `focal-{code}`
+(row = person's Entra id), `person-{aad}` (row = `focal-{code}`: the reverse index, so a person's
+roles are one partition read). Table `audit`: partition `audit`, rows newest first.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from storage.errors import WriteConflict, translated
+
+# Row keys sort ascending; subtracting from a far date puts the newest audit entry first.
+_FAR_FUTURE = datetime(9999, 1, 1).timestamp()
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    """The Dialogue's current year, its content pack and the reporting deadline."""
+
+    year: int
+    pack: str
+    deadline: date
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    """An entity sessions are reported under."""
+
+    code: str
+    name: str
+    active: bool = True
+    extension_until: date | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class FocalPoint:
+    """A person nominated to follow and certify an entity's Dialogue."""
+
+    entity: str
+    aad_id: str
+    mri: str
+    name: str
+    added_by: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change to the organisation of the Dialogue: who, what, when."""
+
+    at: datetime
+    actor: str
+    action: str
+    details: dict[str, Any]
+
+
+class DirectoryRepository:
+    """Reads and writes the directory and appends to the audit log."""
+
+    def __init__(self, directory: TableClient, audit: TableClient) -> None:
+        self._table = directory
+        self._audit = audit
+
+    @translated
+    async def cycle(self) -> CycleConfig | None:
+        """The current cycle, or None before it is first set."""
+        try:
+            e = await self._table.get_entity("cycle", "current")
+        except ResourceNotFoundError:
+            return None
+        return CycleConfig(
+            int(e["Year"]), e["Pack"], date.fromisoformat(e["Deadline"]), e.metadata["etag"]
+        )
+
+    @translated
+    async def save_cycle(self, config: CycleConfig, *, create: bool = False) -> None:
+        """Create the cycle (if `create`, only when absent) or replace it under its ETag."""
+        entity = {
+            "PartitionKey": "cycle",
+            "RowKey": "current",
+            "Year": config.year,
+            "Pack": config.pack,
+            "Deadline": config.deadline.isoformat(),
+        }
+        if create:
+            try:
+                await self._table.create_entity(entity)
+            except ResourceExistsError:
+                pass
+            return
+        try:
+            await self._table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=config.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as error:
+            raise WriteConflict("cycle changed") from error
+
+    @translated
+    async def entities(self) -> list[EntityRecord]:
+        """Every entity, active or not, by code."""
+        found = [
+            EntityRecord(
+                e["RowKey"],
+                e["Name"],
+                bool(e.get("Active", True)),
+                date.fromisoformat(e["ExtensionUntil"]) if e.get("ExtensionUntil") else None,
+                e.metadata["etag"],
+            )
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": "entity"}
+            )
+        ]
+        return sorted(found, key=lambda r: r.code)
+
+    @translated
+    async def save_entity(self, record: EntityRecord, *, create: bool = False) -> bool:
+        """Create an entity (False if it exists) or replace it under its ETag."""
+        entity = {
+            "PartitionKey": "entity",
+            "RowKey": record.code,
+            "Name": record.name,
+            "Active": record.active,
+            "ExtensionUntil": record.extension_until.isoformat() if record.extension_until else "",
+        }
+        if create:
+            try:
+                await self._table.create_entity(entity)
+            except ResourceExistsError:
+                return False
+            return True
+        try:
+            await self._table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=record.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as error:
+            raise WriteConflict("entity changed") from error
+        return True
+
+    @translated
+    async def focal_points(self, entity: str) -> list[FocalPoint]:
+        """The entity's focal points."""
+        return [
+            FocalPoint(entity, e["RowKey"], e["Mri"], e["Name"], e["AddedBy"], e["AddedAt"])
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": f"focal-{entity}"}
+            )
+        ]
+
+    @translated
+    async def add_focal_point(self, point: FocalPoint) -> None:
+        """Name a focal point (idempotent), with the reverse index."""
+        await self._table.upsert_entity(
+            {
+                "PartitionKey": f"focal-{point.entity}",
+                "RowKey": point.aad_id,
+                "Mri": point.mri,
+                "Name": point.name,
+                "AddedBy": point.added_by,
+                "AddedAt": point.added_at,
+            }
+        )
+        await self._table.upsert_entity(
+            {"PartitionKey": f"person-{point.aad_id}", "RowKey": f"focal-{point.entity}"}
+        )
+
+    @translated
+    async def remove_focal_point(self, entity: str, aad_id: str) -> bool:
+        """Withdraw a focal point; False when they were not one."""
+        try:
+            await self._table.delete_entity(f"focal-{entity}", aad_id)
+        except ResourceNotFoundError:
+            return False
+        try:
+            await self._table.delete_entity(f"person-{aad_id}", f"focal-{entity}")
+        except ResourceNotFoundError:
+            pass
+        return True
+
+    @translated
+    async def focal_entities(self, aad_id: str) -> set[str]:
+        """The entities this person is focal point for."""
+        return {
+            e["RowKey"].removeprefix("focal-")
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": f"person-{aad_id}"}
+            )
+        }
+
+    @translated
+    async def record(self, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+        row = f"{_FAR_FUTURE - entry.at.timestamp():017.6f}-{uuid.uuid4().hex[:8]}"
+        await self._audit.create_entity(
+            {
+                "PartitionKey": "audit",
+                "RowKey": row,
+                "At": entry.at,
+                "Actor": entry.actor,
+                "Action": entry.action,
+                "Details": json.dumps(entry.details, ensure_ascii=False, default=str),
+            }
+        )
+
+    @translated
+    async def audit_log(self, limit: int = 50) -> list[AuditEntry]:
+        """The newest entries first."""
+        entries: list[AuditEntry] = []
+        async for e in self._audit.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": "audit"}, results_per_page=limit
+        ):
+            entries.append(AuditEntry(e["At"], e["Actor"], e["Action"], json.loads(e["Details"])))
+            if len(entries) >= limit:
+                break
+        return entries

@@ -1,0 +1,298 @@
+"""What focal points and the Ethics Office read: entity totals, certifications, extensions,
+who attended (for the cascade), and the units or leaders an entity expects.
+
+Tables (partition key first): `entitytotals` (cycle, entity), `certifications` (cycle, entity),
+`extensions` (cycle, `{entity}-{n}`), `attended` (cycle, person's Entra id),
+`expected` (`{cycle}-{entity}`, hash of the line).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from storage import keys
+from storage.errors import WriteConflict, translated
+
+_BATCH = 100
+
+
+@dataclass(frozen=True)
+class EntityTotals:
+    """Running totals of an entity's held sessions, recomputed from its sessions."""
+
+    cycle: int
+    entity: str
+    sessions: int
+    participants: int
+    personnel: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Certification:
+    """The focal point's Appendix E certification: a snapshot of the totals when certified."""
+
+    cycle: int
+    entity: str
+    sessions: int
+    participants: int
+    personnel: int
+    units: list[dict[str, Any]]
+    certified_by: str
+    certified_by_name: str
+    certified_at: datetime
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A request for more time, and the Ethics Office's decision."""
+
+    cycle: int
+    entity: str
+    key: str
+    reason: str
+    requested_by: str
+    requested_by_name: str
+    requested_at: datetime
+    status: str = "requested"
+    new_deadline: date | None = None
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedLine:
+    """A unit (and its leader, when known) the entity expects to hold a session."""
+
+    unit: str
+    leader: str = ""
+
+
+class RollupRepository:
+    """Totals, certifications, extensions, attendance index and expected lists."""
+
+    def __init__(
+        self,
+        totals: TableClient,
+        certifications: TableClient,
+        extensions: TableClient,
+        attended: TableClient,
+        expected: TableClient,
+    ) -> None:
+        self._totals = totals
+        self._certifications = certifications
+        self._extensions = extensions
+        self._attended = attended
+        self._expected = expected
+
+    @translated
+    async def save_totals(self, totals: EntityTotals) -> None:
+        """Store an entity's recomputed totals (a recompute, so last writer is right)."""
+        await self._totals.upsert_entity(
+            {
+                "PartitionKey": str(totals.cycle),
+                "RowKey": totals.entity,
+                "Sessions": totals.sessions,
+                "Participants": totals.participants,
+                "Personnel": totals.personnel,
+                "UpdatedAt": totals.updated_at,
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    @translated
+    async def totals(self, cycle: int) -> dict[str, EntityTotals]:
+        """Every entity's totals for the cycle: one partition read."""
+        return {
+            e["RowKey"]: EntityTotals(
+                cycle,
+                e["RowKey"],
+                int(e["Sessions"]),
+                int(e["Participants"]),
+                int(e["Personnel"]),
+                e["UpdatedAt"],
+            )
+            async for e in self._totals.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": str(cycle)}
+            )
+        }
+
+    @translated
+    async def certify(self, item: Certification) -> None:
+        """Store (or replace) the entity's certification snapshot."""
+        await self._certifications.upsert_entity(
+            {
+                "PartitionKey": str(item.cycle),
+                "RowKey": item.entity,
+                "Sessions": item.sessions,
+                "Participants": item.participants,
+                "Personnel": item.personnel,
+                "Units": json.dumps(item.units, ensure_ascii=False),
+                "CertifiedBy": item.certified_by,
+                "CertifiedByName": item.certified_by_name,
+                "CertifiedAt": item.certified_at,
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    @translated
+    async def certifications(self, cycle: int) -> dict[str, Certification]:
+        """Every certification of the cycle, by entity."""
+        return {
+            e["RowKey"]: Certification(
+                cycle,
+                e["RowKey"],
+                int(e["Sessions"]),
+                int(e["Participants"]),
+                int(e["Personnel"]),
+                json.loads(e["Units"]),
+                e["CertifiedBy"],
+                e.get("CertifiedByName", ""),
+                e["CertifiedAt"],
+            )
+            async for e in self._certifications.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": str(cycle)}
+            )
+        }
+
+    @translated
+    async def add_extension(self, item: Extension) -> bool:
+        """Store a request; False if the same key exists (a retried click)."""
+        try:
+            await self._extensions.create_entity(_extension_entity(item))
+        except ResourceExistsError:
+            return False
+        return True
+
+    @translated
+    async def extensions(self, cycle: int) -> list[Extension]:
+        """Every extension request of the cycle, oldest first."""
+        found = [
+            _extension(e)
+            async for e in self._extensions.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": str(cycle)}
+            )
+        ]
+        return sorted(found, key=lambda x: x.requested_at)
+
+    @translated
+    async def save_extension(self, item: Extension) -> None:
+        """Record a decision under the request's ETag."""
+        try:
+            await self._extensions.update_entity(
+                _extension_entity(item),
+                mode=UpdateMode.REPLACE,
+                etag=item.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as error:
+            raise WriteConflict("extension changed") from error
+
+    @translated
+    async def mark_attended(self, cycle: int, aad_id: str) -> None:
+        """Remember that this person attended a session this cycle (for the cascade)."""
+        await self._attended.upsert_entity({"PartitionKey": str(cycle), "RowKey": aad_id})
+
+    @translated
+    async def attended(self, cycle: int, aad_ids: set[str]) -> set[str]:
+        """Which of these people attended a session this cycle."""
+        found = set()
+        for aad_id in aad_ids:
+            try:
+                await self._attended.get_entity(str(cycle), aad_id)
+            except ResourceNotFoundError:
+                continue
+            found.add(aad_id)
+        return found
+
+    @translated
+    async def replace_expected(self, cycle: int, entity: str, lines: list[ExpectedLine]) -> None:
+        """Replace the entity's expected list with these lines."""
+        partition = f"{cycle}-{entity}"
+        old = [
+            e["RowKey"]
+            async for e in self._expected.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"]
+            )
+        ]
+        for start in range(0, len(old), _BATCH):
+            await self._expected.submit_transaction(
+                [
+                    ("delete", {"PartitionKey": partition, "RowKey": k})
+                    for k in old[start : start + _BATCH]
+                ]
+            )
+        rows = {
+            keys.digest("expected", keys.normalized_name(line.unit), line.leader.lower()): line
+            for line in lines
+        }
+        items = list(rows.items())
+        for start in range(0, len(items), _BATCH):
+            await self._expected.submit_transaction(
+                [
+                    (
+                        "upsert",
+                        {
+                            "PartitionKey": partition,
+                            "RowKey": k,
+                            "Unit": v.unit,
+                            "Leader": v.leader,
+                        },
+                    )
+                    for k, v in items[start : start + _BATCH]
+                ]
+            )
+
+    @translated
+    async def expected(self, cycle: int, entity: str) -> list[ExpectedLine]:
+        """The entity's expected units or leaders."""
+        return [
+            ExpectedLine(e["Unit"], e.get("Leader", ""))
+            async for e in self._expected.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": f"{cycle}-{entity}"}
+            )
+        ]
+
+
+def _extension_entity(item: Extension) -> dict[str, Any]:
+    entity = {
+        "PartitionKey": str(item.cycle),
+        "RowKey": item.key,
+        "Entity": item.entity,
+        "Reason": item.reason,
+        "RequestedBy": item.requested_by,
+        "RequestedByName": item.requested_by_name,
+        "RequestedAt": item.requested_at,
+        "Status": item.status,
+        "NewDeadline": item.new_deadline.isoformat() if item.new_deadline else "",
+        "DecidedBy": item.decided_by,
+    }
+    if item.decided_at is not None:
+        entity["DecidedAt"] = item.decided_at
+    return entity
+
+
+def _extension(e: dict[str, Any]) -> Extension:
+    return Extension(
+        cycle=int(e["PartitionKey"]),
+        entity=e["Entity"],
+        key=e["RowKey"],
+        reason=e["Reason"],
+        requested_by=e["RequestedBy"],
+        requested_by_name=e.get("RequestedByName", ""),
+        requested_at=e["RequestedAt"],
+        status=e["Status"],
+        new_deadline=date.fromisoformat(e["NewDeadline"]) if e.get("NewDeadline") else None,
+        decided_by=e.get("DecidedBy", ""),
+        decided_at=e.get("DecidedAt"),
+        etag=e.metadata["etag"],
+    )
