@@ -184,21 +184,26 @@ class AfterActions:
         """Remind, in personal chat, those who signed in and have not answered (leader only)."""
         if not session.is_leader(caller.aad_id):
             raise NotAllowed("error.leader_only")
+        self.send_reminders([session])
+
+    def send_reminders(self, sessions: list[SessionRecord]) -> None:
+        """In the background, remind each held session's participants who have not answered."""
 
         async def send() -> None:
-            pending = await self._assessment.not_answered(session)
             sent = 0
-            for row in pending:
+            for session in sessions:
+                pending = await self._assessment.not_answered(session)
                 card = self._views.reminder(session, session.language)
-                if await self._outbound.personal(
-                    service_url=session.service_url,
-                    tenant_id=session.tenant_id,
-                    bot_id=session.bot_id,
-                    user_mri=row.mri,
-                    card=card,
-                ):
-                    sent += 1
-            log.info("assessment reminders session=%s sent=%d", session.session_id, sent)
+                for row in pending:
+                    if await self._outbound.personal(
+                        service_url=session.service_url,
+                        tenant_id=session.tenant_id,
+                        bot_id=session.bot_id,
+                        user_mri=row.mri,
+                        card=card,
+                    ):
+                        sent += 1
+            log.info("assessment reminders sessions=%d sent=%d", len(sessions), sent)
 
         self._outbound.run(send())
 

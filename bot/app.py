@@ -19,9 +19,12 @@ from bot.after_views import AfterViews
 from bot.card_updates import CardUpdater, Coalescer
 from bot.dialogue_actions import DialogueActions
 from bot.dialogue_views import DialogueViews
+from bot.downloads import Downloads
 from bot.handler import DialogueBot
 from bot.outbound import Outbound
 from bot.poll_actions import PollActions
+from bot.rollup_actions import RollupActions
+from bot.rollup_views import RollupViews
 from bot.screens import Screens
 from bot.settings import Settings, SettingsError
 from bot.shared_cards import SharedCards
@@ -48,6 +51,7 @@ STORE = web.AppKey("store", TableStore)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
+DOWNLOADS = web.AppKey("downloads", Downloads)
 
 
 def utc_now() -> datetime:
@@ -103,13 +107,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         totals = Coalescer(settings.card_update_interval * 2)
         shared = SharedCards(updater, screens, signin, rollup, totals)
         outbound = Outbound(adapter, settings.app_id)
+        feedback = LeaderFeedbackService(store.feedback, clock)
         after = AfterActions(
             settings,
             directory,
             rollup,
             signin,
             dialogue,
-            LeaderFeedbackService(store.feedback, clock),
+            feedback,
             AssessmentService(
                 store.assessments,
                 store.attendance,
@@ -122,6 +127,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             AfterViews(renderer, settings.assessment_min_answers),
             outbound,
         )
+        downloads = Downloads(
+            settings.anonymity_secret, settings.public_base_url, rollup, directory, renderer
+        )
+        rollup_actions = RollupActions(
+            directory,
+            rollup,
+            signin,
+            feedback,
+            after,
+            screens,
+            RollupViews(renderer),
+            downloads,
+            outbound,
+            library,
+        )
         modules = [
             SignInActions(signin, dialogue, screens, shared, clock),
             DialogueActions(
@@ -129,12 +149,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             ),
             PollActions(signin, dialogue, polls, screens, shared),
             after,
+            rollup_actions,
         ]
-        bot = DialogueBot(settings, signin, screens, shared, modules, after, clock)
+        commands = {
+            **dict.fromkeys(("feedback", "questions", "remind"), after),
+            **dict.fromkeys(("progress", "report", "admin", "focal"), rollup_actions),
+        }
+        bot = DialogueBot(settings, signin, screens, shared, modules, commands, clock)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = updater
         app[BOT] = bot
+        app[DOWNLOADS] = downloads
         try:
             yield
         finally:
@@ -146,6 +172,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.cleanup_ctx.append(lifetime)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/exports/{token}", _export)
     return app
 
 
@@ -215,6 +242,11 @@ async def _messages(request: web.Request) -> web.Response:
     if isinstance(body, Model):
         body = body.serialize()
     return web.json_response(body, status=response.status)
+
+
+async def _export(request: web.Request) -> web.Response:
+    """A signed export link: the file, generated from storage now."""
+    return await request.app[DOWNLOADS].handle(request)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -26,9 +26,7 @@ log = logging.getLogger(__name__)
 
 CARD_ACTION = "adaptiveCard/action"
 JOIN_EVENT = "application/vnd.microsoft.meetingParticipantJoin"
-_COMMANDS = ("start", "help", "sheet", "agenda", "end", "feedback", "questions", "remind")
-# Commands another module answers.
-_DELEGATED = ("feedback", "questions", "remind")
+_OWN_COMMANDS = ("start", "help", "sheet", "agenda", "end")
 
 
 class ActionModule(Protocol):
@@ -55,7 +53,7 @@ class DialogueBot(TeamsActivityHandler):
         screens: Screens,
         shared: SharedCards,
         modules: list[ActionModule],
-        commands: CommandModule,
+        commands: dict[str, CommandModule],
         clock: Callable[[], datetime],
     ) -> None:
         self._commands = commands
@@ -70,15 +68,16 @@ class DialogueBot(TeamsActivityHandler):
             for verb, handler in module.verbs().items():
                 assert verb not in self._actions, f"verb {verb} handled twice"
                 self._actions[verb] = (handler, module)
+        names = (*_OWN_COMMANDS, *commands)
         self._command_words = {
             self._views.text(lang, f"command.{name}").casefold(): name
             for lang in LANGUAGES
-            for name in _COMMANDS
+            for name in names
         }
         self._command_langs = {
             self._views.text(lang, f"command.{name}").casefold(): lang
             for lang in reversed(LANGUAGES)
-            for name in _COMMANDS
+            for name in names
         }
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -117,8 +116,8 @@ class DialogueBot(TeamsActivityHandler):
                 await self._repost_agenda(turn_context)
             elif command == "end":
                 await self._end(turn_context, lang)
-            elif command in _DELEGATED:
-                await self._commands.command(command, turn_context, lang)
+            elif command in self._commands:
+                await self._commands[command].command(command, turn_context, lang)
             else:
                 card = self._views.help(
                     lang,

@@ -49,6 +49,7 @@ class Settings:
     card_update_interval: float = 1.0
     content_pack: str = "2023"
     assessment_min_answers: int = 3
+    public_base_url: str = ""
 
     @property
     def host(self) -> str:
@@ -119,6 +120,13 @@ class Settings:
         minimum = _parse_int(
             "ASSESSMENT_MIN_ANSWERS", get("ASSESSMENT_MIN_ANSWERS"), 2, 50, problems
         )
+        base_url = get("PUBLIC_BASE_URL").rstrip("/")
+        if base_url and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base_url):
+            problems.append(
+                "PUBLIC_BASE_URL must be an http(s) URL such as https://bot.example.org."
+            )
+        elif not base_url and not dev:
+            problems.append("PUBLIC_BASE_URL is required: export links point at it.")
         pack = get("CONTENT_PACK", "2023") or "2023"
         if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
             problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
@@ -144,6 +152,7 @@ class Settings:
             card_update_interval=card_interval,
             content_pack=pack,
             assessment_min_answers=minimum if minimum is not None else 3,
+            public_base_url=base_url or f"http://127.0.0.1:{port or 3978}",
         )
 
 

@@ -20,6 +20,8 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>~])")
 PARTICIPANT = "participant"
 LEADER = "leader"
 MONITOR = "monitor"
+# The entity's focal point reads the sheet (the guide sends it Appendix A) but changes nothing.
+FOCAL = "focal"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class Views:
     def text(self, lang: str, key: str, **fields: Any) -> str:
         """A catalog string for a plain message."""
         return self._renderer.text(lang, key, **fields)
+
+    def date(self, lang: str, value: date | None) -> str:
+        """A date the language's way."""
+        return self._renderer.catalogs.date(lang, value) if value else ""
 
     def notice_text(self, lang: str, notice: Notice) -> str:
         """A notice's text, with any field name turned into its label."""
@@ -128,7 +134,8 @@ class Views:
         session = sheet.session
         is_open = session.status == SIGNIN
         leader = viewer == LEADER
-        helper = viewer in (LEADER, MONITOR)
+        helper = viewer in (LEADER, MONITOR, FOCAL)
+        controls = viewer in (LEADER, MONITOR)
         attendees = sheet.attendees
         advice_key = size_advice(sheet.count) if helper or not is_open else None
         hints = sheet.hints
@@ -179,8 +186,8 @@ class Views:
             "show": {
                 "sign_in": is_open and viewer == PARTICIPANT and me is None,
                 "details": is_open and me is not None,
-                "undo": is_open and viewer != LEADER,
-                "add": is_open and helper,
+                "undo": is_open and viewer in (PARTICIPANT, MONITOR),
+                "add": is_open and controls,
                 "edit": leader and bool(attendees),
                 "import": is_open and leader,
                 "confirm_hints": is_open and leader and bool(hints),

@@ -211,6 +211,15 @@ class Directory:
         self._require_admin(admin)
         return await guard(self._repo.audit_log(limit))
 
+    async def remember_admin(self, person: Person, service_url: str, tenant_id: str) -> None:
+        """Keep how to reach an admin, so extension requests can be sent to them."""
+        if person.aad_id in self._admins:
+            await guard(self._repo.save_contact(person.aad_id, person.mri, service_url, tenant_id))
+
+    async def admin_contacts(self) -> list[tuple[str, str, str]]:
+        """How to reach the admins who have used the bot: (mri, service url, tenant)."""
+        return await guard(self._repo.contacts(set(self._admins)))
+
     async def record(self, actor: Person, action: str, **details: Any) -> None:
         """Audit a change made elsewhere (certification, extension request)."""
         await self._audit(actor, action, **details)

@@ -362,6 +362,11 @@ class RollupService:
         ]
         return lines, sorted(missing, key=lambda x: normalized_name(x.unit))
 
+    async def has_expected(self, entity: EntityRecord) -> bool:
+        """Whether an expected list was imported for the entity."""
+        cycle = await self._directory.cycle()
+        return bool(await guard(self._rollup.expected(cycle.year, entity.code)))
+
     async def import_expected(self, entity: EntityRecord, data: Mapping[str, Any]) -> int:
         """Replace the expected list from pasted CSV lines: `unit[,leader]`."""
         raw = data.get("expected_csv")

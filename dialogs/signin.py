@@ -162,6 +162,10 @@ class SignInService:
             raise NoSession("error.no_session")
         return session
 
+    async def of_entity(self, cycle: int, entity: str) -> list[SessionRecord]:
+        """Every session of an entity in a cycle."""
+        return await self._guard(self._sessions.of_entity(cycle, entity))
+
     async def led_by(self, person: Person) -> list[SessionRecord]:
         """The sessions this person led."""
         return await self._guard(self._sessions.led_by(person.aad_id))

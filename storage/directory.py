@@ -206,6 +206,31 @@ class DirectoryRepository:
         }
 
     @translated
+    async def save_contact(self, aad_id: str, mri: str, service_url: str, tenant_id: str) -> None:
+        """Remember how to reach a person in personal chat (admins, for notifications)."""
+        await self._table.upsert_entity(
+            {
+                "PartitionKey": "contact",
+                "RowKey": aad_id,
+                "Mri": mri,
+                "ServiceUrl": service_url,
+                "TenantId": tenant_id,
+            }
+        )
+
+    @translated
+    async def contacts(self, aad_ids: set[str]) -> list[tuple[str, str, str]]:
+        """(mri, service url, tenant) of those of these people the bot can reach."""
+        found = []
+        for aad_id in sorted(aad_ids):
+            try:
+                e = await self._table.get_entity("contact", aad_id)
+            except ResourceNotFoundError:
+                continue
+            found.append((e["Mri"], e["ServiceUrl"], e["TenantId"]))
+        return found
+
+    @translated
     async def record(self, entry: AuditEntry) -> None:
         """Append to the audit log."""
         row = f"{_FAR_FUTURE - entry.at.timestamp():017.6f}-{uuid.uuid4().hex[:8]}"

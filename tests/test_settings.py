@@ -21,6 +21,7 @@ GOOD = {
     "ENTITIES": "DESA=Department of Economic and Social Affairs;DPO=Department of Peace Operations",
     "ALLOWED_TENANT_IDS": "00000000-0000-0000-0000-0000000000AA",
     "ETHICS_ADMIN_IDS": "00000000-0000-0000-0000-0000000000bb",
+    "PUBLIC_BASE_URL": "https://dialogue.example.org",
 }
 
 
@@ -48,6 +49,8 @@ def test_good_production_settings_load():
         ({"ALLOWED_TENANT_IDS": "contoso"}, "must be comma-separated GUIDs"),
         ({"PORT": "http"}, "PORT must be a whole number"),
         ({"TABLE_PREFIX": "no-dashes"}, "TABLE_PREFIX"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL is required"),
+        ({"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL must be an http"),
     ],
 )
 def test_bad_settings_stop_the_start_with_a_clear_message(change, message):

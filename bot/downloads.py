@@ -1,0 +1,171 @@
+"""Exports delivered as short-lived signed links served by the bot itself.
+
+Why links and not a Teams file-consent card: file consent uploads to the person's OneDrive
+through a URL Teams hands out, which needs the bot to be a files-capable app and cannot be
+exercised here; a link signed with the bot's secret, valid for minutes and naming exactly one
+report, works in personal chat, on mobile and in the browser, and the file is generated from
+storage when it is fetched, so nothing is kept in the bot's memory or on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cards.renderer import CardRenderer
+from dialogs.directory import Directory
+from dialogs.errors import DialogueError
+from dialogs.exports import (
+    EntityReport,
+    Labels,
+    OrgRow,
+    UnitRow,
+    appendix_e_csv,
+    appendix_e_xlsx,
+    organization_csv,
+    organization_xlsx,
+)
+from dialogs.rollup import RollupService
+from storage.records import Person
+
+TTL_SECONDS = 15 * 60
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a link allows: one report, in one format and language, until a time."""
+
+    kind: str  # "entity" | "org"
+    entity: str
+    fmt: str
+    lang: str
+    requester: str
+    expires: int
+
+
+class Downloads:
+    """Signs links and turns a valid link into the file."""
+
+    def __init__(
+        self,
+        secret: str,
+        base_url: str,
+        rollup: RollupService,
+        directory: Directory,
+        renderer: CardRenderer,
+    ) -> None:
+        # A key of its own, derived from the secret: a link can never be mistaken for a vote key.
+        self._key = hmac.new(secret.encode(), b"dialogue-bot/exports", hashlib.sha256).digest()
+        self._base_url = base_url.rstrip("/")
+        self._rollup = rollup
+        self._directory = directory
+        self._renderer = renderer
+
+    def link(self, kind: str, entity: str, fmt: str, lang: str, requester: str) -> str:
+        """A URL valid for TTL_SECONDS."""
+        grant = Grant(kind, entity, fmt, lang, requester, int(time.time()) + TTL_SECONDS)
+        payload = _b64(json.dumps(grant.__dict__, separators=(",", ":")).encode())
+        signature = _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+        return f"{self._base_url}/exports/{payload}.{signature}"
+
+    def verify(self, token: str) -> Grant | None:
+        """The grant a token carries, if its signature is right and it has not expired."""
+        payload, _, signature = token.partition(".")
+        expected = _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+        if not payload or not hmac.compare_digest(signature, expected):
+            return None
+        try:
+            grant = Grant(**json.loads(_unb64(payload)))
+        except (ValueError, TypeError):
+            return None
+        if grant.expires < time.time() or grant.fmt not in FORMATS:
+            return None
+        return grant
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """GET /exports/{token}: the file, or 404 for anything invalid or expired."""
+        grant = self.verify(request.match_info["token"])
+        if grant is None:
+            raise web.HTTPNotFound(text=self._renderer.text("en", "error.export_link"))
+        labels = Labels.from_lookup(lambda key: self._renderer.text(grant.lang, key))
+        try:
+            if grant.kind == "entity":
+                name, body = await self._entity_file(grant, labels)
+            else:
+                name, body = await self._org_file(grant, labels)
+        except DialogueError:
+            # The requester lost the role since the link was made: the link no longer works.
+            raise web.HTTPNotFound(text=self._renderer.text("en", "error.export_link")) from None
+        return web.Response(
+            body=body,
+            content_type=FORMATS[grant.fmt].split(";")[0],
+            charset="utf-8" if grant.fmt == "csv" else None,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.{grant.fmt}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    async def _entity_file(self, grant: Grant, labels: Labels) -> tuple[str, bytes]:
+        entity = await self._directory.entity(grant.entity)
+        if entity is None:
+            raise web.HTTPNotFound()
+        progress = await self._rollup.progress(entity)
+        report = EntityReport(
+            cycle=progress.cycle.year,
+            entity_code=entity.code,
+            entity_name=entity.name,
+            rows=[
+                UnitRow(u.unit, u.participants, u.personnel, u.first_date, ", ".join(u.leaders))
+                for u in progress.units
+            ],
+            agencies=progress.agencies,
+            non_staff=progress.non_staff,
+            certified_on=progress.certification.certified_at.date()
+            if progress.certification
+            else None,
+            deadline=progress.deadline,
+        )
+        build = appendix_e_csv if grant.fmt == "csv" else appendix_e_xlsx
+        # Building a workbook is CPU work: keep it off the event loop serving everyone's clicks.
+        body = await asyncio.to_thread(build, report, labels)
+        return f"appendix-e-{progress.cycle.year}-{entity.code}", body
+
+    async def _org_file(self, grant: Grant, labels: Labels) -> tuple[str, bytes]:
+        cycle, lines = await self._rollup.organization(Person(grant.requester, "", ""))
+        rows = [
+            OrgRow(
+                entity_code=line.entity.code,
+                entity_name=line.entity.name,
+                sessions=line.totals.sessions,
+                participants=line.totals.participants,
+                personnel=line.totals.personnel,
+                coverage=line.totals.coverage,
+                certified_on=line.certification.certified_at.date() if line.certification else None,
+                deadline=cycle.deadline,
+                extension_until=line.entity.extension_until,
+            )
+            for line in lines
+        ]
+        build = organization_csv if grant.fmt == "csv" else organization_xlsx
+        body = await asyncio.to_thread(build, cycle.year, rows, labels)
+        return f"leadership-dialogue-{cycle.year}", body
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
