@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,6 +52,7 @@ ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
+FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
 
 
 def utc_now() -> datetime:
@@ -161,12 +162,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[UPDATER] = updater
         app[BOT] = bot
         app[DOWNLOADS] = downloads
+
+        async def flush() -> None:
+            # Background work triggers more (a sheet update refreshes totals): settle it all.
+            for _ in range(3):
+                await outbound.flush()
+                await updater.flush()
+                await totals.flush()
+
+        app[FLUSH] = flush
         try:
             yield
         finally:
-            await outbound.flush()
-            await updater.flush()
-            await totals.flush()
+            await flush()
             await store.close()
 
     app.cleanup_ctx.append(lifetime)

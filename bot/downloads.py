@@ -98,7 +98,8 @@ class Downloads:
         grant = self.verify(request.match_info["token"])
         if grant is None:
             raise web.HTTPNotFound(text=self._renderer.text("en", "error.export_link"))
-        labels = Labels.from_lookup(lambda key: self._renderer.text(grant.lang, key))
+        # Raw catalog strings: the exporter fills {cycle} and {entity} itself.
+        labels = Labels.from_lookup(lambda key: self._renderer.catalogs.raw(grant.lang, key))
         try:
             if grant.kind == "entity":
                 name, body = await self._entity_file(grant, labels)

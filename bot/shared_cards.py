@@ -43,13 +43,20 @@ class SharedCards:
         self._schedule(f"{session.session_id}:sheet", session, render)
 
     def totals(self, session: SessionRecord) -> None:
-        """The entity's running totals, recomputed from its sessions (coalesced per entity)."""
+        """The entity's running totals, recomputed from its sessions (coalesced per entity);
+        and, once the session is held, who attended it (for the cascade)."""
         cycle, entity = session.cycle, session.entity
 
-        async def work() -> None:
+        async def refresh() -> None:
             await self._rollup.refresh_totals(cycle, entity)
 
-        self._totals.schedule(f"totals:{cycle}:{entity}", work)
+        async def attendance() -> None:
+            current = await self._signin.reload(session)
+            if current is not None:
+                await self._rollup.mark_attendance(current)
+
+        self._totals.schedule(f"totals:{cycle}:{entity}", refresh)
+        self._totals.schedule(f"held:{session.session_id}", attendance)
 
     def agenda(self, session: SessionRecord) -> None:
         """The session plan."""

@@ -87,6 +87,8 @@ def _expand_object(node: dict[str, Any], scope: _Scope, translate: Translate) ->
     if "$data" in node:
         items = _binding(node["$data"], scope)
         rest = {k: v for k, v in node.items() if k != "$data"}
+        if items is None:
+            items = []  # nothing to repeat over: the element disappears
         if isinstance(items, list):
             expanded = [_expand_object(rest, _Scope(item, scope.root), translate) for item in items]
             return _Repeated([e for e in expanded if e is not _DROP])

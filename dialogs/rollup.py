@@ -236,12 +236,16 @@ class RollupService:
             session,
             lambda s: replace(s, participants=participants, non_staff=non_staff, agencies=agencies),
         )
-        if session.held:
-            # The cascade asks whether each leader attended a session: remember who did.
-            for row in attendees:
-                if row.aad_id:
-                    await guard(self._rollup.mark_attended(session.cycle, row.aad_id))
         return True
+
+    async def mark_attendance(self, session: SessionRecord) -> None:
+        """Once a session is held, remember who attended it (for the cascade)."""
+        if not session.held:
+            return
+        rows = await guard(self._attendance.list(session.session_id))
+        for row in rows:
+            if not row.is_hint and row.aad_id:
+                await guard(self._rollup.mark_attended(session.cycle, row.aad_id))
 
     async def certify(self, focal: Person, entity: EntityRecord) -> Certification:
         """Appendix E: recount every held session from its sheet, then store the snapshot."""

@@ -144,6 +144,29 @@ async def timed_bot(
 
 
 @pytest.fixture
+async def start_bot(
+    make_settings: Callable[..., Settings], connector: FakeConnector, card_log: CardLog, request
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start the real app with settings overrides (e.g. the Ethics Office admins)."""
+    started: list[BotUnderTest] = []
+    connector.reset()
+
+    async def start(**overrides: str) -> BotUnderTest:
+        harness = BotUnderTest(make_settings(**overrides), connector.url)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        await harness.stop()
+        for card in harness.cards_seen:
+            card_log.add(request.node.name, card)
+    for card in connector.cards():
+        card_log.add(request.node.name, card)
+
+
+@pytest.fixture
 def people() -> list[User]:
     """Twenty-six colleagues: a leader and twenty-five participants."""
     names = [

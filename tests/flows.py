@@ -69,12 +69,13 @@ async def run_to_conclusion(
     participants: list[User],
     *,
     question: str | None = None,
+    **form: Any,
 ) -> tuple[str, str, dict[str, Any]]:
     """A whole session: sign-ins, two scenarios, an optional question, conclusion.
 
     Returns the session id, the agenda card's id, and the keys after-session actions carry.
     """
-    card_id, view = await start_session(bot, connector, chat, leader)
+    card_id, view = await start_session(bot, connector, chat, leader, **form)
     sid = card_sid(view)
     for person in participants:
         await bot.execute(person, chat, card_id, "signin", {"sid": sid})

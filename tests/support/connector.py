@@ -650,9 +650,12 @@ class FakeConnector:
         op, failed = await self._begin(request, GET_MEMBER, member_id=member_id)
         if failed:
             return failed
-        # Teams accepts either the 29: id or the AAD object id here.
+        # Teams accepts the 29: id, the AAD object id or the user principal name here.
         for member in self._roster(op.conversation_id):
-            if member_id in (member.get("id"), member.get("aadObjectId")):
+            upn = str(member.get("userPrincipalName", "")).casefold()
+            if member_id in (member.get("id"), member.get("aadObjectId")) or (
+                upn and member_id.casefold() == upn
+            ):
                 return self._deliver(op, 200, member)
         self._record(_with_status(op, 404), failed=True)
         return _error(404, "MemberNotFoundInConversation", "The member was not found")

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import FLUSH, create_app
 from bot.settings import Settings
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -89,6 +89,11 @@ class BotUnderTest:
         self.url = f"http://{host}:{port}"
         self._session = aiohttp.ClientSession()
         return self
+
+    async def flush(self) -> None:
+        """Wait until the app's background work (card updates, totals, messages) is done."""
+        assert self._runner is not None
+        await self._runner.app[FLUSH]()
 
     async def stop(self) -> None:
         """Stop the app the way a shutdown does (pending card updates are flushed)."""
