@@ -54,20 +54,25 @@ class Directory:
         self._packs = set(packs)
         self._clock = clock
         self._cached: tuple[float, list[EntityRecord]] | None = None
+        self._cycle: tuple[float, CycleConfig] | None = None
 
     async def seed(self, year: int, pack: str, entities: Iterable[tuple[str, str]]) -> None:
         """On first start, the cycle and entities from the settings (existing ones are kept)."""
         await guard(self._repo.save_cycle(CycleConfig(year, pack, date(year, 12, 31)), create=True))
+        self._cycle = None
         for code, name in entities:
             await guard(self._repo.save_entity(EntityRecord(code, name), create=True))
         self._cached = None
 
     async def cycle(self) -> CycleConfig:
-        """The current cycle."""
-        config = await guard(self._repo.cycle())
-        if config is None:
-            raise NotSaved("error.not_saved")
-        return config
+        """The current cycle (cached for a few seconds, like the entities)."""
+        now = time.monotonic()
+        if self._cycle is None or now - self._cycle[0] > _CACHE_SECONDS:
+            config = await guard(self._repo.cycle())
+            if config is None:
+                raise NotSaved("error.not_saved")
+            self._cycle = (now, config)
+        return self._cycle[1]
 
     async def entities(self, *, active_only: bool = True) -> list[EntityRecord]:
         """The entities, from a cache of a few seconds."""
@@ -128,6 +133,7 @@ class Directory:
             await guard(self._repo.save_cycle(updated))
         except WriteConflict:
             raise NotSaved("error.busy") from None
+        self._cycle = None
         await self._audit(admin, "cycle.set", year=year, pack=pack, deadline=deadline.isoformat())
         return await self.cycle()
 

@@ -151,11 +151,15 @@ class RollupService:
     async def progress(self, entity: EntityRecord) -> EntityProgress:
         """Sessions held, units, totals, deadline and certification of one entity."""
         cycle = await self._directory.cycle()
-        sessions = await guard(self._sessions.of_entity(cycle.year, entity.code))
+        # The sessions and the certifications are independent reads: run them together.
+        sessions, certifications = await asyncio.gather(
+            guard(self._sessions.of_entity(cycle.year, entity.code)),
+            guard(self._rollup.certifications(cycle.year)),
+        )
         held = [s for s in sessions if s.held]
         units = units_of(held)
         totals = totals_of(units)
-        certification = (await guard(self._rollup.certifications(cycle.year))).get(entity.code)
+        certification = certifications.get(entity.code)
         agencies: Counter[str] = Counter()
         for session in held:
             agencies.update(session.agencies)
