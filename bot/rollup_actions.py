@@ -75,6 +75,8 @@ class RollupActions:
             "admin.entity": self._admin_entity,
             "admin.focal": self._admin_focal,
             "admin.extension": self._admin_extension,
+            "admin.focal_remove": self._admin_focal_remove,
+            "admin.entity_remove": self._admin_entity_remove,
             "admin.feedback": self._admin_feedback,
         }
 
@@ -233,6 +235,21 @@ class RollupActions:
         text = self._screens.views.text(
             act.lang, "notice.focal_added", name=point.name, entity=point.entity
         )
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_focal_remove(self, act: ActionContext) -> Card:
+        choice = act.data.get("withdraw_focal")
+        code, _, aad_id = choice.partition("|") if isinstance(choice, str) else ("", "", "")
+        if not await self._directory.remove_focal_point(act.person, code, aad_id):
+            raise InvalidInput("error.invalid_field", field="focal")
+        text = self._screens.views.text(act.lang, "notice.focal_removed")
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_entity_remove(self, act: ActionContext) -> Card:
+        record = await self._directory.deactivate_entity(
+            act.person, act.data.get("deactivate_entity")
+        )
+        text = self._screens.views.text(act.lang, "notice.entity_deactivated", code=record.code)
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_extension(self, act: ActionContext) -> Card:

@@ -108,7 +108,7 @@ class RollupViews:
             "title": self._t(
                 lang,
                 "progress.title",
-                cycle=progress.cycle.year,
+                cycle=str(progress.cycle.year),
                 entity=plain(progress.entity.name),
             ),
             "deadline": deadline,
@@ -173,7 +173,7 @@ class RollupViews:
         data = {
             "entity": entity.code,
             "title": self._t(lang, "certify.title", entity=plain(entity.name)),
-            "intro": self._t(lang, "certify.intro", cycle=cycle.year),
+            "intro": self._t(lang, "certify.intro", cycle=str(cycle.year)),
             "sessions": self._c.number(lang, totals.sessions),
             "participants": self._c.number(lang, totals.participants),
             "personnel": self._c.number(lang, totals.personnel),
@@ -269,7 +269,7 @@ class RollupViews:
         more = len(lines) - MAX_ENTITIES
         open_requests = [x for x in extensions if x.status == "requested"]
         data = {
-            "title": self._t(lang, "report.title", cycle=cycle.year),
+            "title": self._t(lang, "report.title", cycle=str(cycle.year)),
             "summary": self._t(
                 lang,
                 "report.summary",
@@ -312,7 +312,7 @@ class RollupViews:
     ) -> Card:
         """Appendix C ratings and comments aggregated by entity."""
         data = {
-            "title": self._t(lang, "feedbacksummary.title", cycle=cycle.year),
+            "title": self._t(lang, "feedbacksummary.title", cycle=str(cycle.year)),
             "empty": not entries,
             "entities": [
                 {
@@ -346,7 +346,7 @@ class RollupViews:
             "cycle_text": self._t(
                 lang,
                 "admin.cycle",
-                year=cycle.year,
+                year=str(cycle.year),
                 pack=cycle.pack,
                 deadline=self._c.date(lang, cycle.deadline),
             ),
@@ -369,6 +369,11 @@ class RollupViews:
                 for e in entities
             ],
             "entity_choices": [{"title": f"{e.code}: {e.name}", "value": e.code} for e in entities],
+            "focal_choices": [
+                {"title": f"{code}: {f.name}", "value": f"{code}|{f.aad_id}"}
+                for code, points in sorted(focal.items())
+                for f in points
+            ],
             "audit": [
                 {
                     "text": self._t(

@@ -248,5 +248,6 @@ def _whole(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput("error.number", field=field, low=low, high=high)
+        # Years read as years (2013), not as quantities (2,013).
+        raise InvalidInput("error.number", field=field, low=str(low), high=str(high))
     return value

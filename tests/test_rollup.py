@@ -283,3 +283,59 @@ async def test_cascade_shows_who_attended_before_leading_and_missing_units(
         FOCAL, personal, "1", "focal.expected", {"entity": "DESA", "expected_csv": "x" * 200}
     )
     assert "Line 1" in card_text(card)
+
+
+async def test_admins_manage_the_cycle_entities_and_focal_points_with_an_audit(
+    start_bot, connector, people
+):
+    bot = await start_bot(ETHICS_ADMIN_IDS=ADMIN.aad_id)
+    await name_focal_points(bot, connector)
+    personal = Chat(kind="personal", id="a:admin")
+    _, card = await bot.execute(
+        ADMIN,
+        personal,
+        "1",
+        "admin.cycle",
+        {"cycle_year": "2027", "cycle_pack": "2023", "cycle_deadline": "2027-12-31"},
+    )
+    assert "The cycle is saved" in card_text(card) and "Cycle 2027" in card_text(card)
+    for bad, message in (
+        ({"cycle_year": "1999", "cycle_pack": "2023", "cycle_deadline": "2027-12-31"}, "2013"),
+        ({"cycle_year": "2027", "cycle_pack": "1066", "cycle_deadline": "2027-12-31"}, "valid"),
+        ({"cycle_year": "2027", "cycle_pack": "2023", "cycle_deadline": "soon"}, "valid date"),
+    ):
+        _, card = await bot.execute(ADMIN, personal, "1", "admin.cycle", bad)
+        assert message in card_text(card), message
+    _, card = await bot.execute(
+        ADMIN,
+        personal,
+        "1",
+        "admin.entity",
+        {"entity_code": "unep", "entity_name": "United Nations Environment Programme"},
+    )
+    assert "UNEP is saved" in card_text(card)
+    _, card = await bot.execute(
+        ADMIN, personal, "1", "admin.entity", {"entity_code": "x' or 1", "entity_name": "Bad"}
+    )
+    assert "A code is 2 to 20 capital letters" in card_text(card)
+    _, card = await bot.execute(
+        ADMIN, personal, "1", "admin.focal_remove", {"withdraw_focal": f"DPO|{OTHER_FOCAL.aad_id}"}
+    )
+    assert "withdrawn" in card_text(card)
+    _, card = await bot.execute(
+        ADMIN, personal, "1", "admin.entity_remove", {"deactivate_entity": "DPO"}
+    )
+    assert "DPO is no longer offered" in card_text(card)
+    # A new session in the meeting chat can pick UNEP, not DPO, and belongs to the 2027 cycle.
+    chat = Chat()
+    await bot.say(people[0], chat, "start")
+    setup = next(c for c in reversed(connector.cards(chat.id)) if "setup.submit" in str(c))
+    choices = [c["value"] for n in elements(setup) if n.get("id") == "entity" for c in n["choices"]]
+    assert "UNEP" in choices and "DPO" not in choices
+    await bot.say(OTHER_FOCAL, Chat(kind="personal", id="a:former"), "progress", mention=False)
+    assert "not focal point for any entity" in connector.activities("a:former")[-1]["text"]
+    actions = [a["Action"] for a in await rows(bot, "audit")]
+    assert {"cycle.set", "entity.add", "focal.remove", "entity.deactivate", "focal.add"} <= set(
+        actions
+    )
+    assert all(a["Actor"] == ADMIN.aad_id for a in await rows(bot, "audit"))

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import io
+
+import aiohttp
 import pytest
+from openpyxl import load_workbook
 
 from tests.e2e.playground import PlaygroundProcess
 from tests.flows import SETUP
-from tests.support.teams import BotUnderTest, card_sid, card_text, inputs, verbs
+from tests.support.teams import (
+    BotUnderTest,
+    card_sid,
+    card_text,
+    elements,
+    executes,
+    inputs,
+    verbs,
+)
 from tests.test_signin import rows
 
 pytestmark = pytest.mark.e2e
@@ -168,5 +180,113 @@ async def test_the_whole_dialogue_and_its_forms_through_the_playground(make_sett
         sessions = await rows(bot, "sessions")
         assert sessions[0]["Stage"] == "done"
         assert len(await rows(bot, "ethicsqueue")) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_focal_point_and_ethics_office_through_the_playground(make_settings, card_log):
+    amina = "a1d1a110-0001-4000-8000-00000000a001"
+    # In the Playground only the current user (Amina) has a personal chat with the bot, so she
+    # is also the Ethics Office admin here; the admin's views must still hold no names.
+    bot = BotUnderTest(
+        make_settings(ALLOWED_TENANT_IDS=PLAYGROUND_TENANT, ETHICS_ADMIN_IDS=amina), ""
+    )
+    await bot.start()
+    try:
+        async with PlaygroundProcess(f"{bot.url}/api/messages") as playground:
+            async with playground.client() as client:
+                config = await client.config()
+                chat, personal = config.group_chat_id, config.personal_chat_id
+                leader = config.current_user["id"]
+                others = [u for u in config.users if u["id"] != leader]
+
+                def posted(conversation: str, verb: str, after: int = 0):
+                    return client.wait_for_message(
+                        lambda m: (
+                            m.conversation_id == conversation
+                            and m.card is not None
+                            and verb in verbs(m.card)
+                        ),
+                        timeout=15,
+                        after=after,
+                    )
+
+                # The admin names the focal point of DESA in the group chat (member lookup).
+                mark = client.mark()
+                await client.send(chat, leader, f"focal DESA {leader}")
+                named = await client.wait_for_message(
+                    lambda m: (
+                        m.conversation_id == chat and "focal point for DESA" in (m.text or "")
+                    ),
+                    timeout=15,
+                    after=mark,
+                )
+                assert "Amina Diallo" in named.text
+
+                # Two sessions in two units, one after the other in the same chat.
+                for unit, people in (
+                    ("Population Division", others[:3]),
+                    ("Data Team", others[3:5]),
+                ):
+                    mark = client.mark()
+                    await client.send(chat, leader, "start")
+                    setup = await posted(chat, "setup.submit", mark)
+                    view = await client.invoke(
+                        chat, leader, setup.id, "setup.submit", {**SETUP, "unit": unit}
+                    )
+                    sid = card_sid(view)
+                    for user in people:
+                        await client.invoke(chat, user["id"], setup.id, "signin", {"sid": sid})
+                    await client.invoke(chat, leader, setup.id, "signin.close", {"sid": sid})
+                    mark = client.mark()
+                    await client.send(chat, leader, "end")
+                    await client.wait_for_message(
+                        lambda m: m.conversation_id == chat and "has ended" in (m.text or ""),
+                        timeout=15,
+                        after=mark,
+                    )
+                await bot.flush()
+
+                # The focal point's progress, a sign-in sheet, the exports, the certification.
+                mark = client.mark()
+                await client.send(personal, leader, "progress")
+                progress = await posted(personal, "focal.certify_preview", mark)
+                text = card_text(progress.card)
+                assert "Population Division" in text and "Data Team" in text
+                card_log.add("playground-progress", progress.card)
+                sessions = await client.invoke(
+                    personal, leader, progress.id, "focal.sessions", {"entity": "DESA"}
+                )
+                sheet_data = next(
+                    a["data"] for a in executes(sessions) if a["verb"] == "focal.sheet"
+                )
+                sheet = await client.invoke(
+                    personal, leader, progress.id, "focal.sheet", sheet_data
+                )
+                assert any(u["name"] in card_text(sheet) for u in others[:5])
+                links = [
+                    n["url"] for n in elements(progress.card) if n.get("type") == "Action.OpenUrl"
+                ]
+                async with aiohttp.ClientSession() as http:
+                    path = links[1].split("/exports/")[1]
+                    async with http.get(f"{bot.url}/exports/{path}") as response:
+                        assert response.status == 200
+                        workbook = load_workbook(io.BytesIO(await response.read()))
+                values = list(workbook.active.iter_rows(values_only=True))
+                total = next(row for row in values if row and row[0] == "TOTAL")
+                assert total[2] == 5  # three and two participants
+                certified = await client.invoke(
+                    personal, leader, progress.id, "focal.certify", {"entity": "DESA"}
+                )
+                assert "Certified: 5 participants in 2 sessions" in card_text(certified)
+
+                # The Ethics Office's report: DESA certified, counts only, no names.
+                mark = client.mark()
+                await client.send(personal, leader, "report")
+                report = await posted(personal, "admin.feedback", mark)
+                card_log.add("playground-report", report.card)
+                text = card_text(report.card)
+                assert "DESA" in text and "certified" in text and "5" in text
+                assert not any(u["name"] in text for u in others)
     finally:
         await bot.stop()
