@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
+from bot.logs import AccessLogger, configure
 from bot.settings import Settings, SettingsError
 
 
@@ -22,12 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         help="allow unauthenticated local traffic (no MicrosoftAppId); binds to 127.0.0.1 only",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # The Azure SDK logs every HTTP request at INFO: useful to nobody running the bot.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    configure(os.environ.get("LOG_LEVEL", "INFO").upper())
     try:
         settings = Settings.from_env(os.environ, dev=args.dev)
     except SettingsError as error:
@@ -43,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         # A broken content pack or catalog: say which file and field, then stop.
         print(f"Dialogue Bot cannot start.\n{error}", file=sys.stderr)
         return 2
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger
+    )
     return 0
 
 

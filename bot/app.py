@@ -16,11 +16,22 @@ from msrest.serialization import Model
 
 from bot.after_actions import AfterActions
 from bot.after_views import AfterViews
+from bot.auth import (
+    DEFAULT_ISSUER,
+    DEFAULT_METADATA_URL,
+    Authenticator,
+    MetadataUnavailable,
+    SigningKeys,
+    TokenValidator,
+    Unauthorized,
+)
 from bot.card_updates import CardUpdater, Coalescer
 from bot.dialogue_actions import DialogueActions
 from bot.dialogue_views import DialogueViews
 from bot.downloads import Downloads
 from bot.handler import DialogueBot
+from bot.identity import tenant_of
+from bot.logs import install_correlation, new_correlation
 from bot.outbound import Outbound
 from bot.poll_actions import PollActions
 from bot.rollup_actions import RollupActions
@@ -42,7 +53,7 @@ from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
 from dialogs.rollup import RollupService
 from dialogs.signin import SignInService
-from storage import TableStore
+from storage import StorageUnavailable, TableStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +63,7 @@ ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
+AUTH = web.AppKey("auth", Authenticator)
 FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
 
 
@@ -74,6 +86,7 @@ class _AdapterConfig:
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
     """Build the aiohttp application; clients open and close with its lifetime."""
+    install_correlation()
     app = web.Application(middlewares=[_errors])
     app[SETTINGS] = settings
     renderer = CardRenderer(Catalogs.load())
@@ -87,7 +100,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
-        adapter = _adapter(settings, renderer)
+        sdk_auth = ConfigurationBotFrameworkAuthentication(_adapter_config(settings))
+        adapter = _adapter(sdk_auth, renderer)
+        keys = SigningKeys(settings.openid_metadata_url or DEFAULT_METADATA_URL)
+        # With an app id every token is checked (also under --dev); without one, --dev only.
+        validator = (
+            TokenValidator(settings.app_id, settings.token_issuer or DEFAULT_ISSUER, keys)
+            if settings.app_id
+            else None
+        )
         directory = Directory(
             store.directory, admins=settings.admin_ids, packs=library.ids(), clock=clock
         )
@@ -162,6 +183,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[UPDATER] = updater
         app[BOT] = bot
         app[DOWNLOADS] = downloads
+        app[AUTH] = Authenticator(sdk_auth, validator)
 
         async def flush() -> None:
             # Background work triggers more (a sheet update refreshes totals): settle it all.
@@ -175,6 +197,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             yield
         finally:
             await flush()
+            await keys.close()
             await store.close()
 
     app.cleanup_ctx.append(lifetime)
@@ -184,8 +207,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     return app
 
 
-def _adapter(settings: Settings, renderer: CardRenderer) -> CloudAdapter:
-    config = _AdapterConfig(
+def _adapter_config(settings: Settings) -> _AdapterConfig:
+    return _AdapterConfig(
         APP_ID=settings.app_id,
         APP_PASSWORD=settings.app_password,
         APP_TYPE=settings.app_type,
@@ -193,7 +216,10 @@ def _adapter(settings: Settings, renderer: CardRenderer) -> CloudAdapter:
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url or None,
         TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.token_issuer or None,
     )
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+
+
+def _adapter(auth: ConfigurationBotFrameworkAuthentication, renderer: CardRenderer) -> CloudAdapter:
+    adapter = CloudAdapter(auth)
 
     async def on_error(turn_context: TurnContext, error: Exception) -> None:
         # Log the type and where, never the activity's text: it may hold names or answers.
@@ -238,18 +264,49 @@ async def _messages(request: web.Request) -> web.Response:
         return web.json_response({"error": "the body is not a Bot Framework activity"}, status=400)
     if not activity.type:
         return web.json_response({"error": "the activity has no type"}, status=400)
-    auth_header = request.headers.get("Authorization", "")
+    new_correlation(activity.id)
     app = request.app
     try:
-        response = await app[ADAPTER].process_activity(auth_header, activity, app[BOT].on_turn)
-    except PermissionError:
+        authenticated = await app[AUTH].authenticate(
+            activity, request.headers.get("Authorization", "")
+        )
+    except Unauthorized as refusal:
+        log.info("refused: %s", refusal)
         return web.json_response({"error": "unauthorized"}, status=401)
+    except MetadataUnavailable:
+        return web.json_response({"error": "try again later"}, status=503)
+    # Only after the token is checked is the envelope's tenant worth believing.
+    if not app[SETTINGS].tenant_allowed(tenant_of(activity)):
+        log.warning("refused: tenant not on the allow-list")
+        return web.json_response({"error": "forbidden"}, status=403)
+    if not await _first_delivery(app, activity):
+        log.info("redelivered activity ignored type=%s", activity.type)
+        return web.Response(status=201)
+    response = await app[ADAPTER].process_activity(authenticated, activity, app[BOT].on_turn)
     if response is None:
         return web.Response(status=201)
     body = response.body
     if isinstance(body, Model):
         body = body.serialize()
     return web.json_response(body, status=response.status)
+
+
+async def _first_delivery(app: web.Application, activity: Activity) -> bool:
+    """Messages and events are acted on once, however often they are delivered.
+
+    Card actions are not marked: Teams retries an unanswered invoke and expects the card
+    again, and every action is idempotent by itself.
+    """
+    if activity.type == ActivityTypes.invoke or not activity.id or not activity.conversation:
+        return True
+    conversation_id = getattr(activity.conversation, "id", None)
+    if not isinstance(conversation_id, str):
+        return True
+    try:
+        return await app[STORE].dedupe.first_delivery(conversation_id, activity.id, utc_now())
+    except StorageUnavailable:
+        # Better to risk a repeated reply than to drop a person's message.
+        return True
 
 
 async def _export(request: web.Request) -> web.Response:

@@ -9,10 +9,10 @@ from typing import Protocol
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity
 
 from bot.context import ActionContext, Card, Handler, card_response, local_today, send_card
-from bot.identity import is_group_chat, person_of, tenant_of
+from bot.identity import is_group_chat, person_of
 from bot.screens import Screens
 from bot.settings import Settings
 from bot.shared_cards import SharedCards
@@ -79,20 +79,6 @@ class DialogueBot(TeamsActivityHandler):
             for lang in reversed(LANGUAGES)
             for name in names
         }
-
-    async def on_turn(self, turn_context: TurnContext) -> None:
-        """Refuse tenants not on the allow-list before anything else runs."""
-        activity = turn_context.activity
-        if not self._settings.tenant_allowed(tenant_of(activity)):
-            log.warning(
-                "refused activity from a tenant not on the allow-list type=%s", activity.type
-            )
-            if activity.type == ActivityTypes.invoke:
-                await turn_context.send_activity(
-                    Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=403))
-                )
-            return
-        await super().on_turn(turn_context)
 
     # Messages --------------------------------------------------------------------------------
 

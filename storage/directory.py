@@ -234,16 +234,19 @@ class DirectoryRepository:
     async def record(self, entry: AuditEntry) -> None:
         """Append to the audit log."""
         row = f"{_FAR_FUTURE - entry.at.timestamp():017.6f}-{uuid.uuid4().hex[:8]}"
-        await self._audit.create_entity(
-            {
-                "PartitionKey": "audit",
-                "RowKey": row,
-                "At": entry.at,
-                "Actor": entry.actor,
-                "Action": entry.action,
-                "Details": json.dumps(entry.details, ensure_ascii=False, default=str),
-            }
-        )
+        try:
+            await self._audit.create_entity(
+                {
+                    "PartitionKey": "audit",
+                    "RowKey": row,
+                    "At": entry.at,
+                    "Actor": entry.actor,
+                    "Action": entry.action,
+                    "Details": json.dumps(entry.details, ensure_ascii=False, default=str),
+                }
+            )
+        except ResourceExistsError:
+            pass  # the row key is unique to this entry: a 409 answers our own retried insert
 
     @translated
     async def audit_log(self, limit: int = 50) -> list[AuditEntry]:

@@ -52,17 +52,20 @@ class LeaderFeedbackRepository:
         self, session_id: str, version: int, answers: dict[str, Any], at: datetime, by: str
     ) -> FeedbackVersion:
         """Store a new version; WriteConflict when that number was taken meanwhile."""
+        entity = {
+            "PartitionKey": session_id,
+            "RowKey": f"v{version:05d}",
+            "Version": version,
+            "Answers": json.dumps(answers, ensure_ascii=False),
+            "SubmittedAt": at,
+            "SubmittedBy": by,
+        }
         try:
-            await self._table.create_entity(
-                {
-                    "PartitionKey": session_id,
-                    "RowKey": f"v{version:05d}",
-                    "Version": version,
-                    "Answers": json.dumps(answers, ensure_ascii=False),
-                    "SubmittedAt": at,
-                    "SubmittedBy": by,
-                }
-            )
+            await self._table.create_entity(entity)
         except ResourceExistsError as error:
-            raise WriteConflict("that version exists") from error
+            # The client retries inserts: the 409 may answer our own write whose reply was lost.
+            existing = await self._table.get_entity(session_id, entity["RowKey"])
+            mine = existing["Answers"] == entity["Answers"] and existing["SubmittedAt"] == at
+            if not mine:
+                raise WriteConflict("that version exists") from error
         return FeedbackVersion(session_id, version, answers, at, by)

@@ -9,6 +9,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from storage.assessments import AssessmentRepository
 from storage.attendance import AttendanceRepository
+from storage.dedupe import DedupeRepository
 from storage.directory import DirectoryRepository
 from storage.errors import StorageUnavailable
 from storage.feedback import LeaderFeedbackRepository
@@ -38,6 +39,7 @@ TABLES = (
     "extensions",
     "attended",
     "expected",
+    "deliveries",
 )
 
 
@@ -80,6 +82,7 @@ class TableStore:
         self.feedback = LeaderFeedbackRepository(self._tables["leaderfeedback"])
         self.assessments = AssessmentRepository(self._tables["assessments"])
         self.directory = DirectoryRepository(self._tables["directory"], self._tables["audit"])
+        self.dedupe = DedupeRepository(self._tables["deliveries"])
         self.rollup = RollupRepository(
             self._tables["entitytotals"],
             self._tables["certifications"],

@@ -95,7 +95,7 @@ async def test_sheet_reposts_the_card_and_updates_follow_it(bot, connector, peop
 
 async def test_a_tenant_not_on_the_allow_list_is_refused(bot, connector, people):
     outsider = Chat(tenant="11111111-2222-3333-4444-555555555555")
-    assert await bot.say(people[0], outsider, "start") == 201
+    assert await bot.say(people[0], outsider, "start") == 403
     assert replies(connector, outsider) == []
     status, _ = await bot.execute(people[0], outsider, "1", "setup.submit", SETUP)
     assert status == 403
@@ -179,3 +179,25 @@ async def test_agenda_reposts_the_session_plan_and_updates_follow_it(bot, connec
         people[0], chat, new_agenda, "agenda.next", data_of(leader_view, "agenda.next")
     )
     await shared_card(connector, chat, new_agenda, "What did you learn from the experience?")
+
+
+async def test_a_message_delivered_twice_is_acted_on_once(bot, connector, people):
+    chat = Chat()
+    activity = bot.activity(
+        people[0],
+        chat,
+        type="message",
+        text="<at>Dialogue Bot</at> start",
+        entities=[
+            {
+                "type": "mention",
+                "mentioned": {"id": "28:dialogue-bot", "name": "Dialogue Bot"},
+                "text": "<at>Dialogue Bot</at>",
+            }
+        ],
+    )
+    statuses = await asyncio.gather(*(bot.post(activity) for _ in range(3)))
+    assert {status for status, _ in statuses} == {201}
+    await bot.post(activity)
+    setups = [c for c in connector.cards(chat.id) if "setup.submit" in str(c)]
+    assert len(setups) == 1

@@ -1,0 +1,79 @@
+"""Structured logs: one JSON object a line, with the correlation id of the activity served.
+
+What goes in: ids, verbs, counts, types of errors. What never goes in: names, e-mails, typed
+text or answers — log calls pass only such values, and export links are redacted.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import uuid
+from datetime import UTC, datetime
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
+
+_CORRELATION: contextvars.ContextVar[str] = contextvars.ContextVar("correlation", default="-")
+_TOKEN = re.compile(r"/exports/[^/?\s]+")
+
+
+def install_correlation() -> None:
+    """Stamp every log record with the correlation id current when it is created."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "stamps_correlation", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.correlation = _CORRELATION.get()
+        return record
+
+    factory.stamps_correlation = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def new_correlation(activity_id: str | None) -> str:
+    """Start a correlation id for this request: the activity's id, else a fresh one."""
+    value = (activity_id or "")[:64] or uuid.uuid4().hex[:16]
+    _CORRELATION.set(value)
+    return value
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "correlation": getattr(record, "correlation", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            # The type and where it happened; exception messages may quote user input.
+            entry["error"] = record.exc_info[0].__name__ if record.exc_info[0] else ""
+            entry["trace"] = self.formatStack(self.formatException(record.exc_info))[-4000:]
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class AccessLogger(AbstractAccessLogger):
+    """HTTP access lines without export tokens (a link is a short-lived credential)."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        """Log method, path (redacted), status and duration."""
+        path = _TOKEN.sub("/exports/…", request.path)
+        self.logger.info("http %s %s %s %.0fms", request.method, path, response.status, time * 1000)
+
+
+def configure(level: str) -> None:
+    """Send JSON lines to stderr; quiet the Azure SDK's per-request logging."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("azure").setLevel(logging.WARNING)
