@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import FLUSH, create_app
+from bot.logs import AccessLogger
 from bot.settings import Settings
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -81,7 +82,7 @@ class BotUnderTest:
             if self._clock
             else create_app(self.settings)
         )
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log_class=AccessLogger)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
