@@ -106,12 +106,12 @@ class Views:
             "text": plain(unknown[:60]),
             "in_personal": in_personal,
             "meeting_commands": [
-                command("start"),
-                command("sheet"),
-                command("agenda"),
-                command("end"),
+                command(name) for name in ("start", "sheet", "agenda", "remind", "end")
             ],
-            "personal_commands": [command("help")],
+            "personal_commands": [
+                command(name)
+                for name in ("help", "feedback", "progress", "report", "admin", "questions", "focal")
+            ],
         }
         return self._renderer.render("help", data, lang)
 
