@@ -110,7 +110,15 @@ class Views:
             ],
             "personal_commands": [
                 command(name)
-                for name in ("help", "feedback", "progress", "report", "admin", "questions", "focal")
+                for name in (
+                    "help",
+                    "feedback",
+                    "progress",
+                    "report",
+                    "admin",
+                    "questions",
+                    "focal",
+                )
             ],
         }
         return self._renderer.render("help", data, lang)
