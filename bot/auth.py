@@ -60,15 +60,17 @@ class SigningKeys:
         self._metadata_url = metadata_url
         self._keys: dict[str, _Key] = {}
         self._fetched_at = float("-inf")
+        # Failed attempts count too: during an outage, unknown key ids must not each retry.
+        self._attempted_at = float("-inf")
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
     async def get(self, kid: str) -> _Key | None:
         """The key with this id, refreshing the cache when stale or when the id is new."""
         now = time.monotonic()
-        if now - self._fetched_at > KEYS_LIFETIME_SECONDS or (
-            kid not in self._keys and now - self._fetched_at > UNKNOWN_KEY_REFRESH_SECONDS
-        ):
+        stale = now - self._fetched_at > KEYS_LIFETIME_SECONDS
+        unknown = kid not in self._keys and now - self._attempted_at > UNKNOWN_KEY_REFRESH_SECONDS
+        if stale or unknown or not self._keys:
             await self._refresh()
         return self._keys.get(kid)
 
@@ -82,6 +84,7 @@ class SigningKeys:
         async with self._lock:
             if time.monotonic() - self._fetched_at < 1:
                 return  # another request refreshed while this one waited
+            self._attempted_at = time.monotonic()
             if self._session is None:
                 timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS)
                 self._session = aiohttp.ClientSession(timeout=timeout)
@@ -119,7 +122,8 @@ class TokenValidator:
     async def validate(self, auth_header: str, activity: Activity) -> dict[str, Any]:
         """The token's claims; Unauthorized for anything wrong."""
         scheme, _, token = (auth_header or "").partition(" ")
-        if scheme != "Bearer" or not token.strip():
+        # HTTP scheme names are case-insensitive; Teams sends "Bearer".
+        if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("no bearer token")
         token = token.strip()
         try:
