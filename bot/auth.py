@@ -68,8 +68,9 @@ class SigningKeys:
     async def get(self, kid: str) -> _Key | None:
         """The key with this id, refreshing the cache when stale or when the id is new."""
         now = time.monotonic()
-        stale = now - self._fetched_at > KEYS_LIFETIME_SECONDS
-        unknown = kid not in self._keys and now - self._attempted_at > UNKNOWN_KEY_REFRESH_SECONDS
+        may_retry = now - self._attempted_at > UNKNOWN_KEY_REFRESH_SECONDS
+        stale = now - self._fetched_at > KEYS_LIFETIME_SECONDS and may_retry
+        unknown = kid not in self._keys and may_retry
         if stale or unknown or not self._keys:
             await self._refresh()
         return self._keys.get(kid)
