@@ -233,7 +233,7 @@ class AfterActions:
         if not isinstance(field, str) or not field.startswith("reply_") or len(field) > 12:
             raise InvalidInput("error.unknown_question", field="question")
         cycle = act.data.get("cycle")
-        if isinstance(cycle, str) and cycle.isdigit():
+        if isinstance(cycle, str) and cycle.isdecimal():
             cycle = int(cycle)
         if not isinstance(cycle, int) or isinstance(cycle, bool):
             raise InvalidInput("error.unknown_question", field="question")

@@ -59,7 +59,14 @@ class AfterViews:
         if latest is not None:
             values.update(latest.answers)
         if entered:
-            values.update({k: v for k, v in entered.items() if k.startswith("c")})
+            # What the leader typed comes back after a refusal, cut to what the form accepts.
+            values.update(
+                {
+                    k: v[:2000] if isinstance(v, str) else None
+                    for k, v in entered.items()
+                    if k in {item.id for item in pack.leader_feedback_form}
+                }
+            )
         items = []
         for item in pack.leader_feedback_form:
             value = values.get(item.id)
@@ -79,7 +86,9 @@ class AfterViews:
             if kind == "rating" and value is not None:
                 value = str(value)
             if kind == "number" and isinstance(value, str):
-                value = int(value) if value.strip().isdigit() else None
+                value = int(value) if value.strip().isdecimal() and len(value) <= 6 else None
+            if kind == "rating" and value not in {"1", "2", "3", "4", "5"}:
+                value = None
             items.append(
                 {
                     "id": item.id,

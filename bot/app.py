@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -231,7 +232,10 @@ def _adapter(auth: ConfigurationBotFrameworkAuthentication, renderer: CardRender
         )
         if turn_context.activity.type == ActivityTypes.message:
             lang = resolve_language(turn_context.activity.locale)
-            await turn_context.send_activity(renderer.text(lang, "error.not_saved"))
+            try:
+                await turn_context.send_activity(renderer.text(lang, "error.not_saved"))
+            except Exception as failure:  # the channel itself is failing: nothing more to do
+                log.warning("apology not delivered type=%s", type(failure).__name__)
 
     adapter.on_turn_error = on_error
     return adapter
@@ -260,10 +264,13 @@ async def _messages(request: web.Request) -> web.Response:
         if not isinstance(body, dict):
             raise ValueError("not an object")
         activity = Activity().deserialize(body)
-    except (ValueError, DeserializationError):
+    except (ValueError, DeserializationError, RecursionError, LookupError):
+        # RecursionError: deeply nested JSON; LookupError: an unknown charset.
         return web.json_response({"error": "the body is not a Bot Framework activity"}, status=400)
     if not activity.type:
         return web.json_response({"error": "the activity has no type"}, status=400)
+    if not _plausible(activity):
+        return web.json_response({"error": "the activity's ids are not plausible"}, status=400)
     new_correlation(activity.id)
     app = request.app
     try:
@@ -289,6 +296,38 @@ async def _messages(request: web.Request) -> web.Response:
     if isinstance(body, Model):
         body = body.serialize()
     return web.json_response(body, status=response.status)
+
+
+# Teams ids: letters, digits and a little punctuation (19:…@thread.v2, a:1…, 1700000000000,
+# "…;messageid=…"). Nothing that would change the meaning of a URL path.
+_ID = re.compile(r"[A-Za-z0-9:_\-.@|;=+,!~]{1,512}")
+
+
+def _plausible(activity: Activity) -> bool:
+    """Ids Teams sends are short; absurd ones would only break the URLs of our replies.
+
+    The serviceUrl is where replies go: without a plausible one the SDK would fall back to the
+    public Bot Connector, so an activity without it is refused rather than half-served.
+    """
+    conversation_id = getattr(activity.conversation, "id", None) if activity.conversation else None
+    if not isinstance(conversation_id, str):
+        return False  # every reply and every record is keyed by the conversation
+    for account in (activity.recipient, activity.from_property):
+        # Teams always names the bot and the sender; replies are addressed with both.
+        if account is None or not isinstance(account.id, str) or not account.id:
+            return False
+    service_url = activity.service_url
+    if not (
+        isinstance(service_url, str)
+        and len(service_url) <= 512
+        and service_url.startswith(("https://", "http://"))
+    ):
+        return False
+    return (
+        (activity.id is None or _ID.fullmatch(str(activity.id)) is not None)
+        and _ID.fullmatch(conversation_id) is not None
+        and (activity.reply_to_id is None or _ID.fullmatch(str(activity.reply_to_id)) is not None)
+    )
 
 
 async def _first_delivery(app: web.Application, activity: Activity) -> bool:

@@ -110,8 +110,8 @@ class CardUpdater:
         activity.id = card_id
 
         async def update(turn_context: TurnContext) -> None:
-            await turn_context.update_activity(activity)
+            # Retry inside the turn: errors raised here go to the adapter's error handler,
+            # never back to the caller of continue_conversation.
+            await with_retries(lambda: turn_context.update_activity(activity))
 
-        await with_retries(
-            lambda: self._adapter.continue_conversation(reference, update, self._app_id)
-        )
+        await self._adapter.continue_conversation(reference, update, self._app_id)

@@ -85,7 +85,8 @@ class DialogueBot(TeamsActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Commands typed in a chat (in a group chat only those that mention the bot arrive)."""
         activity = turn_context.activity
-        text = (TurnContext.remove_recipient_mention(activity) or activity.text or "").strip()
+        raw = activity.text if isinstance(activity.text, str) else ""
+        text = ((TurnContext.remove_recipient_mention(activity) if raw else "") or raw).strip()
         word = text.split()[0].casefold() if text else ""
         command = self._command_words.get(word, "")
         lang = resolve_language(activity.locale)
@@ -170,7 +171,9 @@ class DialogueBot(TeamsActivityHandler):
         """Answer Action.Execute with the updated card (the SDK's own path answers 500)."""
         activity = turn_context.activity
         if activity.name != CARD_ACTION:
-            return await super().on_invoke_activity(turn_context)
+            # The bot offers no task modules or message extensions: say so, without letting
+            # the SDK deserialize a value it would choke on.
+            return InvokeResponse(status=501)
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         verb = action.get("verb")
@@ -199,15 +202,27 @@ class DialogueBot(TeamsActivityHandler):
 
     # Installation and meeting events ---------------------------------------------------------
 
-    async def on_teams_members_added(  # noqa: ANN001, ANN201 - SDK signature
-        self, teams_members_added, team_info, turn_context
-    ):
-        """Introduce the bot when it is added to a chat, so nobody has to guess the commands."""
-        bot_id = turn_context.activity.recipient.id
-        if any(member.id == bot_id for member in teams_members_added or []):
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Introduce the bot when it is added to a chat; ignore other membership changes.
+
+        The SDK's own handler looks every added member up and deserializes channelData.team:
+        neither is needed here, and both fail on odd payloads.
+        """
+        activity = turn_context.activity
+        bot_id = getattr(activity.recipient, "id", None)
+        added = activity.members_added if isinstance(activity.members_added, list) else []
+        if bot_id and any(getattr(member, "id", None) == bot_id for member in added):
             lang = resolve_language(turn_context.activity.locale)
             card = self._views.help(lang, in_personal=not is_group_chat(turn_context.activity))
             await send_card(turn_context, card)
+
+    async def on_message_update_activity(self, turn_context: TurnContext) -> None:
+        """Edited messages change nothing the bot keeps."""
+        return None
+
+    async def on_message_delete_activity(self, turn_context: TurnContext) -> None:
+        """Deleted messages change nothing the bot keeps."""
+        return None
 
     async def on_event_activity(self, turn_context: TurnContext) -> None:
         """Meeting-join events become hints the leader can confirm; nothing depends on them."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from botbuilder.schema import Activity
 
 from storage.records import Person
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def tenant_of(activity: Activity) -> str:
@@ -19,6 +23,9 @@ def person_of(activity: Activity) -> Person | None:
     """The sender as a Person, identified by Entra object id; None when Teams gave none."""
     sender = activity.from_property
     if sender is None or not sender.aad_object_id or not sender.id:
+        return None
+    # Entra object ids are GUIDs: anything else is not a person Teams vouches for.
+    if not _GUID.fullmatch(str(sender.aad_object_id)) or not isinstance(sender.id, str):
         return None
     return Person(
         aad_id=str(sender.aad_object_id).lower(),

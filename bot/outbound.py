@@ -75,10 +75,15 @@ class Outbound:
             channel_data={"tenant": {"id": tenant_id}},
         )
 
+        delivered = False
+
         async def post(turn_context: TurnContext) -> None:
-            await turn_context.send_activity(
-                MessageFactory.attachment(CardFactory.adaptive_card(card))
-            )
+            nonlocal delivered
+            # Errors inside the turn go to the adapter's error handler, not to us: retry here
+            # and remember whether the message went out.
+            message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            await with_retries(lambda: turn_context.send_activity(message))
+            delivered = True
 
         async with self._lock:
             # One personal message at a time, spaced, so a broadcast stays within Teams' limits.
@@ -92,7 +97,9 @@ class Outbound:
             except (HttpOperationError, ClientRequestError) as error:
                 log.warning("personal message not delivered: %s", type(error).__name__)
                 return False
-        return True
+        if not delivered:
+            log.warning("personal message not delivered")
+        return delivered
 
     def run(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run slow work (a broadcast) after the click is answered; failures are logged."""

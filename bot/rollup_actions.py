@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -30,6 +31,8 @@ from storage.directory import EntityRecord
 from storage.records import Person
 
 log = logging.getLogger(__name__)
+# A user principal name as Teams knows it: it goes into the member-lookup URL as is.
+_UPN = re.compile(r"[A-Za-z0-9._%+'-]{1,100}@[A-Za-z0-9.-]{1,100}\.[A-Za-z]{2,30}")
 
 
 class RollupActions:
@@ -226,7 +229,7 @@ class RollupActions:
     async def _admin_focal(self, act: ActionContext) -> Card:
         self._require_admin(act.person)
         upn = act.data.get("focal_upn")
-        if not isinstance(upn, str) or not 3 <= len(upn) <= 200 or "@" not in upn:
+        if not isinstance(upn, str) or not _UPN.fullmatch(upn.strip()):
             raise InvalidInput("error.person_not_found", field="focal")
         person = await lookup_member(act.turn_context, upn.strip())
         point = await self._directory.add_focal_point(

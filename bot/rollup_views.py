@@ -373,7 +373,8 @@ class RollupViews:
                 {"title": f"{code}: {f.name}", "value": f"{code}|{f.aad_id}"}
                 for code, points in sorted(focal.items())
                 for f in points
-            ],
+            ]
+            or None,
             "audit": [
                 {
                     "text": self._t(

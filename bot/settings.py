@@ -92,7 +92,10 @@ class Settings:
             problems.append("TABLES_CONNECTION_STRING is required (Azure Storage or Azurite).")
 
         secret = get("ANONYMITY_SECRET")
-        if len(secret) < _MIN_SECRET_LENGTH:
+        if secret.startswith("@Microsoft.KeyVault("):
+            # App Service passes the reference text through when it cannot resolve it.
+            problems.append("ANONYMITY_SECRET is an unresolved Key Vault reference.")
+        elif len(secret) < _MIN_SECRET_LENGTH:
             problems.append(
                 f"ANONYMITY_SECRET must be at least {_MIN_SECRET_LENGTH} characters of random data."
             )

@@ -10,6 +10,7 @@ from typing import Any
 from cards.catalog import LANGUAGES
 from cards.renderer import CardRenderer
 from dialogs.errors import DialogueError
+from dialogs.forms import MAX_UNIT
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
 
@@ -82,12 +83,15 @@ class Views:
                 {"code": code, "label": self._renderer.text(lang, f"lang.{code}")}
                 for code in LANGUAGES
             ],
+            # What the person typed comes back after a refusal, cut to what the form accepts.
             "values": {
-                "entity": _text_or_none(values.get("entity")),
-                "unit": _text_or_none(values.get("unit")),
+                "entity": values.get("entity")
+                if values.get("entity") in {code for code, _ in entities}
+                else None,
+                "unit": (_text_or_none(values.get("unit")) or "")[:MAX_UNIT] or None,
                 "personnel": _number_or_none(personnel),
-                "language": _text_or_none(values.get("language")) or lang,
-                "date": _text_or_none(values.get("date")) or today.isoformat(),
+                "language": values.get("language") if values.get("language") in LANGUAGES else lang,
+                "date": _iso_date(values.get("date")) or today.isoformat(),
             },
         }
         return self._renderer.render("setup", data, lang)
@@ -185,7 +189,7 @@ class Views:
             else [],
             "monitor_choices": [{"title": r.name, "value": r.key} for r in attendees if r.aad_id]
             if leader
-            else [],
+            else None,
             "hints": (
                 {"count": len(hints), "names": ", ".join(plain(h.name) for h in hints[:10])}
                 if leader and is_open and hints
@@ -232,9 +236,18 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _iso_date(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
 def _number_or_none(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
+        return value if 0 <= value <= 100_000 else None
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 6:
         return int(value.strip())
     return None

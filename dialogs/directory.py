@@ -245,7 +245,7 @@ class Directory:
 
 
 def _whole(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         # Years read as years (2013), not as quantities (2,013).

@@ -136,7 +136,7 @@ def parse_feedback(
 
 def parse_rating(raw: Any, field: str) -> int:
     """A rating from 1 (low) to 5 (high); required."""
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isdecimal():
         raw = int(raw.strip())
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
         raise InvalidInput("error.rating", field=field)
@@ -160,7 +160,7 @@ def clean_multiline(raw: Any, field: str, max_length: int) -> str:
 
 
 def _count(raw: Any, field: str) -> int:
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isdecimal():
         raw = int(raw.strip())
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)

@@ -147,11 +147,12 @@ class SignInService:
     async def by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
         """A session named by a card's data (cycle, entity, sid); unknown or malformed: refused."""
         cycle, entity, sid = data.get("cycle"), data.get("entity"), data.get("sid")
-        if isinstance(cycle, str) and cycle.isdigit():
+        if isinstance(cycle, str) and cycle.isdecimal():
             cycle = int(cycle)
         valid = (
             isinstance(cycle, int)
             and not isinstance(cycle, bool)
+            and isinstance(entity, str)
             and entity in await self._directory.names()
             and isinstance(sid, str)
             and sid.isalnum()

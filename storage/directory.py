@@ -186,9 +186,11 @@ class DirectoryRepository:
     async def remove_focal_point(self, entity: str, aad_id: str) -> bool:
         """Withdraw a focal point; False when they were not one."""
         try:
-            await self._table.delete_entity(f"focal-{entity}", aad_id)
+            # delete_entity ignores a missing row: look first, so "withdrawn" is true.
+            await self._table.get_entity(f"focal-{entity}", aad_id)
         except ResourceNotFoundError:
             return False
+        await self._table.delete_entity(f"focal-{entity}", aad_id)
         try:
             await self._table.delete_entity(f"person-{aad_id}", f"focal-{entity}")
         except ResourceNotFoundError:

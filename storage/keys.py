@@ -11,7 +11,7 @@ import unicodedata
 
 def digest(*parts: str, length: int = 32) -> str:
     """A stable hex digest of the parts, separated so ("ab","c") differs from ("a","bc")."""
-    joined = "\x1f".join(parts).encode("utf-8")
+    joined = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(joined).hexdigest()[:length]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.settings import Settings
 from tests.support.azurite import Azurite
@@ -18,6 +20,12 @@ from tests.support.connector import FakeConnector
 from tests.support.teams import TENANT, BotUnderTest, User
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property-based tests draw the same examples on every run, so CI is reproducible; run with
+# HYPOTHESIS_PROFILE=explore to draw fresh ones when hunting for new bugs.
+hypothesis_settings.register_profile("default", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 ENTITIES = (
     "DESA=Department of Economic and Social Affairs;"
     "DPO=Department of Peace Operations;"

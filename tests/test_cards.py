@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -167,6 +168,10 @@ def every_card(views: Views) -> list[tuple[str, dict]]:
                     cards.append((label, views.sheet(sheet, lang, viewer=viewer, notice=notice)))
                 if me:
                     cards.append((f"{label}-me", views.sheet(sheet, lang, me=me)))
+            # Only people added by name (no Teams id): nobody can be named monitor.
+            named = sample_sheet(status, 2)
+            named = Sheet(named.session, [replace(r, aad_id="", mri="") for r in named.attendees])
+            cards.append((f"named-{lang}-{status}", views.sheet(named, lang, viewer=LEADER)))
     return cards
 
 
