@@ -9,6 +9,7 @@ from typing import Any
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.schema import AdaptiveCardInvokeResponse, ResourceResponse
 
+from bot.outbound import with_retries
 from cards.catalog import resolve_language
 from cards.renderer import CARD_CONTENT_TYPE
 from storage.records import Person
@@ -54,7 +55,6 @@ def card_response(card: Card) -> InvokeResponse:
 
 
 async def send_card(turn_context: TurnContext, card: Card) -> ResourceResponse | None:
-    """Post a card as a new message in the conversation."""
-    return await turn_context.send_activity(
-        MessageFactory.attachment(CardFactory.adaptive_card(card))
-    )
+    """Post a card as a new message in the conversation, retrying on 429 and 5xx."""
+    message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    return await with_retries(lambda: turn_context.send_activity(message))

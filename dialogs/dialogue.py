@@ -194,12 +194,9 @@ class DialogueService:
         def edit(s: SessionRecord) -> SessionRecord:
             if s.scenario_index != expected:
                 return s
-            return replace(
-                s,
-                scenario_index=s.scenario_index + 1,
-                scenario_started_at=now,
-                **self._finish_scenario(s, now),
-            )
+            # Starting the next scenario stops the current one's clock, if it still runs.
+            finished = {**self._finish_scenario(s, now), "scenario_started_at": now}
+            return replace(s, scenario_index=s.scenario_index + 1, **finished)
 
         return await change_session(self._sessions, session, edit)
 

@@ -201,3 +201,11 @@ async def test_a_message_delivered_twice_is_acted_on_once(bot, connector, people
     await bot.post(activity)
     setups = [c for c in connector.cards(chat.id) if "setup.submit" in str(c)]
     assert len(setups) == 1
+
+
+async def test_a_card_posted_into_a_throttled_chat_is_retried(bot, connector, people):
+    chat = Chat()
+    connector.fail_next("reply", 429, count=1, retry_after=1, conversation_id=chat.id)
+    assert await bot.say(people[0], chat, "start") == 201
+    assert [c for c in connector.cards(chat.id) if "setup.submit" in str(c)]
+    assert len(connector.failures) == 1

@@ -315,3 +315,23 @@ async def test_a_french_participant_sees_french_in_an_english_session(bot, conne
     text = card_text(card)
     assert "Scénario 1" in text and "Questions pour la discussion" in text
     assert "What is happening in this scenario?" not in text
+
+
+async def test_starting_the_next_scenario_without_wrapping_up_stops_the_first_clock(
+    timed_bot, connector, people, clock
+):
+    bot, chat, leader = timed_bot, Chat(), people[0]
+    _, sid, agenda_id = await begin(bot, connector, people, chat)
+    for _ in range(2):
+        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
+        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
+    await bot.execute(
+        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
+    )
+    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+    clock.advance(20)
+    status, view = await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+    assert status == 200 and "Scenario 2 is shown to everyone" in card_text(view)
+    session = (await rows(bot, "sessions"))[0]
+    assert json.loads(session["ScenarioSeconds"]) == {"s1": 20 * 60}
+    assert session["ScenarioIndex"] == 1
