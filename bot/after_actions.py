@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -10,7 +11,7 @@ from botbuilder.core import TurnContext
 from bot.after_views import AfterViews
 from bot.context import ActionContext, Card, Handler, send_card
 from bot.identity import is_group_chat, person_of
-from bot.outbound import Outbound
+from bot.outbound import Outbound, PersonalMessage
 from bot.screens import Screens
 from bot.settings import Settings
 from bot.views import Notice
@@ -189,20 +190,21 @@ class AfterActions:
     def send_reminders(self, sessions: list[SessionRecord]) -> None:
         """In the background, remind each held session's participants who have not answered."""
 
-        async def send() -> None:
-            sent = 0
+        async def messages() -> AsyncIterator[PersonalMessage]:
             for session in sessions:
                 pending = await self._assessment.not_answered(session)
                 card = self._views.reminder(session, session.language)
                 for row in pending:
-                    if await self._outbound.personal(
+                    yield PersonalMessage(
                         service_url=session.service_url,
                         tenant_id=session.tenant_id,
                         bot_id=session.bot_id,
                         user_mri=row.mri,
                         card=card,
-                    ):
-                        sent += 1
+                    )
+
+        async def send() -> None:
+            sent = await self._outbound.broadcast(messages())
             log.info("assessment reminders sessions=%d sent=%d", len(sessions), sent)
 
         self._outbound.run(send())

@@ -27,6 +27,7 @@ from bot.auth import (
     Unauthorized,
 )
 from bot.card_updates import CardUpdater, Coalescer
+from bot.credentials import SharedCredentialsFactory
 from bot.dialogue_actions import DialogueActions
 from bot.dialogue_views import DialogueViews
 from bot.downloads import Downloads
@@ -34,10 +35,12 @@ from bot.handler import DialogueBot
 from bot.identity import tenant_of
 from bot.logs import install_correlation, new_correlation
 from bot.outbound import Outbound
+from bot.pacing import ChatPacer
 from bot.poll_actions import PollActions
 from bot.rollup_actions import RollupActions
 from bot.rollup_views import RollupViews
 from bot.screens import Screens
+from bot.sdk_speedups import cheap_retry_policies
 from bot.settings import Settings, SettingsError
 from bot.shared_cards import SharedCards
 from bot.signin_actions import SignInActions
@@ -83,11 +86,15 @@ class _AdapterConfig:
     APP_TENANTID: str
     TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None
     TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None
+    TO_CHANNEL_FROM_BOT_LOGIN_URL: str | None
+    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE: str | None
+    VALIDATE_AUTHORITY: bool
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
     """Build the aiohttp application; clients open and close with its lifetime."""
     install_correlation()
+    cheap_retry_policies()
     app = web.Application(middlewares=[_errors])
     app[SETTINGS] = settings
     renderer = CardRenderer(Catalogs.load())
@@ -101,7 +108,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
-        sdk_auth = ConfigurationBotFrameworkAuthentication(_adapter_config(settings))
+        config = _adapter_config(settings)
+        sdk_auth = ConfigurationBotFrameworkAuthentication(
+            config, credentials_factory=SharedCredentialsFactory(config)
+        )
         adapter = _adapter(sdk_auth, renderer)
         keys = SigningKeys(settings.openid_metadata_url or DEFAULT_METADATA_URL)
         # With an app id every token is checked (also under --dev); without one, --dev only.
@@ -216,11 +226,15 @@ def _adapter_config(settings: Settings) -> _AdapterConfig:
         APP_TENANTID=settings.app_tenant_id,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url or None,
         TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.token_issuer or None,
+        TO_CHANNEL_FROM_BOT_LOGIN_URL=settings.login_url or None,
+        TO_CHANNEL_FROM_BOT_OAUTH_SCOPE=settings.oauth_scope or None,
+        VALIDATE_AUTHORITY=settings.validate_authority,
     )
 
 
 def _adapter(auth: ConfigurationBotFrameworkAuthentication, renderer: CardRenderer) -> CloudAdapter:
     adapter = CloudAdapter(auth)
+    adapter.use(ChatPacer())
 
     async def on_error(turn_context: TurnContext, error: Exception) -> None:
         # Log the type and where, never the activity's text: it may hold names or answers.

@@ -50,6 +50,9 @@ class Settings:
     content_pack: str = "2023"
     assessment_min_answers: int = 3
     public_base_url: str = ""
+    login_url: str = ""
+    oauth_scope: str = ""
+    validate_authority: bool = True
 
     @property
     def host(self) -> str:
@@ -130,6 +133,12 @@ class Settings:
             )
         elif not base_url and not dev:
             problems.append("PUBLIC_BASE_URL is required: export links point at it.")
+        login_url = get("TO_CHANNEL_FROM_BOT_LOGIN_URL").rstrip("/")
+        if login_url and not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", login_url):
+            problems.append("TO_CHANNEL_FROM_BOT_LOGIN_URL must be an https URL (the authority).")
+        validate = get("VALIDATE_AUTHORITY", "true").lower()
+        if validate not in ("true", "false"):
+            problems.append("VALIDATE_AUTHORITY must be true or false.")
         pack = get("CONTENT_PACK", "2023") or "2023"
         if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
             problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
@@ -156,6 +165,9 @@ class Settings:
             content_pack=pack,
             assessment_min_answers=minimum if minimum is not None else 3,
             public_base_url=base_url or f"http://127.0.0.1:{port or 3978}",
+            login_url=login_url,
+            oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),
+            validate_authority=validate != "false",
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.request import getproxies
 
 from azure.core.exceptions import AzureError
 from azure.data.tables.aio import TableClient, TableServiceClient
@@ -63,6 +64,9 @@ class TableStore:
             retry_backoff_max=2,
             connection_timeout=5,
             read_timeout=10,
+            # Trusting the environment makes every request look up netrc and proxy variables
+            # in a worker thread; only pay for that where a proxy is actually configured.
+            use_env_settings=bool(getproxies()),
         )
         try:
             for name in TABLES:

@@ -31,6 +31,22 @@ def test_good_production_settings_load():
     assert settings.entity("DPO").name == "Department of Peace Operations"
     assert settings.tenant_allowed("00000000-0000-0000-0000-0000000000aa")
     assert not settings.tenant_allowed("00000000-0000-0000-0000-0000000000cc")
+    # Public cloud unless told otherwise: botbuilder's defaults, authority validated.
+    assert (settings.login_url, settings.oauth_scope, settings.validate_authority) == ("", "", True)
+
+
+def test_outbound_authority_settings_for_sovereign_or_private_clouds():
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "TO_CHANNEL_FROM_BOT_LOGIN_URL": "https://login.microsoftonline.us/MicrosoftServices/",
+            "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": "https://api.botframework.us",
+            "VALIDATE_AUTHORITY": "False",
+        }
+    )
+    assert settings.login_url == "https://login.microsoftonline.us/MicrosoftServices"
+    assert settings.oauth_scope == "https://api.botframework.us"
+    assert settings.validate_authority is False
 
 
 @pytest.mark.parametrize(
@@ -51,6 +67,8 @@ def test_good_production_settings_load():
         ({"TABLE_PREFIX": "no-dashes"}, "TABLE_PREFIX"),
         ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL is required"),
         ({"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL must be an http"),
+        ({"TO_CHANNEL_FROM_BOT_LOGIN_URL": "http://login.x"}, "must be an https URL"),
+        ({"VALIDATE_AUTHORITY": "maybe"}, "VALIDATE_AUTHORITY must be true or false"),
     ],
 )
 def test_bad_settings_stop_the_start_with_a_clear_message(change, message):

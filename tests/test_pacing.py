@@ -1,0 +1,60 @@
+"""The bot's own messages stay under Teams' 7-per-second limit in each conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.pacing import ChatPacer
+from tests.flows import start_session
+from tests.support.connector import WRITE_KINDS
+from tests.support.teams import Chat, card_sid
+
+
+def busiest(times: list[float], window: float) -> int:
+    """Most of these instants that fall within any `window`-second span."""
+    times = sorted(times)
+    return max((sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times)))
+
+
+async def test_pacer_spaces_one_conversation_without_delaying_another():
+    pacer = ChatPacer(per_window=3, window=0.3)
+    granted: dict[str, list[float]] = {"busy": [], "quiet": []}
+
+    async def send(conversation: str) -> None:
+        await pacer.slot(conversation)
+        granted[conversation].append(time.monotonic())
+
+    began = time.monotonic()
+    await asyncio.gather(*(send("busy") for _ in range(10)), *(send("quiet") for _ in range(2)))
+    # Ten messages at three per 0.3 s: never more than three in a window, all sent in ~0.9 s.
+    assert len(granted["busy"]) == 10
+    assert busiest(granted["busy"], 0.29) <= 3
+    assert max(granted["busy"]) - began >= 0.85
+    # Another chat's messages are not queued behind the busy one.
+    assert max(granted["quiet"]) - began < 0.1
+
+
+async def test_a_burst_of_clicks_and_leader_steps_never_exceeds_seven_writes_a_second(
+    bot, connector, people
+):
+    chat = Chat()
+    leader, participants = people[0], people[1:26]
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    # 25 people sign in at the same instant while the leader (impatient, on a slow line)
+    # re-posts the sheet and the plan several times: new cards and updates in the same second.
+    clicks = [bot.execute(p, chat, card_id, "signin", {"sid": sid}) for p in participants]
+    steps = [bot.say(leader, chat, word) for word in ("sheet", "agenda") * 5]
+    results = await asyncio.gather(*clicks, *steps)
+    assert all(status == 200 for status, _ in results[: len(clicks)])
+    await bot.flush()
+    await asyncio.sleep(1.2)
+    await bot.flush()
+    writes = [
+        op.at
+        for op in connector.operations
+        if op.conversation_id == chat.id and op.kind in WRITE_KINDS
+    ]
+    assert len(writes) >= 4, "the sheet and plan were re-posted and updated"
+    assert busiest(writes, 1.0) <= 7
