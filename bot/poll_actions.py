@@ -77,7 +77,14 @@ class PollActions:
             raise WrongState("error.leader_votes")
         result = await self._polls.vote(poll, act.person, act.data.get("vote"))
         self._shared.poll(session, poll.poll_id)
-        return await self._card(session, result.poll, act, Notice("notice.voted", {}))
+        return await self._screens.poll(
+            session,
+            result.poll,
+            act.lang,
+            person=act.person,
+            notice=Notice("notice.voted", {}),
+            vote=result,
+        )
 
     async def _reveal(self, act: ActionContext) -> Card:
         session, poll = await self._poll(act)

@@ -9,7 +9,7 @@ from bot.dialogue_views import DialogueViews
 from bot.views import LEADER, MONITOR, PARTICIPANT, Notice, Views, viewer_role
 from dialogs.dialogue import DialogueService
 from dialogs.directory import Directory
-from dialogs.polls import PollService
+from dialogs.polls import PollService, VoteResult
 from dialogs.signin import Sheet, SignInService
 from storage.records import Person, PollRecord, SessionRecord
 
@@ -138,11 +138,18 @@ class Screens:
         *,
         person: Person | None = None,
         notice: Notice | None = None,
+        vote: VoteResult | None = None,
     ) -> Card:
-        """A poll as a person sees it (their own vote, results once voted), or the shared view."""
+        """A poll as a person sees it (their own vote, results once voted), or the shared view.
+
+        `vote`: the person's vote just stored, with the tally it was counted in.
+        """
         leader = person is not None and session.is_leader(person.aad_id)
-        my_vote = await self._polls.my_vote(poll, person) if person and not leader else None
-        tally = await self._polls.tally(poll)
+        if vote is not None:
+            my_vote, tally = vote.choices, vote.tally
+        else:
+            my_vote = await self._polls.my_vote(poll, person) if person and not leader else None
+            tally = await self._polls.tally(poll)
         text, style = self._notice(lang, notice)
         return self._dviews.poll(
             session,

@@ -112,8 +112,7 @@ class SignInActions:
 
     async def _sign_in(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        had_row = (await self._signin.sheet(session)).find(act.person.aad_id) is not None
-        sheet = await self._signin.sign_in(session, act.person, act.data)
+        sheet, had_row = await self._signin.sign_in(session, act.person, act.data)
         self._shared.sheet(session)
         key = "notice.details_saved" if had_row else "notice.signed_in"
         return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))

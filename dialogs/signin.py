@@ -13,7 +13,7 @@ from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.attendance import AttendanceRepository
+from storage.attendance import AttendanceRepository, arranged
 from storage.keys import normalized_name, session_id_for
 from storage.records import Person
 from storage.sessions import SessionRepository
@@ -137,8 +137,13 @@ class SignInService:
 
     async def for_card(self, conversation_id: str, session_id: Any) -> SessionRecord:
         """The session a card action names, which must be this chat's active session."""
-        session = await self.active(conversation_id)
-        if session is None or not isinstance(session_id, str):
+        if not isinstance(session_id, str):
+            raise NoSession("error.no_session")
+        session = await self._guard(
+            self._sessions.active_for_chat(conversation_id, expected=session_id)
+        )
+        # An ended session may still be named by a card seen before its chat was freed.
+        if session is None or session.status == ENDED:
             raise NoSession("error.no_session")
         if session.session_id != session_id:
             raise NoSession("error.stale_card")
@@ -183,13 +188,17 @@ class SignInService:
 
     async def sign_in(
         self, session: SessionRecord, person: Person, data: Mapping[str, Any]
-    ) -> Sheet:
-        """Put the caller on the sheet (one row per person, however often they click)."""
+    ) -> tuple[Sheet, bool]:
+        """Put the caller on the sheet (one row per person, however often they click).
+
+        Returns the sheet with the caller's row and whether they were on it already.
+        """
         self._require_open(session)
         if session.is_leader(person.aad_id):
             raise NotAllowed("error.leader_signs_in")
         details = parse_details(data, prefix="my")
-        await self._guard(
+        before = await self.sheet(session)
+        row = await self._guard(
             self._attendance.sign_in(
                 session.session_id,
                 person,
@@ -198,7 +207,10 @@ class SignInService:
                 agency=details.agency,
             )
         )
-        return await self.sheet(session)
+        # The sheet as read plus the caller's new row: 25 people signing in at once need not
+        # read it again each; the shared card is rebuilt from storage a moment later anyway.
+        rows = arranged([r for r in before.rows if r.key != row.key] + [row])
+        return Sheet(session, rows), before.find(person.aad_id) is not None
 
     async def undo(self, session: SessionRecord, person: Person) -> Sheet:
         """Take the caller off the sheet."""

@@ -131,19 +131,34 @@ class AttendanceRepository:
         return True
 
     @translated
+    async def get(self, session_id: str, aad_id: str) -> AttendeeRecord | None:
+        """A Teams user's own sign-in row, or None; a join hint is another row, never this one."""
+        try:
+            entity = await self._table.get_entity(session_id, keys.user_key(aad_id))
+        except ResourceNotFoundError:
+            return None
+        return _from_entity(entity)
+
+    @translated
     async def list(self, session_id: str) -> list[AttendeeRecord]:
         """The sheet's rows oldest first, then the hints of users not yet on it."""
-        rows = [
-            _from_entity(entity)
-            async for entity in self._table.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": session_id}
-            )
-        ]
-        present = {r.aad_id for r in rows if not r.is_hint and r.aad_id}
-        # A hint is moot once its user is on the sheet; it stays stored but is not shown.
-        rows = [r for r in rows if not (r.is_hint and r.aad_id in present)]
-        rows.sort(key=lambda r: (r.is_hint, r.signed_at, r.key))
-        return rows
+        return arranged(
+            [
+                _from_entity(entity)
+                async for entity in self._table.query_entities(
+                    "PartitionKey eq @pk", parameters={"pk": session_id}
+                )
+            ]
+        )
+
+
+def arranged(rows: list[AttendeeRecord]) -> list[AttendeeRecord]:
+    """Rows as the sheet shows them: oldest first, then hints of users not on it yet."""
+    present = {r.aad_id for r in rows if not r.is_hint and r.aad_id}
+    # A hint is moot once its user is on the sheet; it stays stored but is not shown.
+    kept = [r for r in rows if not (r.is_hint and r.aad_id in present)]
+    kept.sort(key=lambda r: (r.is_hint, r.signed_at, r.key))
+    return kept
 
 
 def _to_entity(session_id: str, record: AttendeeRecord) -> dict:

@@ -8,7 +8,9 @@ operators included, can tell whose vote a row is. Votes carry no person id.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
+from urllib.parse import unquote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -19,6 +21,7 @@ from storage.errors import WriteConflict, translated
 from storage.records import PollRecord
 
 _BATCH = 100
+_ETAG_TIME = re.compile(r"datetime'([^']+)'")
 
 
 class PollRepository:
@@ -77,12 +80,14 @@ class PollRepository:
     @translated
     async def put_vote(self, poll_id: str, voter_key: str, choices: list[int]) -> datetime:
         """Store (or change) one voter's choice; the storage time of the write."""
-        await self._votes.upsert_entity(
+        written = await self._votes.upsert_entity(
             {"PartitionKey": poll_id, "RowKey": voter_key, "Choices": json.dumps(choices)},
             mode=UpdateMode.REPLACE,
         )
-        written = await self._votes.get_entity(poll_id, voter_key)
-        return written.metadata["timestamp"]
+        at = etag_time(written.get("etag"))
+        if at is None:
+            at = (await self._votes.get_entity(poll_id, voter_key)).metadata["timestamp"]
+        return at
 
     @translated
     async def get_vote(self, poll_id: str, voter_key: str) -> list[int] | None:
@@ -116,6 +121,21 @@ class PollRepository:
         """The storage time of the poll's last write (used as the close instant)."""
         entity = await self._polls.get_entity(session_id, poll_id)
         return entity.metadata["timestamp"]
+
+
+def etag_time(etag: str | None) -> datetime | None:
+    """The storage time an entity's ETag carries (`W/"datetime'...'"`), or None if it has none."""
+    # Azure Tables and Azurite make an entity's ETag from its Timestamp, so the time of a write
+    # is known from the write's answer without reading the row back.
+    found = _ETAG_TIME.search(etag or "")
+    if found is None:
+        return None
+    whole, _, fraction = unquote(found.group(1)).rstrip("Z").partition(".")
+    try:
+        at = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return at.replace(microsecond=int((fraction + "000000")[:6])) if fraction.isdigit() else at
 
 
 def _to_entity(poll: PollRecord) -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -20,6 +22,8 @@ from storage.errors import ActiveSessionExists, WriteConflict, translated
 from storage.records import Person, SessionRecord
 
 _ACTIVE = "active"
+# Pointers remembered per process: ~200 bytes each, far more chats than run in one morning.
+_POINTERS_KEPT = 20_000
 
 
 class SessionRepository:
@@ -29,6 +33,8 @@ class SessionRepository:
         self._sessions = sessions
         self._chats = chats
         self._leaders = leaders
+        # chat partition -> (session partition, session id), as last read from `chats`.
+        self._pointers: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     @translated
     async def create(self, session: SessionRecord) -> SessionRecord:
@@ -45,7 +51,7 @@ class SessionRepository:
             # Either another session holds the chat, or this is our own write retried.
             existing = await self._chats.get_entity(pointer["PartitionKey"], _ACTIVE)
             if existing["SessionId"] != session.session_id:
-                current = await self._resolve(existing)
+                current = await self._resolve((existing["SessionPartition"], existing["SessionId"]))
                 if current is not None:
                     raise ActiveSessionExists(existing["SessionId"]) from None
                 # The pointer names a session that was never stored: take the chat over.
@@ -73,18 +79,35 @@ class SessionRepository:
             except Exception:  # noqa: BLE001 - best effort; readers ignore dangling pointers
                 pass
             raise
+        self._remember(pointer["PartitionKey"], (pointer["SessionPartition"], session.session_id))
         stored = await self.get(session.cycle, session.entity, session.session_id)
         assert stored is not None
         return stored
 
     @translated
-    async def active_for_chat(self, conversation_id: str) -> SessionRecord | None:
-        """The chat's active session, or None."""
+    async def active_for_chat(
+        self, conversation_id: str, *, expected: str | None = None
+    ) -> SessionRecord | None:
+        """The chat's active session, or None.
+
+        With `expected` (the session a card names), a pointer this process has seen name that
+        session is trusted without reading it again: a chat's pointer only moves on after its
+        session is marked ended, which the caller sees on the session itself.
+        """
+        partition = keys.chat_partition(conversation_id)
+        known = self._pointers.get(partition)
+        if expected is not None and known is not None and known[1] == expected:
+            session = await self._resolve(known)
+            if session is not None:
+                return session
         try:
-            pointer = await self._chats.get_entity(keys.chat_partition(conversation_id), _ACTIVE)
+            pointer = await self._chats.get_entity(partition, _ACTIVE)
         except ResourceNotFoundError:
+            self._pointers.pop(partition, None)
             return None
-        return await self._resolve(pointer)
+        target = (pointer["SessionPartition"], pointer["SessionId"])
+        self._remember(partition, target)
+        return await self._resolve(target)
 
     @translated
     async def get(self, cycle: int, entity: str, session_id: str) -> SessionRecord | None:
@@ -126,7 +149,7 @@ class SessionRepository:
     async def save(self, session: SessionRecord) -> SessionRecord:
         """Replace the session if nobody changed it since it was read; else WriteConflict."""
         try:
-            await self._sessions.update_entity(
+            written = await self._sessions.update_entity(
                 _to_entity(session),
                 mode=UpdateMode.REPLACE,
                 etag=session.etag,
@@ -134,9 +157,9 @@ class SessionRepository:
             )
         except ResourceModifiedError as error:
             raise WriteConflict("session changed since it was read") from error
-        stored = await self.get(session.cycle, session.entity, session.session_id)
-        assert stored is not None
-        return stored
+        # What was written is what is stored; only the ETag is new. Not reading it back saves
+        # a request on every stage, scenario and count change.
+        return replace(session, etag=written["etag"])
 
     @translated
     async def release_chat(self, conversation_id: str, session_id: str) -> None:
@@ -157,15 +180,20 @@ class SessionRepository:
             )
         except (ResourceNotFoundError, ResourceModifiedError):
             pass
+        self._pointers.pop(partition, None)
 
-    async def _resolve(self, pointer: dict) -> SessionRecord | None:
+    async def _resolve(self, target: tuple[str, str]) -> SessionRecord | None:
         try:
-            found = await self._sessions.get_entity(
-                pointer["SessionPartition"], pointer["SessionId"]
-            )
+            found = await self._sessions.get_entity(*target)
         except ResourceNotFoundError:
             return None
         return _from_entity(found)
+
+    def _remember(self, partition: str, target: tuple[str, str]) -> None:
+        self._pointers[partition] = target
+        self._pointers.move_to_end(partition)
+        while len(self._pointers) > _POINTERS_KEPT:
+            self._pointers.popitem(last=False)
 
 
 def _person_to_json(person: Person) -> dict[str, str]:
