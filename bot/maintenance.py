@@ -5,10 +5,11 @@ purpose. The purge deletes them and keeps the counts:
 
 deleted    sign-in rows (`attendance`), the `leaders` index, the `attended` index (a person
            who also attended a skipped entity's session keeps that row until its purge), poll
-           votes, Appendix F receipts, the chats' pointers to the cycle's sessions,
-           delivered-activity markers, the expected units and leaders (`expected`);
+           votes, Appendix F receipts (rows earlier versions kept apart from the
+           aggregate), the chats' pointers to the cycle's sessions, delivered-activity
+           markers, the expected units and leaders (`expected`);
 anonymised the leader and monitors of each session, the leader's name and id in Appendix C
-           versions and in forwarded questions, the receipt list inside each Appendix F
+           versions and in forwarded questions, the answerers' keys inside each Appendix F
            aggregate (replaced by as many placeholders, so the answer count stays);
 kept       sessions with their counts, entity totals, certifications, polls and their results,
            Appendix C answers, Appendix F aggregates, questions, extensions, the audit log.
@@ -66,7 +67,9 @@ STORAGE_FAILED = 4
 T = TypeVar("T")
 
 _BATCH = 100  # Azure Tables: at most 100 operations in one transaction, in one partition
-_RECEIPT_FROM, _RECEIPT_TO = "r-", "r."  # row keys starting "r-" sort in [r-, r.)
+# Earlier versions kept a receipt row per answerer ("r-" + key, sorting in [r-, r.)); the bot
+# writes none now, but tables it wrote then may still hold some.
+_RECEIPT_FROM, _RECEIPT_TO = "r-", "r."
 _PLACEHOLDER = "purged-"
 # Requests in flight at once, as when the bot certifies an entity.
 _PARALLEL = 16
@@ -82,7 +85,7 @@ DELETED = (
     ("attended", "index of who attended a session"),
     ("leaders", "index of each leader's sessions"),
     ("votes", "poll votes"),
-    ("assessments", "Appendix F receipts (who has answered)"),
+    ("assessments", "Appendix F receipts left by earlier versions"),
     ("chats", "chat pointers to the cycle's sessions"),
     ("deliveries", "delivered-activity markers"),
     ("expected", "expected units and their leaders"),
@@ -91,7 +94,7 @@ ANONYMISED = (
     ("sessions", "sessions: leader and monitors removed, counts kept"),
     ("leaderfeedback", "Appendix C versions: the leader's name and id removed"),
     ("ethicsqueue", "forwarded questions: the leader removed"),
-    ("aggregates", "Appendix F aggregates: receipt list replaced by a count"),
+    ("aggregates", "Appendix F aggregates: answerers' keys replaced by a count"),
 )
 KEPT = (
     "session counts, entity totals, certifications, polls and their results, Appendix C "
@@ -295,7 +298,7 @@ class Purge:
         return True
 
     async def _aggregate_links(self, session_id: str) -> bool:
-        """Whether the session's Appendix F aggregate still lists receipts or keeps its salt."""
+        """Whether the session's Appendix F aggregate still lists answerers' keys or its salt."""
         # Read directly: the repository would create an empty aggregate where none exists.
         if not await self._exists("assessments", session_id, "aggregate"):
             return False
@@ -440,7 +443,7 @@ async def _bounded(work: Iterable[Awaitable[T]]) -> list[T]:
 
 
 def _unlinked(aggregate: Aggregate) -> Aggregate:
-    """The aggregate without its salt or receipt keys, still counting every answer."""
+    """The aggregate without its salt or answerers' keys, still counting every answer."""
     count = len(aggregate.folded)
     return replace(aggregate, salt="", folded=[f"{_PLACEHOLDER}{n:05d}" for n in range(count)])
 

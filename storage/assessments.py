@@ -1,18 +1,18 @@
 """Appendix F: anonymous assessments of the facilitator, stored only as aggregates.
 
-Nothing here holds a person's id, name or the time of one person's answer:
-- a receipt (who has answered, so nobody answers twice) is a keyed hash of the person made
-  with the session's own salt; it lives apart from the answers;
-- the answers are folded into one aggregate entity per session: counts per item and rating,
-  and the comments in a shuffled list with only the day. The aggregate records which receipts
-  it has folded, so a retried submission is folded once.
+Nothing here holds a person's id, name or the time of one person's answer. Each session has one
+aggregate entity and nothing else: counts per item and rating, the comments in a shuffled list
+with only the day, and the keys of the people folded in. A key is a keyed hash of the person
+made with the session's own salt; the keys sit in the same entity as the counts, so they tell
+who answered (to refuse a second answer) but never which answer was whose. Every write is
+guarded by the ETag, so two answers of one person, however concurrent, are folded once.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from azure.core import MatchConditions
@@ -23,7 +23,6 @@ from azure.data.tables.aio import TableClient
 from storage.errors import WriteConflict, translated
 
 _AGGREGATE = "aggregate"
-_RECEIPT = "r-"
 # Azure Tables caps a string property at 64 KiB; long JSON is spread over numbered properties.
 _CHUNK = 30_000
 _MAX_CHUNKS = 30
@@ -47,7 +46,7 @@ class Aggregate:
 
 
 class AssessmentRepository:
-    """Receipts and the aggregate share a partition per session but never a row."""
+    """One aggregate entity per session, read and replaced whole under its ETag."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -60,17 +59,19 @@ class AssessmentRepository:
         except ResourceNotFoundError:
             fresh = Aggregate(session_id, secrets.token_hex(16))
             try:
-                await self._table.create_entity(_to_entity(fresh))
+                created = await self._table.create_entity(_to_entity(fresh))
             except ResourceExistsError:
-                pass
-            entity = await self._table.get_entity(session_id, _AGGREGATE)
+                # Made meanwhile (or our own insert, its answer lost): theirs has the salt.
+                entity = await self._table.get_entity(session_id, _AGGREGATE)
+            else:
+                return replace(fresh, etag=created["etag"])
         return _from_entity(entity)
 
     @translated
     async def save(self, aggregate: Aggregate) -> Aggregate:
-        """Replace the aggregate if unchanged since read; else WriteConflict."""
+        """Replace the aggregate if unchanged since read (else WriteConflict); what was written."""
         try:
-            await self._table.update_entity(
+            written = await self._table.update_entity(
                 _to_entity(aggregate),
                 mode=UpdateMode.REPLACE,
                 etag=aggregate.etag,
@@ -78,43 +79,8 @@ class AssessmentRepository:
             )
         except ResourceModifiedError as error:
             raise WriteConflict("aggregate changed since it was read") from error
-        return _from_entity(await self._table.get_entity(aggregate.session_id, _AGGREGATE))
-
-    @translated
-    async def receipt(self, session_id: str, key: str) -> str | None:
-        """The receipt's state ("pending" or "done"), or None when the person has not answered."""
-        try:
-            entity = await self._table.get_entity(session_id, _RECEIPT + key)
-        except ResourceNotFoundError:
-            return None
-        return entity["State"]
-
-    @translated
-    async def claim(self, session_id: str, key: str) -> str | None:
-        """Create a pending receipt; the existing state when there already is one."""
-        try:
-            await self._table.create_entity(
-                {"PartitionKey": session_id, "RowKey": _RECEIPT + key, "State": "pending"}
-            )
-        except ResourceExistsError:
-            return await self.receipt(session_id, key)
-        return None
-
-    @translated
-    async def mark_done(self, session_id: str, key: str) -> None:
-        """The answer is folded in: the receipt says so."""
-        await self._table.upsert_entity(
-            {"PartitionKey": session_id, "RowKey": _RECEIPT + key, "State": "done"},
-            mode=UpdateMode.REPLACE,
-        )
-
-    @translated
-    async def release(self, session_id: str, key: str) -> None:
-        """Drop a pending receipt whose answer could not be stored, so the person may retry."""
-        try:
-            await self._table.delete_entity(session_id, _RECEIPT + key)
-        except ResourceNotFoundError:
-            pass
+        # The entity is now exactly what we sent: no need to read it back.
+        return replace(aggregate, etag=written["etag"])
 
 
 def today_only(day: date) -> str:

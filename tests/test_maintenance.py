@@ -120,6 +120,17 @@ async def add_markers(bot) -> None:
             )
 
 
+async def add_legacy_receipts(bot, session_id: str, count: int) -> None:
+    """Appendix F receipt rows as earlier versions kept them, apart from the aggregate."""
+    service = TableServiceClient.from_connection_string(bot.settings.tables_connection_string)
+    async with service:
+        client = service.get_table_client(bot.settings.table_prefix + "assessments")
+        for n in range(count):
+            await client.upsert_entity(
+                {"PartitionKey": session_id, "RowKey": f"r-{n:040x}", "State": "done"}
+            )
+
+
 async def test_purge_deletes_a_certified_cycles_names_and_keeps_its_counts(
     start_bot, connector, people
 ):
@@ -175,6 +186,8 @@ async def test_purge_deletes_a_certified_cycles_names_and_keeps_its_counts(
     await add_poll_with_votes(bot, sid, 3)
     dpo_poll = await add_poll_with_votes(bot, dpo_sid, 2)
     await add_markers(bot)
+    # Tables written by an earlier version still hold receipts: the purge deletes them too.
+    await add_legacy_receipts(bot, sid, 3)
     await bot.flush()
     _, certified = await bot.execute(
         FOCAL, Chat(kind="personal", id="a:focal"), "1", "focal.certify", {"entity": "DESA"}
