@@ -36,6 +36,7 @@ from bot.auth import (
     Unauthorized,
 )
 from bot.identity import tenant_of
+from bot.sdk_speedups import cheap_retry_policies
 from bot.settings import Settings, SettingsError
 from cards.renderer import CARD_CONTENT_TYPE
 from storage.keys import digest
@@ -91,7 +92,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        service = TableServiceClient.from_connection_string(settings.tables_connection_string)
+        # The floor is spared the same avoidable work as the bot: msrest's slow retry-policy
+        # scan per connector client, and proxy lookups per storage request.
+        cheap_retry_policies()
+        service = TableServiceClient.from_connection_string(
+            settings.tables_connection_string, use_env_settings=False
+        )
         table = service.get_table_client(settings.table_prefix + TABLE)
         await service.create_table_if_not_exists(settings.table_prefix + TABLE)
         sdk_auth = ConfigurationBotFrameworkAuthentication(_adapter_config(settings))

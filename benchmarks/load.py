@@ -88,6 +88,7 @@ class Figures:
     peak_rss_mb: float
     card_updates: int
     throttled: int
+    throttled_chat: int
     failed: int
     lost: int
     double: int
@@ -131,6 +132,7 @@ def summarize(
         peak_rss_mb=round(rss, 1),
         card_updates=stats.get("card_updates", 0),
         throttled=stats.get("throttled", 0),
+        throttled_chat=stats.get("throttled_conversation", 0),
         failed=sum(1 for c in clicks if not c.ok),
         lost=tally.lost,
         double=tally.double,
@@ -177,7 +179,6 @@ class Runner:
                 f"{name}-{i}",
                 module,
                 prefix,
-                what_if=self.args.what_if if module == OURS else frozenset(),
                 profile=profile.replace("{i}", str(i)) if profile else "",
                 count=str(self.stack.directory / f"{name}-{i}.requests.json") if counting else "",
             )
@@ -384,7 +385,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             "p99 ms",
             "peak RSS MiB",
             "card updates",
-            "429s",
+            "429s (per chat)",
             "failed",
             "lost",
             "double",
@@ -401,7 +402,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                 str(f.p99_ms),
                 f"{f.peak_rss_mb:.0f}",
                 str(f.card_updates),
-                str(f.throttled),
+                f"{f.throttled} ({f.throttled_chat})",
                 str(f.failed),
                 str(f.lost),
                 str(f.double),
@@ -615,17 +616,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated: burst,paced,scale,floor,knee,broadcast",
     )
     parser.add_argument(
-        "--what-if",
-        type=lambda s: frozenset(filter(None, s.split(","))),
-        default=frozenset(),
-        help="our bot with proposed fixes: shared-credentials,retry-policy,no-env-proxy "
-        "(see benchmarks.botproc)",
-    )
-    parser.add_argument(
         "--token-latency",
         type=float,
         default=0.0,
-        help="what-if: seconds the token authority takes to answer (the real one is remote)",
+        help="seconds the token authority takes to answer (the real one is remote)",
     )
     parser.add_argument(
         "--profile", choices=("cprofile", "pyinstrument"), help="profile our bot's burst run"

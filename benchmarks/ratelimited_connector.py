@@ -68,6 +68,7 @@ class RateLimitedConnector(FakeConnector):
         self._admitted_app: deque[float] = deque()
         self._admitted_conversation: dict[str, deque[float]] = {}
         self._refusals: Counter[int] = Counter()
+        self._limits_hit: Counter[str] = Counter()
         self._limit_lock = threading.Lock()
 
     def reset(self) -> None:
@@ -79,6 +80,7 @@ class RateLimitedConnector(FakeConnector):
             self._admitted_app.clear()
             self._admitted_conversation.clear()
             self._refusals.clear()
+            self._limits_hit.clear()
 
     async def _begin(
         self, request: web.Request, kind: str, **kwargs: Any
@@ -90,7 +92,10 @@ class RateLimitedConnector(FakeConnector):
             op.authorization, self.authority.secret, self.authority.app_id
         ):
             return op, self._refuse(op, 401, "Unauthorized", {})
-        if not self._admit(kind, op.conversation_id):
+        limit = self._admit(kind, op.conversation_id)
+        if limit:
+            with self._limit_lock:
+                self._limits_hit[limit] += 1
             # Whole seconds: urllib3 (under the bot's client) rejects a fractional Retry-After.
             return op, self._refuse(op, 429, "TooManyRequests", {"Retry-After": "1"})
         return op, None
@@ -105,8 +110,8 @@ class RateLimitedConnector(FakeConnector):
             headers=headers,
         )
 
-    def _admit(self, kind: str, conversation_id: str | None) -> bool:
-        """Take a slot in the app's (and the conversation's) sliding window, or refuse."""
+    def _admit(self, kind: str, conversation_id: str | None) -> str:
+        """Take a slot in the app's (and the conversation's) sliding window; else the limit hit."""
         now = time.monotonic()
         horizon = now - self.window
         with self._limit_lock:
@@ -114,17 +119,17 @@ class RateLimitedConnector(FakeConnector):
             while app and app[0] <= horizon:
                 app.popleft()
             if len(app) >= self.per_app:
-                return False
+                return "app"
             chat = None
             if kind in MESSAGE_KINDS and conversation_id:
                 chat = self._admitted_conversation.setdefault(conversation_id, deque())
                 while chat and chat[0] <= horizon:
                     chat.popleft()
                 if len(chat) >= self.per_conversation:
-                    return False
+                    return "conversation"
                 chat.append(now)
             app.append(now)
-            return True
+            return ""
 
     # ------------------------------------------------------------------ what the bot sent
 
@@ -147,10 +152,13 @@ class RateLimitedConnector(FakeConnector):
         conversations = {op.conversation_id for op in delivered if op.kind in ACTIVITY_KINDS}
         with self._limit_lock:
             refusals = dict(self._refusals)
+            limits_hit = dict(self._limits_hit)
         return {
             "delivered": dict(Counter(op.kind for op in delivered)),
             "failed": dict(Counter(f"{op.kind}:{op.status}" for op in failures)),
             "throttled": refusals.get(429, 0),
+            "throttled_conversation": limits_hit.get("conversation", 0),
+            "throttled_app": limits_hit.get("app", 0),
             "unauthorized": refusals.get(401, 0),
             "card_updates": sum(1 for op in delivered if op.kind == UPDATE),
             "max_conversation_per_window": max(

@@ -230,9 +230,7 @@ class Stack:
         if self.azurite is not None:
             self.azurite.stop()
 
-    def bot_env(
-        self, prefix: str, port: int, *, what_if: frozenset[str] = frozenset()
-    ) -> dict[str, str]:
+    def bot_env(self, prefix: str, port: int) -> dict[str, str]:
         """Production settings: app id, checked inbound tokens, tenant list, public URL."""
         assert self.azurite and self.services and self.openid
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
@@ -244,11 +242,9 @@ class Stack:
                 "MicrosoftAppType": "MultiTenant",
                 "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": self.openid.metadata_url,
                 "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": self.openid.issuer,
-                # As-is, botbuilder never hands VALIDATE_AUTHORITY to msal, and msal asks
-                # login.microsoftonline.com to vouch for any other host unless the authority
-                # looks like ADFS; the shared-credentials factory honours the flag instead.
-                "TO_CHANNEL_FROM_BOT_LOGIN_URL": self.services.authority_url
-                + ("/botframework.com" if "shared-credentials" in what_if else "/adfs"),
+                # msal would ask login.microsoftonline.com to vouch for a local authority;
+                # the bot's credentials factory hands VALIDATE_AUTHORITY=false on to msal.
+                "TO_CHANNEL_FROM_BOT_LOGIN_URL": self.services.authority_url + "/botframework.com",
                 "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": "https://api.botframework.com",
                 "VALIDATE_AUTHORITY": "false",
                 "REQUESTS_CA_BUNDLE": self.services.ca_file,
@@ -264,8 +260,6 @@ class Stack:
                 "LOG_LEVEL": "INFO",
             }
         )
-        if what_if:
-            env["BENCH_WHAT_IF"] = ",".join(sorted(what_if))
         return env
 
     def spawn(
@@ -274,13 +268,12 @@ class Stack:
         module: str,
         prefix: str,
         *,
-        what_if: frozenset[str] = frozenset(),
         profile: str = "",
         count: str = "",
     ) -> BotProcess:
         """Start one bot process (`benchmarks.botproc` or `benchmarks.floor_bot`)."""
         port = free_port()
-        env = self.bot_env(prefix, port, what_if=what_if)
+        env = self.bot_env(prefix, port)
         if profile:
             env["BENCH_PROFILE"] = profile
         if count:

@@ -555,17 +555,24 @@ async def verify_dialogue(
         if any(who[0] == m.n for who in assessed) or m.keys:
             answered = sum(1 for who in assessed if who[0] == m.n)
             stored_f = await tables.partition("assessments", m.sid)
-            done = [
-                r for r in stored_f if r["RowKey"].startswith("r-") and r.get("State") == "done"
-            ]
             tried = sum(1 for who in tried_f if who[0] == m.n)
-            tally.add(f"m{m.n} Appendix F receipts", answered, len(done), tried)
             aggregate = next((r for r in stored_f if r["RowKey"] == "aggregate"), {})
+            # The keys of the people folded in, stored in numbered chunks (Folded0, Folded1...).
+            folded = json.loads("".join(_chunks(aggregate, "Folded")) or "[]")
+            tally.add(f"m{m.n} Appendix F people folded", answered, len(set(folded)), tried)
+            tally.add(f"m{m.n} nobody folded twice", len(set(folded)), len(folded))
             ratings = json.loads(aggregate.get("Ratings") or "{}")
             tally.add(f"m{m.n} Appendix F answers", answered, sum(ratings.get("f1", [])), tried)
-            # Each stored answer counted exactly once: the aggregate equals the receipts.
-            tally.add(f"m{m.n} answers = receipts", len(done), sum(ratings.get("f1", [])))
+            # Each stored answer counted exactly once: the counts equal the people folded in.
+            tally.add(f"m{m.n} answers = people", len(folded), sum(ratings.get("f1", [])))
     return tally
+
+
+def _chunks(entity: dict[str, Any], name: str) -> list[str]:
+    parts = []
+    while (part := entity.get(f"{name}{len(parts)}")) is not None:
+        parts.append(part)
+    return parts
 
 
 async def verify_floor(tables: Tables, meetings: list[Meeting], phases: list[PhaseResult]) -> Tally:

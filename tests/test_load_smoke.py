@@ -38,6 +38,10 @@ def test_smoke_run_loses_and_double_counts_nothing(tmp_path):
     assert all(w["actions"] == 34 and w["failed"] == 0 for w in ours + floor), figures
     broadcast = figures["broadcast"]
     assert broadcast["expected"] == 20 and broadcast["delivered"] == 20, broadcast
-    # Replies went out under tokens from the local authority, never unauthenticated.
-    assert all(w["token_requests"] > 0 and w["unauthorized"] == 0 for w in ours), ours
+    # Card updates and replies went out under tokens from the local authority, never without
+    # one, and one token served a whole workload (not one per message).
+    assert all(w["card_updates"] > 0 and w["unauthorized"] == 0 for w in ours), ours
+    assert all(w["token_requests"] <= w["processes"] for w in ours), ours
     assert broadcast["unauthorized"] == 0, broadcast
+    # Coalesced and paced: 5 people clicking at once never meet the per-chat limit.
+    assert all(w["throttled_chat"] == 0 for w in ours), ours
