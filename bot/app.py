@@ -13,7 +13,6 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import DeserializationError
-from msrest.serialization import Model
 
 from bot.after_actions import AfterActions
 from bot.after_views import AfterViews
@@ -27,6 +26,7 @@ from bot.auth import (
     Unauthorized,
 )
 from bot.card_updates import CardUpdater, Coalescer
+from bot.context import invoke_body
 from bot.credentials import SharedCredentialsFactory
 from bot.dialogue_actions import DialogueActions
 from bot.dialogue_views import DialogueViews
@@ -306,10 +306,7 @@ async def _messages(request: web.Request) -> web.Response:
     response = await app[ADAPTER].process_activity(authenticated, activity, app[BOT].on_turn)
     if response is None:
         return web.Response(status=201)
-    body = response.body
-    if isinstance(body, Model):
-        body = body.serialize()
-    return web.json_response(body, status=response.status)
+    return web.json_response(invoke_body(response.body), status=response.status)
 
 
 # Teams ids: letters, digits and a little punctuation (19:…@thread.v2, a:1…, 1700000000000,

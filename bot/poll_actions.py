@@ -71,7 +71,8 @@ class PollActions:
         return await self._card(session, poll, act, notice)
 
     async def _vote(self, act: ActionContext) -> Card:
-        session, poll = await self._poll(act)
+        session = await self._session(act)
+        poll = await self._polls.for_vote(session, act.data.get("poll"))
         if session.is_leader(act.person.aad_id):
             # The leader runs the poll; their vote would sway the quieter colleagues it is for.
             raise WrongState("error.leader_votes")

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -33,6 +34,8 @@ MAX_QUESTION = 300
 MAX_OPTION = 100
 # How long a vote waits for a closing poll to record its cut-off before giving up.
 _CLOSE_WAIT_SECONDS = 2.0
+# Open polls remembered per process; a session opens a handful.
+_OPEN_KEPT = 2_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class PollService:
         self._polls = polls
         self._secret = secret.encode("utf-8")
         self._clock = clock
+        # Open polls as last read: what a vote needs (salt, options) never changes while a poll
+        # is open, and every vote re-reads the poll after writing, which catches a close.
+        self._open: OrderedDict[str, PollRecord] = OrderedDict()
 
     async def open(
         self,
@@ -114,7 +120,15 @@ class PollService:
         poll = await guard(self._polls.get(session.session_id, poll_id))
         if poll is None:
             raise InvalidInput("error.unknown_poll", field="poll")
+        self._remember(poll)
         return poll
+
+    async def for_vote(self, session: SessionRecord, poll_id: Any) -> PollRecord:
+        """A poll of this session to vote in: as last read while it was open, else read now."""
+        known = self._open.get(poll_id) if isinstance(poll_id, str) else None
+        if known is not None and known.session_id == session.session_id:
+            return known
+        return await self.get(session, poll_id)
 
     async def attach_card(self, poll: PollRecord, card_id: str) -> PollRecord:
         """Remember which message shows the poll."""
@@ -127,14 +141,22 @@ class PollService:
         choices = _parse_choices(choice, len(poll.options), poll.multiple)
         key = self._voter_key(poll, voter)
         written = await guard(self._polls.put_vote(poll.poll_id, key, choices))
-        current = await guard(self._polls.get(poll.session_id, poll.poll_id))
+        # Is the poll still open, and how does it stand: two reads, asked at the same time.
+        current, votes = await guard(
+            asyncio.gather(
+                self._polls.get(poll.session_id, poll.poll_id), self._polls.votes(poll.poll_id)
+            )
+        )
+        if current is not None:
+            self._remember(current)
         if current is not None and current.status != "open":
             cutoff = await self._cutoff(current)
             if cutoff is None or written > cutoff:
                 await guard(self._polls.delete_vote(poll.poll_id, key))
                 raise WrongState("error.poll_closed")
+            return VoteResult(current, choices, await self.tally(current))
         poll = current or poll
-        return VoteResult(poll, choices, await self.tally(poll))
+        return VoteResult(poll, choices, _count([c for c, _ in votes], len(poll.options)))
 
     async def my_vote(self, poll: PollRecord, voter: Person) -> list[int] | None:
         """The voter's current choice while the poll is open (after close, nobody can tell)."""
@@ -204,13 +226,24 @@ class PollService:
     async def _change(
         self, poll: PollRecord, edit: Callable[[PollRecord], PollRecord]
     ) -> PollRecord:
-        return await change(
+        changed = await change(
             poll,
             edit,
             self._polls.save,
             lambda: self._polls.get(poll.session_id, poll.poll_id),
             InvalidInput("error.unknown_poll", field="poll"),
         )
+        self._remember(changed)
+        return changed
+
+    def _remember(self, poll: PollRecord) -> None:
+        if poll.status != "open" or not poll.salt:
+            self._open.pop(poll.poll_id, None)
+            return
+        self._open[poll.poll_id] = poll
+        self._open.move_to_end(poll.poll_id)
+        while len(self._open) > _OPEN_KEPT:
+            self._open.popitem(last=False)
 
 
 def _parse_choices(choice: Any, count: int, multiple: bool) -> list[int]:
