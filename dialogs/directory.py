@@ -7,13 +7,12 @@ re-read after this instance's own changes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from dialogs.common import guard
+from dialogs.common import Expiring, guard
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved
 from dialogs.forms import clean_text
 from storage import WriteConflict
@@ -53,33 +52,30 @@ class Directory:
         self._admins = admins
         self._packs = set(packs)
         self._clock = clock
-        self._cached: tuple[float, list[EntityRecord]] | None = None
-        self._cycle: tuple[float, CycleConfig] | None = None
+        self._cached = Expiring(lambda: guard(self._repo.entities()), _CACHE_SECONDS)
+        self._cycle = Expiring(self._read_cycle, _CACHE_SECONDS)
 
     async def seed(self, year: int, pack: str, entities: Iterable[tuple[str, str]]) -> None:
         """On first start, the cycle and entities from the settings (existing ones are kept)."""
         await guard(self._repo.save_cycle(CycleConfig(year, pack, date(year, 12, 31)), create=True))
-        self._cycle = None
+        self._cycle.forget()
         for code, name in entities:
             await guard(self._repo.save_entity(EntityRecord(code, name), create=True))
-        self._cached = None
+        self._cached.forget()
 
     async def cycle(self) -> CycleConfig:
         """The current cycle (cached for a few seconds, like the entities)."""
-        now = time.monotonic()
-        if self._cycle is None or now - self._cycle[0] > _CACHE_SECONDS:
-            config = await guard(self._repo.cycle())
-            if config is None:
-                raise NotSaved("error.not_saved")
-            self._cycle = (now, config)
-        return self._cycle[1]
+        return await self._cycle.get()
+
+    async def _read_cycle(self) -> CycleConfig:
+        config = await guard(self._repo.cycle())
+        if config is None:
+            raise NotSaved("error.not_saved")
+        return config
 
     async def entities(self, *, active_only: bool = True) -> list[EntityRecord]:
         """The entities, from a cache of a few seconds."""
-        now = time.monotonic()
-        if self._cached is None or now - self._cached[0] > _CACHE_SECONDS:
-            self._cached = (now, await guard(self._repo.entities()))
-        return [e for e in self._cached[1] if e.active or not active_only]
+        return [e for e in await self._cached.get() if e.active or not active_only]
 
     async def entity(self, code: Any) -> EntityRecord | None:
         """One entity (active or not), or None."""
@@ -133,7 +129,7 @@ class Directory:
             await guard(self._repo.save_cycle(updated))
         except WriteConflict:
             raise NotSaved("error.busy") from None
-        self._cycle = None
+        self._cycle.forget()
         await self._audit(admin, "cycle.set", year=year, pack=pack, deadline=deadline.isoformat())
         return await self.cycle()
 
@@ -156,7 +152,7 @@ class Directory:
         else:
             await self._save(replace(existing, name=name, active=True))
             await self._audit(admin, "entity.rename", code=code, name=name)
-        self._cached = None
+        self._cached.forget()
         record = await self.entity(code)
         assert record is not None
         return record
@@ -169,7 +165,7 @@ class Directory:
             raise InvalidInput("error.entity", field="entity")
         await self._save(replace(existing, active=False))
         await self._audit(admin, "entity.deactivate", code=existing.code)
-        self._cached = None
+        self._cached.forget()
         return existing
 
     async def grant_extension(self, admin: Person, code: Any, until: date) -> EntityRecord:
@@ -180,7 +176,7 @@ class Directory:
             raise InvalidInput("error.entity", field="entity")
         await self._save(replace(existing, extension_until=until))
         await self._audit(admin, "extension.grant", code=existing.code, until=until.isoformat())
-        self._cached = None
+        self._cached.forget()
         updated = await self.entity(code)
         assert updated is not None
         return updated
