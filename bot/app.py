@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,6 +13,7 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes
+from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
 from bot.after_actions import AfterActions
@@ -26,6 +28,7 @@ from bot.auth import (
     Unauthorized,
 )
 from bot.card_updates import CardUpdater, Coalescer
+from bot.connectors import ReusedClients
 from bot.context import invoke_body
 from bot.credentials import SharedCredentialsFactory
 from bot.dialogue_actions import DialogueActions
@@ -69,6 +72,9 @@ UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
 AUTH = web.AppKey("auth", Authenticator)
 FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
+TURNS = web.AppKey("turns", asyncio.Semaphore)
+# Turns run at once by one process; more would only interleave, not finish sooner.
+_TURNS_AT_ONCE = 64
 
 
 def utc_now() -> datetime:
@@ -109,8 +115,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
         config = _adapter_config(settings)
-        sdk_auth = ConfigurationBotFrameworkAuthentication(
-            config, credentials_factory=SharedCredentialsFactory(config)
+        sdk_auth = ReusedClients(
+            ConfigurationBotFrameworkAuthentication(
+                config, credentials_factory=SharedCredentialsFactory(config)
+            )
         )
         adapter = _adapter(sdk_auth, renderer)
         keys = SigningKeys(settings.openid_metadata_url or DEFAULT_METADATA_URL)
@@ -204,6 +212,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 await totals.flush()
 
         app[FLUSH] = flush
+        app[TURNS] = asyncio.Semaphore(_TURNS_AT_ONCE)
         try:
             yield
         finally:
@@ -232,7 +241,7 @@ def _adapter_config(settings: Settings) -> _AdapterConfig:
     )
 
 
-def _adapter(auth: ConfigurationBotFrameworkAuthentication, renderer: CardRenderer) -> CloudAdapter:
+def _adapter(auth: BotFrameworkAuthentication, renderer: CardRenderer) -> CloudAdapter:
     adapter = CloudAdapter(auth)
     adapter.use(ChatPacer())
 
@@ -300,10 +309,13 @@ async def _messages(request: web.Request) -> web.Response:
     if not app[SETTINGS].tenant_allowed(tenant_of(activity)):
         log.warning("refused: tenant not on the allow-list")
         return web.json_response({"error": "forbidden"}, status=403)
-    if not await _first_delivery(app, activity):
-        log.info("redelivered activity ignored type=%s", activity.type)
-        return web.Response(status=201)
-    response = await app[ADAPTER].process_activity(authenticated, activity, app[BOT].on_turn)
+    # Past a few dozen turns at once the bot only gets slower, and each turn in flight holds
+    # its objects: the rest wait here as a small parsed request, so memory stays bounded.
+    async with app[TURNS]:
+        if not await _first_delivery(app, activity):
+            log.info("redelivered activity ignored type=%s", activity.type)
+            return web.Response(status=201)
+        response = await app[ADAPTER].process_activity(authenticated, activity, app[BOT].on_turn)
     if response is None:
         return web.Response(status=201)
     return web.json_response(invoke_body(response.body), status=response.status)
