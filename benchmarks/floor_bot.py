@@ -10,6 +10,7 @@ of the Dialogue Bot's figures to these is what our own code costs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -25,7 +26,7 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
-from bot.app import _adapter_config  # noqa: SLF001 - the same adapter configuration as the bot
+from bot.app import TURNS, TURNS_AT_ONCE, _adapter_config  # noqa: SLF001 - same configuration
 from bot.auth import (
     DEFAULT_ISSUER,
     DEFAULT_METADATA_URL,
@@ -35,6 +36,8 @@ from bot.auth import (
     TokenValidator,
     Unauthorized,
 )
+from bot.connectors import ReusedClients
+from bot.credentials import SharedCredentialsFactory
 from bot.identity import tenant_of
 from bot.sdk_speedups import cheap_retry_policies
 from bot.settings import Settings, SettingsError
@@ -93,19 +96,26 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         # The floor is spared the same avoidable work as the bot: msrest's slow retry-policy
-        # scan per connector client, and proxy lookups per storage request.
+        # scan, new connector and token clients every turn, and proxy lookups per storage
+        # request; and it runs at most as many turns at once as the bot.
         cheap_retry_policies()
         service = TableServiceClient.from_connection_string(
             settings.tables_connection_string, use_env_settings=False
         )
         table = service.get_table_client(settings.table_prefix + TABLE)
         await service.create_table_if_not_exists(settings.table_prefix + TABLE)
-        sdk_auth = ConfigurationBotFrameworkAuthentication(_adapter_config(settings))
+        config = _adapter_config(settings)
+        sdk_auth = ReusedClients(
+            ConfigurationBotFrameworkAuthentication(
+                config, credentials_factory=SharedCredentialsFactory(config)
+            )
+        )
         keys = SigningKeys(settings.openid_metadata_url or DEFAULT_METADATA_URL)
         validator = TokenValidator(settings.app_id, settings.token_issuer or DEFAULT_ISSUER, keys)
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[ADAPTER] = CloudAdapter(sdk_auth)
         app[HANDLER] = FloorBot(table)
+        app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
         try:
             yield
         finally:
@@ -136,7 +146,10 @@ async def _messages(request: web.Request) -> web.Response:
         return web.json_response({"error": "try again later"}, status=503)
     if not app[SETTINGS].tenant_allowed(tenant_of(activity)):
         return web.json_response({"error": "forbidden"}, status=403)
-    response = await app[ADAPTER].process_activity(authenticated, activity, app[HANDLER].on_turn)
+    async with app[TURNS]:
+        response = await app[ADAPTER].process_activity(
+            authenticated, activity, app[HANDLER].on_turn
+        )
     if response is None:
         return web.Response(status=201)
     body = response.body

@@ -605,7 +605,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--knee-rates",
         type=lambda s: [float(x) for x in s.split(",")],
-        default=[50.0, 100.0, 150.0, 200.0, 250.0, 300.0],
+        default=[100.0, 200.0, 250.0, 300.0, 350.0, 400.0, 500.0],
         help="offered clicks/s, stepped up until p99 passes 2 s",
     )
     parser.add_argument("--knee-window", type=float, default=8.0, help="seconds per knee step")

@@ -74,7 +74,7 @@ AUTH = web.AppKey("auth", Authenticator)
 FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
-_TURNS_AT_ONCE = 64
+TURNS_AT_ONCE = 64
 
 
 def utc_now() -> datetime:
@@ -212,7 +212,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 await totals.flush()
 
         app[FLUSH] = flush
-        app[TURNS] = asyncio.Semaphore(_TURNS_AT_ONCE)
+        app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
         try:
             yield
         finally:

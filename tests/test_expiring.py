@@ -15,11 +15,13 @@ class Source:
         self.value = "v1"
         self.gate = asyncio.Event()
         self.gate.set()
+        self.started = asyncio.Event()
         self.fail = False
 
     async def load(self) -> str:
         self.reads += 1
         value = self.value
+        self.started.set()
         await self.gate.wait()
         if self.fail:
             raise RuntimeError("storage down")
@@ -43,8 +45,7 @@ async def test_a_change_during_a_read_is_not_hidden_by_the_old_value():
     cache = Expiring(source.load, seconds=60)
     source.gate.clear()
     early = asyncio.ensure_future(cache.get())
-    while source.reads == 0:
-        await asyncio.sleep(0)
+    await source.started.wait()
     source.value = "v2"  # an admin renames an entity while the old list is being read
     cache.forget()
     source.gate.set()

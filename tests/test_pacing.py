@@ -58,3 +58,16 @@ async def test_a_burst_of_clicks_and_leader_steps_never_exceeds_seven_writes_a_s
     ]
     assert len(writes) >= 4, "the sheet and plan were re-posted and updated"
     assert busiest(writes, 1.0) <= 7
+
+
+async def test_replies_and_updates_reuse_their_connections_to_the_connector(bot, connector, people):
+    chat = Chat()
+    leader = people[0]
+    await start_session(bot, connector, chat, leader)
+    for word in ("sheet", "agenda") * 6:
+        assert await bot.say(leader, chat, word) == 201
+    await bot.flush()
+    writes = [op for op in connector.operations if op.conversation_id == chat.id]
+    assert len(writes) >= 13, "each command re-posted its card"
+    # One kept client per destination: a handful of pooled connections, not one per turn.
+    assert len({op.peer for op in writes}) <= 4, {op.peer for op in writes}

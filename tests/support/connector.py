@@ -87,6 +87,7 @@ class Operation:
     reply_to_id: str | None = None
     member_id: str | None = None
     query: dict[str, str] = field(default_factory=dict)
+    peer: str = ""  # the client's address and port: which connection the request came on
 
 
 @dataclass
@@ -518,6 +519,7 @@ class FakeConnector:
             reply_to_id=None,
             member_id=member_id,
             query=dict(request.query),
+            peer=_peer(request),
         )
         fault = self._take_fault(kind, conversation_id)
         if fault is not None:
@@ -817,3 +819,9 @@ def _decode_token(token: str | None, conversation_id: str) -> int:
     if owner != conversation_id or offset < 0:
         raise ValueError(f"Continuation token {token!r} belongs to another conversation")
     return offset
+
+
+def _peer(request: web.Request) -> str:
+    """host:port of the client connection the request arrived on."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
