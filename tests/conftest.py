@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from bot.settings import Settings
 from tests.support.azurite import Azurite
 from tests.support.cardcheck import CardChecker
 from tests.support.connector import FakeConnector
+from tests.support.faultproxy import FaultProxy
 from tests.support.teams import TENANT, BotUnderTest, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,6 +167,48 @@ async def start_bot(
         return harness
 
     yield start
+    for harness in started:
+        await harness.stop()
+        for card in harness.cards_seen:
+            card_log.add(request.node.name, card)
+    for card in connector.cards():
+        card_log.add(request.node.name, card)
+
+
+# Starts the real app with its storage behind the fault proxy (settings overrides allowed).
+StartBot = Callable[..., Awaitable[BotUnderTest]]
+
+
+@pytest.fixture
+def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the session's Azurite."""
+    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as instance:
+        yield instance
+
+
+@pytest.fixture
+async def start_proxied(
+    make_settings: Callable[..., Any],
+    proxy: FaultProxy,
+    connector: FakeConnector,
+    card_log: CardLog,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[StartBot]:
+    """Start the real app with its storage behind the proxy (settings overrides allowed)."""
+    started: list[BotUnderTest] = []
+    connector.reset()
+
+    async def start(**overrides: str) -> BotUnderTest:
+        settings = make_settings(TABLES_CONNECTION_STRING=proxy.connection_string, **overrides)
+        harness = BotUnderTest(settings, connector.url)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    # Storage back, so the shutdown's flush of pending card updates can read it.
+    proxy.clear_faults()
+    proxy.up()
     for harness in started:
         await harness.stop()
         for card in harness.cards_seen:

@@ -9,62 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
-from tests.conftest import CardLog
+from tests.conftest import StartBot
 from tests.flows import run_to_conclusion
 from tests.support.azurite import Azurite
-from tests.support.connector import FakeConnector
-from tests.support.faultproxy import FORWARDED_THEN_FAILED, INJECTED, FaultProxy, on
+from tests.support.faultproxy import FORWARDED_THEN_FAILED, INJECTED, on
 from tests.support.teams import BotUnderTest, Chat, User, card_text
 from tests.test_after import GOOD_F
 
 SAVED = "your assessment is stored anonymously"
 ALREADY = "You have already assessed this session"
 NOT_SAVED = "Sorry, that was not saved: storage is not answering"
-
-StartBot = Callable[..., Awaitable[BotUnderTest]]
-
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    """A fault proxy in front of the session's Azurite."""
-    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as instance:
-        yield instance
-
-
-@pytest.fixture
-async def start_proxied(
-    make_settings: Callable[..., Any],
-    proxy: FaultProxy,
-    connector: FakeConnector,
-    card_log: CardLog,
-    request: pytest.FixtureRequest,
-) -> AsyncIterator[StartBot]:
-    """Start the real app behind the proxy; apps started twice share the test's tables."""
-    started: list[BotUnderTest] = []
-    connector.reset()
-
-    async def start() -> BotUnderTest:
-        harness = BotUnderTest(
-            make_settings(TABLES_CONNECTION_STRING=proxy.connection_string), connector.url
-        )
-        await harness.start()
-        started.append(harness)
-        return harness
-
-    yield start
-    proxy.clear_faults()
-    for harness in started:
-        await harness.stop()
-        for card in harness.cards_seen:
-            card_log.add(request.node.name, card)
-    for card in connector.cards():
-        card_log.add(request.node.name, card)
 
 
 @pytest.fixture

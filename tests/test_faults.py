@@ -8,65 +8,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
 
 import aiohttp
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
 from storage.tables import TABLES
-from tests.conftest import ROOT, CardLog
+from tests.conftest import ROOT, StartBot
 from tests.flows import data_of, find_posted, run_to_conclusion, start_session
 from tests.support.azurite import Azurite
 from tests.support.cardcheck import CardChecker
 from tests.support.connector import UPDATE, FakeConnector
-from tests.support.faultproxy import FORWARDED, FORWARDED_THEN_FAILED, INJECTED, FaultProxy, on
+from tests.support.faultproxy import FORWARDED, FORWARDED_THEN_FAILED, INJECTED, on
 from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, inputs
 from tests.test_after import GOOD_C, GOOD_F, QUESTION
 
 NOT_SAVED = "Sorry, that was not saved: storage is not answering"
 ADMIN = User.make("Layla Haddad", 500)
-
-StartBot = Callable[..., Awaitable[BotUnderTest]]
-
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    """A fault proxy in front of the session's Azurite."""
-    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as instance:
-        yield instance
-
-
-@pytest.fixture
-async def start_proxied(
-    make_settings: Callable[..., Any],
-    proxy: FaultProxy,
-    connector: FakeConnector,
-    card_log: CardLog,
-    request: pytest.FixtureRequest,
-) -> AsyncIterator[StartBot]:
-    """Start the real app with its storage behind the proxy (settings overrides allowed)."""
-    started: list[BotUnderTest] = []
-    connector.reset()
-
-    async def start(**overrides: str) -> BotUnderTest:
-        settings = make_settings(TABLES_CONNECTION_STRING=proxy.connection_string, **overrides)
-        harness = BotUnderTest(settings, connector.url)
-        await harness.start()
-        started.append(harness)
-        return harness
-
-    yield start
-    # Storage back, so the shutdown's flush of pending card updates can read it.
-    proxy.clear_faults()
-    proxy.up()
-    for harness in started:
-        await harness.stop()
-        for card in harness.cards_seen:
-            card_log.add(request.node.name, card)
-    for card in connector.cards():
-        card_log.add(request.node.name, card)
 
 
 @pytest.fixture
