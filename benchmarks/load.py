@@ -60,6 +60,7 @@ from benchmarks.workloads import (
     run_phase,
     settle,
     signin_clicks,
+    stale_sheet_cards,
     verify_dialogue,
     verify_floor,
 )
@@ -95,6 +96,7 @@ class Figures:
     errors_logged: int
     token_requests: int = 0
     unauthorized: int = 0
+    stale_cards: int = 0
     cpu_ms_per_action: dict[str, float] = field(default_factory=dict)
     leader_failures: dict[str, int] = field(default_factory=dict)
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -245,6 +247,14 @@ class Runner:
                 await settle(services, session)
                 rss = max(b.peak_rss_mb() for b in bots)
                 stats = await services.get(session, "stats")
+                # What everyone in each meeting sees last on the shared sign-in card.
+                sheets = {
+                    m.n: (
+                        await services.get(session, "latest", conversation=m.chat.id, id=m.card_id)
+                    )["card"]
+                    for m in meetings
+                    if not floor
+                }
         finally:
             for bot in bots:
                 bot.stop()
@@ -254,9 +264,13 @@ class Runner:
                 tally = await verify_floor(tables, meetings, phases)
             else:
                 tally = await verify_dialogue(tables, meetings, phases, poll_closed=True)
+                stale = await stale_sheet_cards(tables, meetings, sheets)
         finally:
             await tables.close()
         figures = summarize(workload, "floor" if floor else "ours", bots, phases, stats, tally, rss)
+        if not floor:
+            figures.stale_cards = len(stale)
+            figures.notes.extend(stale)
         figures.leader_failures = dict(flows.leader_failures)
         return figures
 
@@ -410,6 +424,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             for f in figures
         ]
         print(table(rows))
+        for f in figures:
+            if f.bot == "ours":
+                print(
+                    f"  {f.workload} x{f.processes}: final shared sign-in cards not showing the "
+                    f"stored count: {f.stale_cards} of {args.meetings}"
+                )
         pairs = [
             (o, f)
             for o in figures
@@ -530,6 +550,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"\nABORTED {problem}")
     print(
         f"\nTotal: lost {results['lost']}, double {results['double']}, "
+        f"stale cards {results['stale_cards']}, "
         f"failed clicks {results['failed']}, errors logged by the bot {results['errors_logged']}"
     )
 
@@ -579,6 +600,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     parts = [*results["workloads"], *(results[k] for k in ("knee", "broadcast") if k in results)]
     results["lost"] = sum(p["lost"] for p in parts)
     results["double"] = sum(p["double"] for p in parts)
+    results["stale_cards"] = sum(w.get("stale_cards", 0) for w in results["workloads"])
     results["failed"] = sum(f["failed"] for f in results["workloads"]) + sum(
         s["failed"] for s in results.get("knee", {}).get("steps", [])
     )
@@ -645,7 +667,8 @@ def main(argv: list[str] | None = None) -> int:
     report(results, args)
     if args.json:
         print(json.dumps(results, separators=(",", ":")))
-    return 1 if results["lost"] or results["double"] or results["aborted"] else 0
+    wrong = results["lost"] or results["double"] or results["stale_cards"]
+    return 1 if wrong or results["aborted"] else 0
 
 
 if __name__ == "__main__":

@@ -575,6 +575,20 @@ def _chunks(entity: dict[str, Any], name: str) -> list[str]:
     return parts
 
 
+async def stale_sheet_cards(
+    tables: Tables, meetings: list[Meeting], cards: dict[int, dict[str, Any] | None]
+) -> list[str]:
+    """Meetings whose shared sign-in card, once all is sent, does not show the stored count."""
+    stale = []
+    for m in meetings:
+        rows = await tables.partition("attendance", m.sid)
+        signed = sum(1 for r in rows if r["RowKey"].startswith("u"))
+        want = f"{signed} participants signed in" if signed != 1 else "1 participant signed in"
+        if want not in card_text(cards.get(m.n)):
+            stale.append(f"m{m.n} shared sheet card does not say {want!r}")
+    return stale
+
+
 async def verify_floor(tables: Tables, meetings: list[Meeting], phases: list[PhaseResult]) -> Tally:
     """Read Azurite: the floor's one row per acknowledged click, each final vote kept."""
     tally = Tally()

@@ -43,5 +43,7 @@ def test_smoke_run_loses_and_double_counts_nothing(tmp_path):
     assert all(w["card_updates"] > 0 and w["unauthorized"] == 0 for w in ours), ours
     assert all(w["token_requests"] <= w["processes"] for w in ours), ours
     assert broadcast["unauthorized"] == 0, broadcast
-    # Coalesced and paced: 5 people clicking at once never meet the per-chat limit.
+    # Coalesced and paced: 5 people clicking at once never meet the per-chat limit, and the
+    # shared sign-in card everyone sees last shows the stored count.
     assert all(w["throttled_chat"] == 0 for w in ours), ours
+    assert all(w["stale_cards"] == 0 for w in ours), ours
