@@ -8,9 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +18,7 @@ from azure.data.tables.aio import TableServiceClient
 
 from tests.support.azurite import Azurite, free_port
 from tests.support.openid import OpenIdServer, TokenFactory
+from tests.support.processes import BotProcess as ProcessBase
 from tests.support.teams import TENANT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,68 +122,12 @@ class Services:
             r.raise_for_status()
 
 
-@dataclass
-class BotProcess:
-    """One bot process (ours or the floor) and where it listens."""
-
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def peak_rss_mb(self) -> float:
-        """VmHWM: the most resident memory the process has had, in MiB."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+class BotProcess(ProcessBase):
+    """One bot process (ours or the floor), with the CPU it has used."""
 
     def cpu_seconds(self) -> float:
         """CPU seconds the process has used so far."""
         return group_cpu_seconds(self.process.pid)
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of its output, for error messages."""
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def errors_logged(self) -> int:
-        """Lines the process logged at ERROR (unhandled errors, failed background work)."""
-        if not self.log_path.exists():
-            return 0
-        return sum(1 for line in self.log_path.open(errors="replace") if '"level": "ERROR"' in line)
-
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        """Block until GET /healthz answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name} never became healthy:\n{self.log_tail()}")
-
-    def stop(self, timeout: float = 60.0) -> None:
-        """SIGTERM (the bot flushes pending card updates and messages), SIGKILL if it hangs."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 @dataclass

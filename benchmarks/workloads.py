@@ -19,7 +19,6 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,16 @@ import aiohttp
 
 from benchmarks.stack import CYCLE, Services, Tables
 from storage.keys import digest, session_partition, user_key
-from tests.support.teams import BOT_ID, BOT_NAME, CARD, Chat, User, card_sid, card_text, data_of
+from tests.support.teams import (
+    CARD,
+    Chat,
+    User,
+    card_sid,
+    card_text,
+    data_of,
+    envelope,
+    typed,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = json.loads((ROOT / "cards" / "catalogs" / "en.json").read_text())
@@ -74,24 +82,7 @@ class Teams:
 
     def activity(self, user: User, chat: Chat, **fields: Any) -> dict[str, Any]:
         """The envelope Teams puts around everything it sends."""
-        base = {
-            "id": f"act-{next(self._ids)}-{uuid.uuid4().hex[:8]}",
-            "timestamp": datetime.now(UTC).isoformat(),
-            "serviceUrl": self._service_url,
-            "channelId": "msteams",
-            "from": {"id": user.mri, "name": user.name, "aadObjectId": user.aad_id},
-            "conversation": {
-                "id": chat.id,
-                "conversationType": chat.kind,
-                "isGroup": chat.kind != "personal",
-                "tenantId": chat.tenant,
-            },
-            "recipient": {"id": BOT_ID, "name": BOT_NAME},
-            "channelData": {"tenant": {"id": chat.tenant}},
-            "locale": user.locale,
-        }
-        base.update(fields)
-        return base
+        return envelope(user, chat, self._service_url, f"act-{next(self._ids)}", **fields)
 
     async def post(self, activity: dict[str, Any]) -> tuple[int, Any, float]:
         """POST one activity: status, JSON body (or None) and seconds until fully read."""
@@ -106,12 +97,7 @@ class Teams:
 
     async def say(self, user: User, chat: Chat, text: str, *, mention: bool = True) -> int:
         """A typed command (mentioning the bot, as group chats require)."""
-        at = f"<at>{BOT_NAME}</at>"
-        fields: dict[str, Any] = {"type": "message", "text": f"{at} {text}" if mention else text}
-        if mention:
-            fields["entities"] = [
-                {"type": "mention", "mentioned": {"id": BOT_ID, "name": BOT_NAME}, "text": at}
-            ]
+        fields = typed(text, mention=mention)
         status, _, _ = await self.post(self.activity(user, chat, **fields))
         return status
 

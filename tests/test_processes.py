@@ -10,14 +10,10 @@ import asyncio
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,42 +26,12 @@ from tests.conftest import ENTITIES, ROOT
 from tests.flows import SETUP, data_of, find_posted, last_card_message
 from tests.support.azurite import Azurite, free_port
 from tests.support.connector import UPDATE, FakeConnector
+from tests.support.processes import BotProcess
 from tests.support.teams import CARD, TENANT, BotUnderTest, Chat, User, card_sid, card_text
 
 PARTICIPANTS = 20
 # Multi-choice votes on the three scenarios, as the poll card submits them.
 BALLOTS = ("0", "1", "2", "0,1", "1,2", "0,2", "0,1,2")
-
-
-@dataclass
-class BotProcess:
-    """One `python -m bot --dev` child process and where it listens."""
-
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        """The process's base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of what the process printed, for failure messages."""
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGTERM (the app flushes pending card updates), then SIGKILL if it hangs."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 def spawn(name: str, settings: Settings, azurite: Azurite, log_dir: Path) -> BotProcess:
@@ -98,24 +64,6 @@ def spawn(name: str, settings: Settings, azurite: Azurite, log_dir: Path) -> Bot
     return BotProcess(name, port, process, log_path)
 
 
-def wait_healthy(bot: BotProcess, timeout: float = 30.0) -> None:
-    """Block until GET /healthz answers 200; fail with the process's output otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if bot.process.poll() is not None:
-            raise RuntimeError(
-                f"{bot.name} exited with {bot.process.returncode}:\n{bot.log_tail()}"
-            )
-        try:
-            with urllib.request.urlopen(f"{bot.url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{bot.name} never answered /healthz with 200:\n{bot.log_tail()}")
-
-
 @pytest.fixture
 def two_bots(
     make_settings: Callable[..., Settings],
@@ -131,7 +79,7 @@ def two_bots(
         for name in ("bot-a", "bot-b"):
             bots.append(spawn(name, settings, azurite, tmp_path))
         for bot in bots:
-            wait_healthy(bot)
+            bot.wait_healthy(timeout=30.0)
         yield settings, bots
     finally:
         for bot in bots:

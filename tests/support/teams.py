@@ -112,33 +112,11 @@ class BotUnderTest:
 
     def activity(self, user: User, chat: Chat, **fields: Any) -> dict[str, Any]:
         """The envelope Teams puts around everything it sends."""
-        base = {
-            "id": f"act-{next(self._ids)}-{uuid.uuid4().hex[:8]}",
-            "timestamp": datetime.now(UTC).isoformat(),
-            "serviceUrl": self.service_url,
-            "channelId": "msteams",
-            "from": {"id": user.mri, "name": user.name, "aadObjectId": user.aad_id},
-            "conversation": {
-                "id": chat.id,
-                "conversationType": chat.kind,
-                "isGroup": chat.kind != "personal",
-                "tenantId": chat.tenant,
-            },
-            "recipient": {"id": BOT_ID, "name": BOT_NAME},
-            "channelData": {"tenant": {"id": chat.tenant}},
-            "locale": user.locale,
-        }
-        base.update(fields)
-        return base
+        return envelope(user, chat, self.service_url, f"act-{next(self._ids)}", **fields)
 
     async def say(self, user: User, chat: Chat, text: str, *, mention: bool = True) -> int:
         """A message typed in the chat, mentioning the bot as group chats require."""
-        at = f"<at>{BOT_NAME}</at>"
-        fields: dict[str, Any] = {"type": "message", "text": f"{at} {text}" if mention else text}
-        if mention:
-            fields["entities"] = [
-                {"type": "mention", "mentioned": {"id": BOT_ID, "name": BOT_NAME}, "text": at}
-            ]
+        fields = typed(text, mention=mention)
         status, _ = await self.post(self.activity(user, chat, **fields))
         return status
 
@@ -233,3 +211,38 @@ def card_sid(card: dict[str, Any] | None) -> str:
     )
     assert sid, "card carries no session id"
     return sid
+
+
+def envelope(
+    user: User, chat: Chat, service_url: str, id_prefix: str, **fields: Any
+) -> dict[str, Any]:
+    """The envelope Teams puts around everything it sends, with `fields` added or replaced."""
+    base = {
+        "id": f"{id_prefix}-{uuid.uuid4().hex[:8]}",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": user.mri, "name": user.name, "aadObjectId": user.aad_id},
+        "conversation": {
+            "id": chat.id,
+            "conversationType": chat.kind,
+            "isGroup": chat.kind != "personal",
+            "tenantId": chat.tenant,
+        },
+        "recipient": {"id": BOT_ID, "name": BOT_NAME},
+        "channelData": {"tenant": {"id": chat.tenant}},
+        "locale": user.locale,
+    }
+    base.update(fields)
+    return base
+
+
+def typed(text: str, *, mention: bool = True) -> dict[str, Any]:
+    """A message's fields as Teams sends a typed command, mentioning the bot if asked."""
+    at = f"<at>{BOT_NAME}</at>"
+    fields: dict[str, Any] = {"type": "message", "text": f"{at} {text}" if mention else text}
+    if mention:
+        fields["entities"] = [
+            {"type": "mention", "mentioned": {"id": BOT_ID, "name": BOT_NAME}, "text": at}
+        ]
+    return fields
