@@ -1,4 +1,4 @@
-"""Keeps the bot's own messages in each conversation under Teams' per-conversation limit."""
+"""Keeps the bot's own messages under Teams' limits: per conversation, and for the whole app."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from botbuilder.schema import Activity, ActivityTypes
 # allows itself 6 in 1.2 s, which still arrive as at most 7 in any second.
 _PER_WINDOW = 6
 _WINDOW_SECONDS = 1.2
+# Teams allows an app 30 requests a second. Messages and edits take at most 22 of them a second
+# here (bunched arrivals stay under 30); opening personal chats for a broadcast takes its own.
+_APP_PER_WINDOW = 22
+_APP_WINDOW_SECONDS = 1.0
 # Conversations remembered at once before idle ones are forgotten.
 _TRACKED = 5_000
 
 
 class ChatPacer(Middleware):
-    """Delays a send or edit that would be the 7th in a second in its conversation."""
+    """Delays a send or edit that would break the per-conversation or the app's rate."""
 
     # Every card update, posted card and personal message passes through a turn's send and
     # update hooks, so pacing them here covers all of them: a burst of 25 clicks that touches
@@ -30,12 +34,18 @@ class ChatPacer(Middleware):
         self,
         per_window: int = _PER_WINDOW,
         window: float = _WINDOW_SECONDS,
+        *,
+        app_per_window: int = _APP_PER_WINDOW,
+        app_window: float = _APP_WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._per_window = per_window
         self._window = window
+        self._app_per_window = app_per_window
+        self._app_window = app_window
         self._clock = clock
         self._sent: dict[str, deque[float]] = {}
+        self._app: deque[float] = deque()
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         """Pace every message this turn sends or edits in its conversation."""
@@ -63,7 +73,7 @@ class ChatPacer(Middleware):
         await logic()
 
     async def slot(self, conversation_id: str) -> None:
-        """Return when one more message may go to this conversation now."""
+        """Return when one more message may go to this conversation, and from this app, now."""
         while True:
             now = self._clock()
             sent = self._sent.get(conversation_id)
@@ -72,10 +82,18 @@ class ChatPacer(Middleware):
                 sent = self._sent[conversation_id] = deque()
             while sent and sent[0] <= now - self._window:
                 sent.popleft()
-            if len(sent) < self._per_window:
+            while self._app and self._app[0] <= now - self._app_window:
+                self._app.popleft()
+            waits = []
+            if len(sent) >= self._per_window:
+                waits.append(sent[0] + self._window - now)
+            if len(self._app) >= self._app_per_window:
+                waits.append(self._app[0] + self._app_window - now)
+            if not waits:
                 sent.append(now)
+                self._app.append(now)
                 return
-            await asyncio.sleep(sent[0] + self._window - now)
+            await asyncio.sleep(max(waits))
 
     def _forget_idle(self, now: float) -> None:
         if len(self._sent) < _TRACKED:

@@ -35,6 +35,22 @@ async def test_pacer_spaces_one_conversation_without_delaying_another():
     assert max(granted["quiet"]) - began < 0.1
 
 
+async def test_pacer_keeps_the_whole_app_under_its_own_limit_across_conversations():
+    pacer = ChatPacer(per_window=3, window=0.3, app_per_window=5, app_window=0.3)
+    granted: list[float] = []
+
+    async def send(conversation: str) -> None:
+        await pacer.slot(conversation)
+        granted.append(time.monotonic())
+
+    began = time.monotonic()
+    # Four chats, three messages each: each chat is within its own limit, the app is not.
+    await asyncio.gather(*(send(f"chat-{n % 4}") for n in range(12)))
+    assert len(granted) == 12
+    assert busiest(granted, 0.29) <= 5
+    assert max(granted) - began >= 0.55
+
+
 async def test_a_burst_of_clicks_and_leader_steps_never_exceeds_seven_writes_a_second(
     bot, connector, people
 ):
