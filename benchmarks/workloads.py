@@ -26,12 +26,14 @@ import aiohttp
 
 from benchmarks.stack import CYCLE, Services, Tables
 from storage.keys import digest, session_partition, user_key
+from tests.flows import GOOD_F, SETUP
 from tests.support.teams import (
     CARD,
     Chat,
     User,
     card_sid,
     card_text,
+    clicked,
     data_of,
     envelope,
     typed,
@@ -39,14 +41,6 @@ from tests.support.teams import (
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = json.loads((ROOT / "cards" / "catalogs" / "en.json").read_text())
-SETUP = {
-    "entity": "DESA",
-    "unit": "Statistics Division, Data Section",
-    "personnel": "30",
-    "language": "en",
-    "date": "2026-11-20",
-}
-GOOD_F = {"f1": "5", "f2": "4", "f3": "5", "f4": "3", "f5": "4", "f6": "Well prepared"}
 # Multi-choice ballots on the three scenarios, as the choice poll's card submits them.
 BALLOTS = ("0", "1", "2", "0,1", "1,2", "0,2", "0,1,2")
 FLOOR_DONE = "Done."
@@ -105,14 +99,7 @@ class Teams:
         self, user: User, chat: Chat, card_id: str, verb: str, data: dict[str, Any]
     ) -> tuple[int, dict[str, Any] | None, float]:
         """An Action.Execute click: status, the card Teams would show, seconds."""
-        activity = self.activity(
-            user,
-            chat,
-            type="invoke",
-            name="adaptiveCard/action",
-            replyToId=card_id,
-            value={"action": {"type": "Action.Execute", "verb": verb, "data": data}},
-        )
+        activity = self.activity(user, chat, **clicked(card_id, verb, data))
         status, body, seconds = await self.post(activity)
         card = body.get("value") if isinstance(body, dict) and body.get("type") == CARD else None
         return status, card, seconds
@@ -569,7 +556,8 @@ async def stale_sheet_cards(
     for m in meetings:
         rows = await tables.partition("attendance", m.sid)
         signed = sum(1 for r in rows if r["RowKey"].startswith("u"))
-        want = f"{signed} participants signed in" if signed != 1 else "1 participant signed in"
+        # The count as the card words it, from the English catalog the bot renders it with.
+        want = TEXT["signin.count"]["one" if signed == 1 else "other"].format(count=signed)
         if want not in card_text(cards.get(m.n)):
             stale.append(f"m{m.n} shared sheet card does not say {want!r}")
     return stale

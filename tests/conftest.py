@@ -85,19 +85,22 @@ def make_settings(azurite: Azurite) -> Callable[..., Settings]:
     prefix = "t" + uuid.uuid4().hex[:12]
 
     def make(**overrides: str) -> Settings:
-        env = {
-            "TABLES_CONNECTION_STRING": azurite.connection_string,
-            "ANONYMITY_SECRET": "test-secret-" + "x" * 40,
-            "ENTITIES": ENTITIES,
-            "ALLOWED_TENANT_IDS": TENANT,
-            "TABLE_PREFIX": prefix,
-            "CARD_UPDATE_INTERVAL_SECONDS": "0.2",
-            "DIALOGUE_CYCLE": "2026",
-        }
-        env.update(overrides)
-        return Settings.from_env(env, dev=True)
+        return Settings.from_env({**bot_env(azurite, prefix), **overrides}, dev=True)
 
     return make
+
+
+def bot_env(azurite: Azurite, prefix: str) -> dict[str, str]:
+    """The settings every test's bot runs with: the session's Azurite, its own tables."""
+    return {
+        "TABLES_CONNECTION_STRING": azurite.connection_string,
+        "ANONYMITY_SECRET": "test-secret-" + "x" * 40,
+        "ENTITIES": ENTITIES,
+        "ALLOWED_TENANT_IDS": TENANT,
+        "TABLE_PREFIX": prefix,
+        "CARD_UPDATE_INTERVAL_SECONDS": "0.2",
+        "DIALOGUE_CYCLE": "2026",
+    }
 
 
 @pytest.fixture
@@ -152,10 +155,14 @@ async def timed_bot(
         card_log.add(request.node.name, card)
 
 
+# Starts the real app, on the test's tables, with settings overrides.
+StartBot = Callable[..., Awaitable[BotUnderTest]]
+
+
 @pytest.fixture
 async def start_bot(
     make_settings: Callable[..., Settings], connector: FakeConnector, card_log: CardLog, request
-) -> AsyncIterator[Callable[..., Any]]:
+) -> AsyncIterator[StartBot]:
     """Start the real app with settings overrides (e.g. the Ethics Office admins)."""
     started: list[BotUnderTest] = []
     connector.reset()
@@ -175,10 +182,6 @@ async def start_bot(
         card_log.add(request.node.name, card)
 
 
-# Starts the real app with its storage behind the fault proxy (settings overrides allowed).
-StartBot = Callable[..., Awaitable[BotUnderTest]]
-
-
 @pytest.fixture
 def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
     """A fault proxy in front of the session's Azurite."""
@@ -187,34 +190,17 @@ def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-async def start_proxied(
-    make_settings: Callable[..., Any],
-    proxy: FaultProxy,
-    connector: FakeConnector,
-    card_log: CardLog,
-    request: pytest.FixtureRequest,
-) -> AsyncIterator[StartBot]:
+async def start_proxied(proxy: FaultProxy, start_bot: StartBot) -> AsyncIterator[StartBot]:
     """Start the real app with its storage behind the proxy (settings overrides allowed)."""
-    started: list[BotUnderTest] = []
-    connector.reset()
 
+    # `proxy` is set up before `start_bot`, so the apps stop while the proxy still runs.
     async def start(**overrides: str) -> BotUnderTest:
-        settings = make_settings(TABLES_CONNECTION_STRING=proxy.connection_string, **overrides)
-        harness = BotUnderTest(settings, connector.url)
-        await harness.start()
-        started.append(harness)
-        return harness
+        return await start_bot(TABLES_CONNECTION_STRING=proxy.connection_string, **overrides)
 
     yield start
     # Storage back, so the shutdown's flush of pending card updates can read it.
     proxy.clear_faults()
     proxy.up()
-    for harness in started:
-        await harness.stop()
-        for card in harness.cards_seen:
-            card_log.add(request.node.name, card)
-    for card in connector.cards():
-        card_log.add(request.node.name, card)
 
 
 @pytest.fixture

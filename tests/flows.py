@@ -14,6 +14,8 @@ SETUP = {
     "language": "en",
     "date": "2026-11-20",
 }
+# A complete Appendix F answer: every rating item, and one comment.
+GOOD_F = {"f1": "5", "f2": "4", "f3": "5", "f4": "3", "f5": "4", "f6": "Well prepared"}
 
 
 def last_card_message(connector: FakeConnector, chat: Chat) -> tuple[str, dict[str, Any]]:

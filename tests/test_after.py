@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.flows import run_to_conclusion
+from tests.flows import GOOD_F, run_to_conclusion
 from tests.support.connector import CREATE_CONVERSATION, adaptive_cards
 from tests.support.teams import Chat, User, card_text, inputs
 from tests.test_signin import rows
 
 QUESTION = "May I share a UN job advert on LinkedIn with my own comment?"
 GOOD_C = {"c7": "4", "c9": "5", "c10": "Lively discussion", "c15": "Impartiality online"}
-GOOD_F = {"f1": "5", "f2": "4", "f3": "5", "f4": "3", "f5": "4", "f6": "Well prepared"}
 
 
 async def test_appendix_c_is_prefilled_validated_versioned_and_forwards_questions(

@@ -15,11 +15,10 @@ import pytest
 from azure.data.tables.aio import TableServiceClient
 
 from tests.conftest import StartBot
-from tests.flows import run_to_conclusion
+from tests.flows import GOOD_F, run_to_conclusion
 from tests.support.azurite import Azurite
 from tests.support.faultproxy import FORWARDED_THEN_FAILED, INJECTED, on
 from tests.support.teams import BotUnderTest, Chat, User, card_text
-from tests.test_after import GOOD_F
 
 SAVED = "your assessment is stored anonymously"
 ALREADY = "You have already assessed this session"

@@ -22,7 +22,7 @@ import pytest
 from azure.data.tables.aio import TableServiceClient
 
 from bot.settings import Settings
-from tests.conftest import ENTITIES, ROOT, CardLog
+from tests.conftest import ENTITIES, ROOT, CardLog, bot_env
 from tests.flows import SETUP
 from tests.support.azurite import Azurite
 from tests.support.connector import FakeConnector
@@ -35,7 +35,7 @@ from tests.support.openid import (
     SigningKey,
     TokenFactory,
 )
-from tests.support.teams import CARD, TENANT, BotUnderTest, Chat, User, card_text
+from tests.support.teams import CARD, TENANT, BotUnderTest, Chat, User, card_text, clicked, typed
 
 APP_ID = "5f6c1a2e-8d3b-4c7a-9e10-3b2d4f6a8c01"
 OTHER_APP_ID = "0d9e8f7a-6b5c-4d3e-8f21-a1b2c3d4e5f6"
@@ -90,13 +90,7 @@ def production_settings(azurite: Azurite, openid: OpenIdServer) -> Callable[...,
     def make(**overrides: str) -> Settings:
         # The same test settings as conftest's make_settings, plus what production requires.
         env = {
-            "TABLES_CONNECTION_STRING": azurite.connection_string,
-            "ANONYMITY_SECRET": "test-secret-" + "x" * 40,
-            "ENTITIES": ENTITIES,
-            "ALLOWED_TENANT_IDS": TENANT,
-            "TABLE_PREFIX": prefix,
-            "CARD_UPDATE_INTERVAL_SECONDS": "0.2",
-            "DIALOGUE_CYCLE": "2026",
+            **bot_env(azurite, prefix),
             "MicrosoftAppId": APP_ID,
             "MicrosoftAppPassword": "not-a-real-password",
             "MicrosoftAppType": "MultiTenant",
@@ -142,48 +136,21 @@ async def rows(bot: BotUnderTest, table: str) -> list[dict]:
 
 def setup_submission(bot: BotUnderTest, chat: Chat, **fields: Any) -> dict[str, Any]:
     """The leader submitting the setup card: accepted, it stores a session and posts a sheet."""
-    activity = bot.activity(
-        LEADER,
-        chat,
-        type="invoke",
-        name="adaptiveCard/action",
-        replyToId="1700000000001",
-        value={
-            "action": {"type": "Action.Execute", "verb": "setup.submit", "data": dict(SETUP)},
-            "trigger": "manual",
-        },
-    )
+    activity = bot.activity(LEADER, chat, **clicked("1700000000001", "setup.submit", dict(SETUP)))
     activity.update(fields)
     return activity
 
 
 def start_message(bot: BotUnderTest, chat: Chat, **fields: Any) -> dict[str, Any]:
     """`@Dialogue Bot start`: accepted, it posts the setup card to the connector."""
-    at = "<at>Dialogue Bot</at>"
-    activity = bot.activity(
-        LEADER,
-        chat,
-        type="message",
-        text=f"{at} start",
-        entities=[{"type": "mention", "mentioned": {"id": "28:dialogue-bot"}, "text": at}],
-    )
+    activity = bot.activity(LEADER, chat, **typed("start"))
     activity.update(fields)
     return activity
 
 
 def probe(bot: BotUnderTest, chat: Chat, **fields: Any) -> dict[str, Any]:
     """An invoke with an unknown verb: answered in the HTTP response, nothing sent or stored."""
-    activity = bot.activity(
-        LEADER,
-        chat,
-        type="invoke",
-        name="adaptiveCard/action",
-        replyToId="1700000000002",
-        value={
-            "action": {"type": "Action.Execute", "verb": "auth.probe", "data": {}},
-            "trigger": "manual",
-        },
-    )
+    activity = bot.activity(LEADER, chat, **clicked("1700000000002", "auth.probe", {}))
     activity.update(fields)
     return activity
 

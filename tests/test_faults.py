@@ -15,13 +15,13 @@ from azure.data.tables.aio import TableServiceClient
 
 from storage.tables import TABLES
 from tests.conftest import ROOT, StartBot
-from tests.flows import data_of, find_posted, run_to_conclusion, start_session
+from tests.flows import GOOD_F, data_of, find_posted, run_to_conclusion, start_session
 from tests.support.azurite import Azurite
 from tests.support.cardcheck import CardChecker
 from tests.support.connector import UPDATE, FakeConnector
 from tests.support.faultproxy import FORWARDED, FORWARDED_THEN_FAILED, INJECTED, on
 from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, inputs
-from tests.test_after import GOOD_C, GOOD_F, QUESTION
+from tests.test_after import GOOD_C, QUESTION
 
 NOT_SAVED = "Sorry, that was not saved: storage is not answering"
 ADMIN = User.make("Layla Haddad", 500)

@@ -48,6 +48,7 @@ from tests.support.teams import (
     User,
     card_sid,
     card_text,
+    clicked,
     data_of,
 )
 
@@ -922,17 +923,7 @@ def invoke(
     bot: BotUnderTest, actor: Actor, chat: Chat, card_id: Any, verb: Any, data: Any, trigger: Any
 ) -> dict[str, Any]:
     """An Action.Execute invoke as Teams sends it, with whatever verb, data and trigger."""
-    activity = bot.activity(
-        actor.user,
-        chat,
-        type="invoke",
-        name="adaptiveCard/action",
-        replyToId=card_id,
-        value={
-            "action": {"type": "Action.Execute", "verb": verb, "data": data},
-            "trigger": trigger,
-        },
-    )
+    activity = bot.activity(actor.user, chat, **clicked(card_id, verb, data, trigger=trigger))
     if not actor.aad:
         activity["from"] = {"id": actor.user.mri, "name": actor.user.name}
     return activity

@@ -19,9 +19,9 @@ from bot.maintenance import DONE, NOT_CONFIRMED, REFUSED, SKIPPED, Purge, parser
 from storage import keys
 from storage.records import PollRecord
 from storage.tables import TABLES, TableStore
-from tests.flows import run_to_conclusion
+from tests.flows import GOOD_F, run_to_conclusion
 from tests.support.teams import Chat, card_text, elements, inputs
-from tests.test_after import GOOD_C, GOOD_F, QUESTION
+from tests.test_after import GOOD_C, QUESTION
 from tests.test_rollup import ADMIN, FOCAL, last_card, name_focal_points
 from tests.test_signin import rows
 

@@ -27,7 +27,7 @@ from tests.flows import SETUP, data_of, find_posted, last_card_message
 from tests.support.azurite import Azurite, free_port
 from tests.support.connector import UPDATE, FakeConnector
 from tests.support.processes import BotProcess
-from tests.support.teams import CARD, TENANT, BotUnderTest, Chat, User, card_sid, card_text
+from tests.support.teams import CARD, TENANT, BotUnderTest, Chat, User, card_sid, card_text, clicked
 
 PARTICIPANTS = 20
 # Multi-choice votes on the three scenarios, as the poll card submits them.
@@ -135,17 +135,7 @@ class Teams:
         activity_id: str | None = None,
     ) -> tuple[int, dict[str, Any] | None]:
         """An Action.Execute click; the status and the card shown to the person."""
-        activity = self._envelopes.activity(
-            user,
-            chat,
-            type="invoke",
-            name="adaptiveCard/action",
-            replyToId=card_id,
-            value={
-                "action": {"type": "Action.Execute", "verb": verb, "data": data},
-                "trigger": "manual",
-            },
-        )
+        activity = self._envelopes.activity(user, chat, **clicked(card_id, verb, data))
         if activity_id is not None:
             activity["id"] = activity_id
         status, body = await self.post(bot, activity)

@@ -132,17 +132,7 @@ class BotUnderTest:
         activity_id: str | None = None,
     ) -> tuple[int, dict[str, Any] | None]:
         """An Action.Execute click; returns the HTTP status and the card Teams would show."""
-        activity = self.activity(
-            user,
-            chat,
-            type="invoke",
-            name="adaptiveCard/action",
-            replyToId=card_id,
-            value={
-                "action": {"type": "Action.Execute", "verb": verb, "data": data or {}},
-                "trigger": trigger,
-            },
-        )
+        activity = self.activity(user, chat, **clicked(card_id, verb, data or {}, trigger=trigger))
         if activity_id is not None:
             activity["id"] = activity_id
         status, body = await self.post(activity)
@@ -246,3 +236,16 @@ def typed(text: str, *, mention: bool = True) -> dict[str, Any]:
             {"type": "mention", "mentioned": {"id": BOT_ID, "name": BOT_NAME}, "text": at}
         ]
     return fields
+
+
+def clicked(card_id: Any, verb: Any, data: Any, *, trigger: Any = "manual") -> dict[str, Any]:
+    """An Action.Execute invoke's fields as Teams sends them for a click on a card."""
+    return {
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "replyToId": card_id,
+        "value": {
+            "action": {"type": "Action.Execute", "verb": verb, "data": data},
+            "trigger": trigger,
+        },
+    }
