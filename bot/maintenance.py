@@ -46,6 +46,7 @@ from azure.core.exceptions import (
 from azure.data.tables import EdmType, EntityProperty, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from dialogs.assessment import AssessmentService
 from dialogs.common import change
 from dialogs.errors import DialogueError, NoSession
 from dialogs.feedback import PREFILL
@@ -512,6 +513,15 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     export.add_argument("--out", type=Path, required=True, help="a folder that does not exist yet")
+    commands.add_parser(
+        "close-assessments",
+        help="close the Appendix F assessments whose time has come (the bot does it hourly)",
+        description=(
+            "Close every Appendix F assessment open past its time, as the bot's hourly sweep "
+            "does: its salt and keys are replaced by the count, and its results kept only if "
+            "at least ASSESSMENT_MIN_ANSWERS (default 3) answered. Safe to run at any time."
+        ),
+    )
     restore = commands.add_parser(
         "restore",
         help="write an export back into the tables (upserts: existing rows are replaced)",
@@ -551,6 +561,8 @@ async def run(
                 return await _export(store, service, args.out, out, clock)
             if args.command == "restore":
                 return await _restore(store, service, args.source, args.yes, out, ask)
+            if args.command == "close-assessments":
+                return await _close_assessments(store, env, out, clock)
             return await _purge(Purge(store, service, clock), args, out, ask)
     except (StorageUnavailable, DialogueError, AzureError, OSError) as error:
         print(
@@ -583,6 +595,23 @@ async def _purge(
     await purge.run(plan)
     print(f"Done: cycle {plan.cycle} purged.", file=out)
     return SKIPPED if plan.skipped else DONE
+
+
+async def _close_assessments(
+    store: TableStore, env: Mapping[str, str], out: TextIO, clock: Callable[[], datetime]
+) -> int:
+    raw = env.get("ASSESSMENT_MIN_ANSWERS", "").strip() or "3"
+    if not raw.isdecimal() or not 2 <= int(raw) <= 50:
+        print(
+            "ASSESSMENT_MIN_ANSWERS must be a whole number from 2 to 50, as the bot has it.",
+            file=out,
+        )
+        return REFUSED
+    # Closing needs no secret: it only drops the salt and keys (the backup identity's rights).
+    service = AssessmentService(store.assessments, store.attendance, "", int(raw), clock)
+    closed = await service.close_due()
+    print(f"Closed {closed} Appendix F assessment(s) whose time had come.", file=out)
+    return DONE
 
 
 async def _export(

@@ -215,3 +215,35 @@ async def test_an_aggregate_that_would_not_fit_refuses_the_answer_and_keeps_the_
     assert SAVED in await answer(bot, room[1], chat, agenda_id, keys, f6="Clear")
     stored = await raw_aggregate(bot, sid)
     assert json.loads(stored["Ratings"])["f1"] == [0, 0, 0, 0, earlier + 1]
+
+
+async def test_the_maintenance_command_closes_what_is_due_and_only_that(
+    timed_bot, connector, clock: Clock, people
+):
+    bot, leader = timed_bot, people[0]
+    env = {
+        "TABLES_CONNECTION_STRING": bot.settings.tables_connection_string,
+        "TABLE_PREFIX": bot.settings.table_prefix,
+    }
+    first_chat, second_chat = Chat(), Chat()
+    early, early_agenda, early_keys = await run_to_conclusion(
+        bot, connector, first_chat, leader, people[1:4]
+    )
+    for person in people[1:4]:
+        assert SAVED in await answer(bot, person, first_chat, early_agenda, early_keys)
+    clock.advance(3 * 24 * 60)
+    late, late_agenda, late_keys = await run_to_conclusion(
+        bot, connector, second_chat, people[10], people[11:14]
+    )
+    assert SAVED in await answer(bot, people[11], second_chat, late_agenda, late_keys)
+    clock.advance((OPEN_DAYS - 2) * 24 * 60)  # the first is due, the second not yet
+
+    out = io.StringIO()
+    args = parser().parse_args(["close-assessments"])
+    assert await run(args, env, out, lambda _: "", clock=clock) == DONE
+    assert "Closed 1 Appendix F assessment" in out.getvalue()
+    assert (await raw_aggregate(bot, early))["Answers"] == 3
+    assert "Salt" in await raw_aggregate(bot, late)
+    out = io.StringIO()
+    assert await run(args, env, out, lambda _: "", clock=clock) == DONE
+    assert "Closed 0 Appendix F" in out.getvalue()
