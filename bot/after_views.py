@@ -194,8 +194,7 @@ class AfterViews:
     def results(
         self, session: SessionRecord, pack: ContentPack, lang: str, results: Results
     ) -> Card:
-        """The facilitator's Appendix F: while open, the minimum reached or not; then the results
-        once (at least the minimum answered) or nothing."""
+        """The facilitator's Appendix F: minimum reached or not while open, then fixed results."""
         labels = {
             item.id: f"{index}. {plain(item.text.value)}"
             for index, item in enumerate(pack.participant_assessment_form, start=1)

@@ -59,8 +59,7 @@ class ItemResult:
 
 @dataclass(frozen=True)
 class Results:
-    """What the facilitator may see: while open, whether the minimum is reached; once closed,
-    the fixed results if at least the minimum answered, else nothing."""
+    """What the facilitator may see: open, minimum reached or not; closed, results or nothing."""
 
     closed: bool
     minimum: int
