@@ -15,7 +15,7 @@ from bot.outbound import Outbound, PersonalMessage
 from bot.screens import Screens
 from bot.settings import Settings
 from bot.views import Notice
-from dialogs.assessment import AssessmentService
+from dialogs.assessment import CLOSED, AssessmentService
 from dialogs.dialogue import DONE, DialogueService
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError, InvalidInput, NoSession, NotAllowed, WrongState
@@ -80,12 +80,13 @@ class AfterActions:
             return await self._feedback_card(
                 session, act.lang, entered=act.data, notice=(text, "attention")
             )
-        if act.verb == "assess.submit":
+        if act.verb == "assess.submit" or notice.key == CLOSED:
+            # Closed: the form without its inputs; else what they typed is still to be sent.
             return self._views.assessment_form(
                 session,
                 self._dialogue.pack(session, act.lang),
                 act.lang,
-                open_=True,
+                open_=notice.key != CLOSED,
                 notice=(text, "attention"),
             )
         return None
@@ -176,16 +177,29 @@ class AfterActions:
 
     async def _remind(self, act: ActionContext) -> Card:
         session = await self._held(act)
-        self.start_reminders(session, act.person)
-        return await self._screens.agenda(
-            session, act.lang, person=act.person, notice=Notice("notice.reminders", {})
+        sent = await self.start_reminders(session, act.person)
+        notice = (
+            Notice("notice.reminders", {})
+            if sent
+            else Notice("notice.reminders_closed", {}, "warning")
         )
+        return await self._screens.agenda(session, act.lang, person=act.person, notice=notice)
 
-    def start_reminders(self, session: SessionRecord, caller: Person) -> None:
-        """Remind, in personal chat, those who signed in and have not answered (leader only)."""
+    async def start_reminders(self, session: SessionRecord, caller: Person) -> bool:
+        """Remind, in personal chat, those who signed in and have not answered (leader only).
+
+        False, and nobody reminded, once the assessment is closed.
+        """
         if not session.is_leader(caller.aad_id):
             raise NotAllowed("error.leader_only")
+        if not await self._assessment.is_open(session):
+            return False
         self.send_reminders([session])
+        return True
+
+    def may_remind(self, session: SessionRecord) -> bool:
+        """Whether the session's assessment may still take answers, judged by its date alone."""
+        return self._assessment.open_by_date(session)
 
     def send_reminders(self, sessions: list[SessionRecord]) -> None:
         """In the background, remind each held session's participants who have not answered."""
@@ -277,8 +291,9 @@ class AfterActions:
                 raise NoSession("error.no_session")
             if session.stage != DONE:
                 raise WrongState("error.not_held")
-            self.start_reminders(session, person)
-            await turn_context.send_activity(self._screens.views.text(lang, "notice.reminders"))
+            sent = await self.start_reminders(session, person)
+            key = "notice.reminders" if sent else "notice.reminders_closed"
+            await turn_context.send_activity(self._screens.views.text(lang, key))
         else:
             raise DialogueError("error.unknown_action")
 

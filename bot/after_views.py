@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,28 @@ from storage.questions import QueuedQuestion
 from storage.records import SessionRecord
 
 Card = dict[str, Any]
+# Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
+# messages above about 40 KB.
+_COMMENT_BYTES = 20_000
+
+
+def _wire_bytes(text: str) -> int:
+    """The text's size in the JSON botbuilder sends (non-ASCII escaped, as Teams receives it)."""
+    return len(json.dumps(text)) - 2
+
+
+def _shortened(text: str, budget: int | None) -> str:
+    """The text cut to `budget` bytes as sent, with an ellipsis; whole characters only."""
+    if budget is None or _wire_bytes(text) <= budget:
+        return text
+    kept, used = [], 0
+    for char in text:
+        cost = _wire_bytes(char)
+        if used + cost > budget - 3:
+            break
+        kept.append(char)
+        used += cost
+    return "".join(kept) + "…"
 
 
 class AfterViews:
@@ -171,7 +194,7 @@ class AfterViews:
     def results(
         self, session: SessionRecord, pack: ContentPack, lang: str, results: Results
     ) -> Card:
-        """The facilitator's Appendix F results: totals only, and only above the minimum."""
+        """The facilitator's Appendix F: minimum reached or not while open, then fixed results."""
         labels = {
             item.id: f"{index}. {plain(item.text.value)}"
             for index, item in enumerate(pack.participant_assessment_form, start=1)
@@ -189,14 +212,30 @@ class AfterViews:
             }
             for r in results.items
         ]
+        shown = {item: texts for item, texts in results.comments.items() if texts}
+        # Every comment is shown; when all of them would not fit in one Teams message, each is
+        # shortened alike, so every voice is still heard.
+        count = sum(len(texts) for texts in shown.values())
+        total = sum(_wire_bytes(plain(c)) for texts in shown.values() for c in texts)
+        each = _COMMENT_BYTES // count if total > _COMMENT_BYTES else None
         groups = [
             {
                 "label": labels.get(item, item),
-                "comments": [{"text": f"“{plain(c)}”"} for c in texts],
+                "comments": [{"text": f"“{_shortened(plain(c), each)}”"} for c in texts],
             }
-            for item, texts in results.comments.items()
-            if texts
+            for item, texts in shown.items()
         ]
+        closes = self._catalogs.date(lang, results.closes_at.date())
+        state = {"minimum": results.minimum, "date": closes}
+        if not results.closed:
+            # While open: only which side of the minimum, never a count, never a result.
+            key = "results.open_reached" if results.reached else "results.open_below"
+            status, note = self._t(lang, key, **state), self._t(lang, "results.open_note", **state)
+        elif results.released:
+            status = self._t(lang, "results.answers", count=results.answers)
+            note = self._t(lang, "results.closed_note", **state)
+        else:
+            status, note = self._t(lang, "results.too_few", **state), ""
         data = {
             "subtitle": self._t(
                 lang,
@@ -205,10 +244,11 @@ class AfterViews:
                 unit=plain(session.unit),
                 entity=session.entity,
             ),
-            "summary": {"count": results.answers, "minimum": results.minimum},
-            "withheld": results.withheld,
-            "items": [] if results.withheld else items,
-            "comment_groups": [] if results.withheld else groups,
+            "status": status,
+            "note": note,
+            "shortened": bool(results.released and each is not None),
+            "items": items if results.released else [],
+            "comment_groups": groups if results.released else [],
         }
         return self._r.render("assessment_results", data, lang)
 

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from botbuilder.core import TurnContext
@@ -55,6 +55,7 @@ from cards.renderer import CardRenderer
 from dialogs.assessment import AssessmentService
 from dialogs.dialogue import DialogueService
 from dialogs.directory import Directory
+from dialogs.errors import DialogueError
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
@@ -75,6 +76,9 @@ FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
 TURNS_AT_ONCE = 64
+# How often each instance closes the Appendix F assessments whose time has come, so that they
+# close even if nobody looks; closes are idempotent, so every instance may run it.
+ASSESSMENT_SWEEP_SECONDS = 3600.0
 
 
 def utc_now() -> datetime:
@@ -97,7 +101,12 @@ class _AdapterConfig:
     VALIDATE_AUTHORITY: bool
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    sweep_seconds: float = ASSESSMENT_SWEEP_SECONDS,
+) -> web.Application:
     """Build the aiohttp application; clients open and close with its lifetime."""
     install_correlation()
     cheap_retry_policies()
@@ -149,6 +158,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         shared = SharedCards(updater, screens, signin, rollup, totals)
         outbound = Outbound(adapter, settings.app_id)
         feedback = LeaderFeedbackService(store.feedback, clock)
+        assessment = AssessmentService(
+            store.assessments,
+            store.attendance,
+            settings.anonymity_secret,
+            settings.assessment_min_answers,
+            clock,
+            timedelta(days=settings.assessment_open_days),
+        )
         after = AfterActions(
             settings,
             directory,
@@ -156,13 +173,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             signin,
             dialogue,
             feedback,
-            AssessmentService(
-                store.assessments,
-                store.attendance,
-                settings.anonymity_secret,
-                settings.assessment_min_answers,
-                clock,
-            ),
+            assessment,
             QuestionQueue(store.queue, settings.admin_ids, clock),
             screens,
             AfterViews(renderer, settings.assessment_min_answers),
@@ -213,9 +224,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
 
         app[FLUSH] = flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
+        sweep = asyncio.create_task(_sweep_assessments(assessment, sweep_seconds))
         try:
             yield
         finally:
+            sweep.cancel()
+            await asyncio.gather(sweep, return_exceptions=True)
             await flush()
             await keys.close()
             await store.close()
@@ -225,6 +239,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
     return app
+
+
+async def _sweep_assessments(assessment: AssessmentService, every: float) -> None:
+    """Close due Appendix F assessments now and then every `every` seconds, until cancelled."""
+    while True:
+        try:
+            await assessment.close_due()
+        except DialogueError as error:
+            # Storage failed: the next round (or the next look at the results) closes them.
+            log.warning("assessment sweep failed key=%s", error.key)
+        await asyncio.sleep(every)
 
 
 def _adapter_config(settings: Settings) -> _AdapterConfig:

@@ -9,8 +9,8 @@ deleted    sign-in rows (`attendance`), the `leaders` index, the `attended` inde
            aggregate), the chats' pointers to the cycle's sessions, delivered-activity
            markers, the expected units and leaders (`expected`);
 anonymised the leader and monitors of each session, the leader's name and id in Appendix C
-           versions and in forwarded questions, the answerers' keys inside each Appendix F
-           aggregate (replaced by as many placeholders, so the answer count stays);
+           versions and in forwarded questions, each Appendix F aggregate still open (its
+           salt and answerers' keys replaced by the count, as its close does);
 kept       sessions with their counts, entity totals, certifications, polls and their results,
            Appendix C answers, Appendix F aggregates, questions, extensions, the audit log.
 
@@ -46,13 +46,13 @@ from azure.core.exceptions import (
 from azure.data.tables import EdmType, EntityProperty, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from dialogs.assessment import AssessmentService
 from dialogs.common import change
 from dialogs.errors import DialogueError, NoSession
 from dialogs.feedback import PREFILL
 from storage import keys
-from storage.assessments import Aggregate
 from storage.directory import AuditEntry
-from storage.errors import StorageUnavailable
+from storage.errors import StorageUnavailable, WriteConflict
 from storage.questions import QueuedQuestion
 from storage.records import Person, SessionRecord
 from storage.tables import TABLES, TableStore
@@ -70,7 +70,7 @@ _BATCH = 100  # Azure Tables: at most 100 operations in one transaction, in one 
 # Earlier versions kept a receipt row per answerer ("r-" + key, sorting in [r-, r.)); the bot
 # writes none now, but tables it wrote then may still hold some.
 _RECEIPT_FROM, _RECEIPT_TO = "r-", "r."
-_PLACEHOLDER = "purged-"
+_CLOSE_RETRIES = 12
 # Requests in flight at once, as when the bot certifies an entity.
 _PARALLEL = 16
 # A delivered-activity marker only guards against Teams redelivering within minutes.
@@ -94,7 +94,7 @@ ANONYMISED = (
     ("sessions", "sessions: leader and monitors removed, counts kept"),
     ("leaderfeedback", "Appendix C versions: the leader's name and id removed"),
     ("ethicsqueue", "forwarded questions: the leader removed"),
-    ("aggregates", "Appendix F aggregates: answerers' keys replaced by a count"),
+    ("aggregates", "Appendix F aggregates still open: salt and keys replaced by a count"),
 )
 KEPT = (
     "session counts, entity totals, certifications, polls and their results, Appendix C "
@@ -298,13 +298,9 @@ class Purge:
         return True
 
     async def _aggregate_links(self, session_id: str) -> bool:
-        """Whether the session's Appendix F aggregate still lists answerers' keys or its salt."""
-        # Read directly: the repository would create an empty aggregate where none exists.
-        if not await self._exists("assessments", session_id, "aggregate"):
-            return False
-        aggregate = await self._store.assessments.aggregate(session_id)
-        placeholders = all(k.startswith(_PLACEHOLDER) for k in aggregate.folded)
-        return bool(aggregate.salt) or not placeholders
+        """Whether the session's Appendix F aggregate is still open: salt and keys stored."""
+        aggregate = await self._store.assessments.find(session_id)
+        return aggregate is not None and not aggregate.closed
 
     async def _holds_chat(self, session: SessionRecord) -> bool:
         try:
@@ -372,14 +368,20 @@ class Purge:
         )
 
     async def _unlink_aggregate(self, session_id: str) -> None:
-        aggregate = await self._store.assessments.aggregate(session_id)
-        await change(
-            aggregate,
-            _unlinked,
-            self._store.assessments.save,
-            lambda: self._store.assessments.aggregate(session_id),
-            NoSession("error.no_session"),
-        )
+        """Close an aggregate the bot left open: one conditional write, the results kept.
+
+        The bot shows them only from its minimum of answers, as for any closed aggregate.
+        """
+        for _ in range(_CLOSE_RETRIES):
+            aggregate = await self._store.assessments.find(session_id)
+            if aggregate is None or aggregate.closed:
+                return
+            try:
+                await self._store.assessments.close(aggregate, keep_results=True)
+            except WriteConflict:
+                continue  # an answer or the bot's own close came first: read again
+            return
+        raise StorageUnavailable("the aggregate kept changing")
 
     async def _delete(self, table: str, rows: list[tuple[str, str]]) -> None:
         client = self._table(table)
@@ -440,12 +442,6 @@ async def _bounded(work: Iterable[Awaitable[T]]) -> list[T]:
             return await awaitable
 
     return list(await asyncio.gather(*(one(w) for w in work)))
-
-
-def _unlinked(aggregate: Aggregate) -> Aggregate:
-    """The aggregate without its salt or answerers' keys, still counting every answer."""
-    count = len(aggregate.folded)
-    return replace(aggregate, salt="", folded=[f"{_PLACEHOLDER}{n:05d}" for n in range(count)])
 
 
 def describe(plan: Plan) -> str:
@@ -517,6 +513,15 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     export.add_argument("--out", type=Path, required=True, help="a folder that does not exist yet")
+    commands.add_parser(
+        "close-assessments",
+        help="close the Appendix F assessments whose time has come (the bot does it hourly)",
+        description=(
+            "Close every Appendix F assessment open past its time, as the bot's hourly sweep "
+            "does: its salt and keys are replaced by the count, and its results kept only if "
+            "at least ASSESSMENT_MIN_ANSWERS (default 3) answered. Safe to run at any time."
+        ),
+    )
     restore = commands.add_parser(
         "restore",
         help="write an export back into the tables (upserts: existing rows are replaced)",
@@ -556,6 +561,8 @@ async def run(
                 return await _export(store, service, args.out, out, clock)
             if args.command == "restore":
                 return await _restore(store, service, args.source, args.yes, out, ask)
+            if args.command == "close-assessments":
+                return await _close_assessments(store, env, out, clock)
             return await _purge(Purge(store, service, clock), args, out, ask)
     except (StorageUnavailable, DialogueError, AzureError, OSError) as error:
         print(
@@ -588,6 +595,23 @@ async def _purge(
     await purge.run(plan)
     print(f"Done: cycle {plan.cycle} purged.", file=out)
     return SKIPPED if plan.skipped else DONE
+
+
+async def _close_assessments(
+    store: TableStore, env: Mapping[str, str], out: TextIO, clock: Callable[[], datetime]
+) -> int:
+    raw = env.get("ASSESSMENT_MIN_ANSWERS", "").strip() or "3"
+    if not raw.isdecimal() or not 2 <= int(raw) <= 50:
+        print(
+            "ASSESSMENT_MIN_ANSWERS must be a whole number from 2 to 50, as the bot has it.",
+            file=out,
+        )
+        return REFUSED
+    # Closing needs no secret: it only drops the salt and keys (the backup identity's rights).
+    service = AssessmentService(store.assessments, store.attendance, "", int(raw), clock)
+    closed = await service.close_due()
+    print(f"Closed {closed} Appendix F assessment(s) whose time had come.", file=out)
+    return DONE
 
 
 async def _export(

@@ -138,7 +138,13 @@ class RollupActions:
     async def _remind(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         progress = await self._rollup.progress(entity)
-        self._after.send_reminders([s for s in progress.held if s.stage == "done"])
+        # Closed assessments take no answers: their participants get no reminder (and the
+        # background check of each aggregate skips any that closed meanwhile).
+        sessions = [s for s in progress.held if s.stage == "done" and self._after.may_remind(s)]
+        if not sessions:
+            text = self._screens.views.text(act.lang, "notice.entity_reminders_closed")
+            return await self.progress_card(act.person, entity, act.lang, (text, "warning"))
+        self._after.send_reminders(sessions)
         text = self._screens.views.text(act.lang, "notice.entity_reminders")
         return await self.progress_card(act.person, entity, act.lang, (text, "good"))
 

@@ -49,6 +49,7 @@ class Settings:
     card_update_interval: float = 1.0
     content_pack: str = "2023"
     assessment_min_answers: int = 3
+    assessment_open_days: int = 7
     public_base_url: str = ""
     login_url: str = ""
     oauth_scope: str = ""
@@ -126,6 +127,7 @@ class Settings:
         minimum = _parse_int(
             "ASSESSMENT_MIN_ANSWERS", get("ASSESSMENT_MIN_ANSWERS"), 2, 50, problems
         )
+        open_days = _parse_int("ASSESSMENT_OPEN_DAYS", get("ASSESSMENT_OPEN_DAYS"), 1, 60, problems)
         base_url = get("PUBLIC_BASE_URL").rstrip("/")
         if base_url and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base_url):
             problems.append(
@@ -164,6 +166,7 @@ class Settings:
             card_update_interval=card_interval,
             content_pack=pack,
             assessment_min_answers=minimum if minimum is not None else 3,
+            assessment_open_days=open_days if open_days is not None else 7,
             public_base_url=base_url or f"http://127.0.0.1:{port or 3978}",
             login_url=login_url,
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),

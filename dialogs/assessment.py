@@ -1,11 +1,17 @@
 """Appendix F: participants assess the facilitator anonymously; results only in aggregate.
 
-One answer per person per session is enforced by the aggregate itself: it lists, mixed with the
-counts, a key per person folded in, HMAC(secret, session salt, person). No other row tells who
-answered. The answer is folded into counts and a shuffled comment list with only the day. The
-facilitator sees results only once at least `min_answers` people answered, so no single answer
-can be singled out. Residual risk, stated in the runbook: while a session has exactly one
-answer, someone holding both the tables and the secret could tell who gave it.
+One answer per person per session is enforced by the aggregate itself: while the assessment is
+open it lists, mixed with the counts, a key per person folded in, HMAC(secret, session salt,
+person). No other row tells who answered. The answer is folded into counts and a shuffled
+comment list without any date.
+
+Nobody may see a change caused by one answer. So the assessment stays open for a period after
+the conclusion (`open_for`), during which the facilitator learns only whether the minimum is
+reached, never a count; at its close the results are fixed and released once, and only when at
+least `min_answers` answered (below it nothing is shown, not even the count). The close is one
+write that also replaces the salt and keys by the count, so from then on nobody, operators with
+the secret included, can tell who answered. It happens when the aggregate is first read after
+its time, or in the app's hourly sweep, whichever comes first; concurrent closes are one.
 
 Answers given at the same moment to one process are folded together (a group commit): one read
 and one ETag-guarded write for the whole group, so a room submitting at once does not queue up
@@ -15,13 +21,14 @@ behind conflicts on the one entity.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cards.content import ContentPack
@@ -29,7 +36,7 @@ from dialogs.common import guard
 from dialogs.errors import DialogueError, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline, parse_rating
 from storage import WriteConflict
-from storage.assessments import Aggregate, AssessmentRepository, today_only
+from storage.assessments import Aggregate, AggregateTooLarge, AssessmentRepository
 from storage.attendance import AttendanceRepository
 from storage.records import AttendeeRecord, Person, SessionRecord
 
@@ -37,6 +44,8 @@ log = logging.getLogger(__name__)
 
 MAX_COMMENT = 1000
 _FOLD_RETRIES = 12
+_CLOSE_RETRIES = 12
+CLOSED = "error.assessment_closed"
 
 
 @dataclass(frozen=True)
@@ -50,17 +59,20 @@ class ItemResult:
 
 @dataclass(frozen=True)
 class Results:
-    """What the facilitator may see: nothing below the minimum, aggregates above it."""
+    """What the facilitator may see: open, minimum reached or not; closed, results or nothing."""
 
-    answers: int
+    closed: bool
     minimum: int
-    items: list[ItemResult]
-    comments: dict[str, list[str]]
+    closes_at: datetime
+    reached: bool  # while open: at least the minimum answered (the only thing told)
+    answers: int = 0  # told only once closed with at least the minimum
+    items: list[ItemResult] = field(default_factory=list)
+    comments: dict[str, list[str]] = field(default_factory=dict)
 
     @property
-    def withheld(self) -> bool:
-        """Whether too few answered for results to be shown."""
-        return self.answers < self.minimum
+    def released(self) -> bool:
+        """Whether the results are shown: closed, with at least the minimum of answers."""
+        return self.closed and self.reached
 
 
 @dataclass
@@ -74,7 +86,7 @@ class _Answer:
 
 
 class AssessmentService:
-    """Takes anonymous assessments and gives the facilitator aggregates only."""
+    """Takes anonymous assessments and gives the facilitator aggregates only, once, at close."""
 
     def __init__(
         self,
@@ -83,12 +95,14 @@ class AssessmentService:
         secret: str,
         min_answers: int,
         clock: Callable[[], datetime],
+        open_for: timedelta = timedelta(days=7),
     ) -> None:
         self._repo = assessments
         self._attendance = attendance
         self._secret = secret.encode("utf-8")
         self._min = min_answers
         self._clock = clock
+        self._open_for = open_for
         # Per session: answers waiting for the next write, and the task writing them.
         self._waiting: dict[str, list[_Answer]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
@@ -98,9 +112,23 @@ class AssessmentService:
         row = await guard(self._attendance.get(session.session_id, person.aad_id))
         return None if row is None or row.is_hint else row
 
+    def closes_at(self, session: SessionRecord) -> datetime:
+        """When a new assessment of this session closes: its conclusion plus the open period."""
+        return (session.held_at or session.created_at) + self._open_for
+
+    def open_by_date(self, session: SessionRecord) -> bool:
+        """Whether a new assessment of the session would still take answers now (no read)."""
+        return self._clock() < self.closes_at(session)
+
+    async def is_open(self, session: SessionRecord) -> bool:
+        """Whether answers are still taken (closing the assessment if its time has come)."""
+        return not (await self._current(session)).closed
+
     async def has_answered(self, session: SessionRecord, person: Person) -> bool:
-        """Whether this person already assessed this session."""
-        aggregate = await guard(self._repo.aggregate(session.session_id))
+        """Whether this person already assessed this session; WrongState once it is closed."""
+        aggregate = await self._current(session)
+        if aggregate.closed:
+            raise WrongState(CLOSED)
         return self._key(aggregate, person) in aggregate.folded
 
     async def submit(
@@ -116,19 +144,24 @@ class AssessmentService:
         sid = session.session_id
         self._waiting.setdefault(sid, []).append(answer)
         if sid not in self._writers:
-            self._writers[sid] = asyncio.create_task(self._write_waiting(sid))
+            self._writers[sid] = asyncio.create_task(
+                self._write_waiting(sid, self.closes_at(session))
+            )
         # Each answer has its own outcome: a submitter that goes away cancels only its own wait.
         count = await answer.outcome
-        log.info("assessment stored session=%s answers=%d", sid, count)
+        log.info("assessment stored session=%s", sid)
         return count
 
     async def results(self, session: SessionRecord, caller: Person, pack: ContentPack) -> Results:
         """The facilitator's view of their own session; others are refused."""
         if not session.is_leader(caller.aad_id):
             raise NotAllowed("error.leader_only")
-        aggregate = await guard(self._repo.aggregate(session.session_id))
-        if aggregate.answers < self._min:
-            return Results(aggregate.answers, self._min, [], {})
+        aggregate = await self._current(session)
+        closes_at = aggregate.closes_at or self.closes_at(session)
+        reached = aggregate.answers >= self._min
+        if not aggregate.closed or not reached:
+            # Open: only whether the minimum is reached. Closed below it: nothing at all.
+            return Results(aggregate.closed, self._min, closes_at, reached)
         items = []
         for item in pack.participant_assessment_form:
             if item.kind != "rating":
@@ -137,12 +170,17 @@ class AssessmentService:
             total = sum(counts)
             mean = sum((n + 1) * c for n, c in enumerate(counts)) / total if total else 0.0
             items.append(ItemResult(item.id, mean, counts))
-        comments = {k: [c["text"] for c in v] for k, v in aggregate.comments.items()}
-        return Results(aggregate.answers, self._min, items, comments)
+        comments = {k: list(v) for k, v in aggregate.comments.items()}
+        return Results(True, self._min, closes_at, True, aggregate.answers, items, comments)
 
     async def not_answered(self, session: SessionRecord) -> list[AttendeeRecord]:
-        """Signed-in Teams users with no answer yet: only ever used to send them a reminder."""
-        aggregate = await guard(self._repo.aggregate(session.session_id))
+        """Signed-in Teams users with no answer yet: only ever used to send them a reminder.
+
+        Nobody, once the assessment is closed.
+        """
+        aggregate = await self._current(session)
+        if aggregate.closed:
+            return []
         rows = await guard(self._attendance.list(session.session_id))
         folded = set(aggregate.folded)
         return [
@@ -154,12 +192,52 @@ class AssessmentService:
             and self._key(aggregate, Person(row.aad_id, row.mri, row.name)) not in folded
         ]
 
-    async def _write_waiting(self, session_id: str) -> None:
+    async def close_due(self) -> int:
+        """Close every assessment whose time has come (the sweep); how many it found closed."""
+        closed = 0
+        for aggregate in await guard(self._repo.due(self._clock())):
+            if (await self._close_if_due(aggregate, aggregate.closes_at)).closed:
+                closed += 1
+        if closed:
+            log.info("assessments closed by the sweep count=%d", closed)
+        return closed
+
+    async def _current(self, session: SessionRecord) -> Aggregate:
+        """The session's aggregate, closed first if its time has come."""
+        closes_at = self.closes_at(session)
+        aggregate = await guard(self._repo.aggregate(session.session_id, closes_at))
+        return await self._close_if_due(aggregate, closes_at)
+
+    def _due(self, aggregate: Aggregate, closes_at: datetime | None) -> bool:
+        due = aggregate.closes_at or closes_at
+        return not aggregate.closed and due is not None and self._clock() >= due
+
+    async def _close_if_due(self, aggregate: Aggregate, closes_at: datetime | None) -> Aggregate:
+        """Close the aggregate if due: one conditional write; a concurrent close or answer
+        makes us re-read, so however many processes try, it is closed once, with every answer."""
+        for _ in range(_CLOSE_RETRIES):
+            if not self._due(aggregate, closes_at):
+                return aggregate
+            try:
+                closed = await guard(
+                    self._repo.close(aggregate, keep_results=aggregate.answers >= self._min)
+                )
+            except WriteConflict:
+                fresh = await guard(self._repo.find(aggregate.session_id))
+                if fresh is None:
+                    raise NotSaved("error.not_saved") from None
+                aggregate = fresh
+                continue
+            log.info("assessment closed session=%s", aggregate.session_id)
+            return closed
+        raise NotSaved("error.busy")
+
+    async def _write_waiting(self, session_id: str, closes_at: datetime) -> None:
         """Fold what waits for the session, group by group, until nothing is left."""
         try:
             while batch := self._waiting.pop(session_id, None):
                 try:
-                    await self._fold(session_id, batch)
+                    await self._fold(session_id, closes_at, batch)
                 except Exception as error:  # noqa: BLE001 - every submitter must hear of it
                     for answer in batch:
                         _settle(answer, error=error)
@@ -172,12 +250,17 @@ class AssessmentService:
             for answer in self._waiting.pop(session_id, []):
                 _settle(answer, error=NotSaved("error.not_saved"))
 
-    async def _fold(self, session_id: str, batch: list[_Answer]) -> None:
+    async def _fold(self, session_id: str, closes_at: datetime, batch: list[_Answer]) -> None:
         """Fold a group of answers with one read and one write; settle each answer's outcome."""
-        day = today_only(self._clock().date())
         before: set[str] | None = None  # the keys folded when this group was first read
         for attempt in range(_FOLD_RETRIES):
-            aggregate = await guard(self._repo.aggregate(session_id))
+            aggregate = await guard(self._repo.aggregate(session_id, closes_at))
+            aggregate = await self._close_if_due(aggregate, closes_at)
+            if aggregate.closed:
+                # Too late: the results are fixed, and nobody's answer can change them now.
+                for answer in batch:
+                    _settle(answer, error=WrongState(CLOSED))
+                return
             folded = set(aggregate.folded)
             if before is None:
                 before = folded
@@ -191,13 +274,21 @@ class AssessmentService:
                     _settle(answer, error=WrongState("error.already_assessed"))
                 elif key in keys:
                     repeated.append(answer)
-                else:
+                elif key in folded:
+                    # Folded since our first read: our own write whose answer was lost, or the
+                    # person's other submission in another process. It counts once.
                     keys.add(key)
                     counted.append(answer)
-                    if key not in folded:
-                        _add(aggregate, key, answer.ratings, answer.comments, day)
-                    # Else folded since our first read: our own write whose answer was lost,
-                    # or the person's other submission in another process. It counts once.
+                else:
+                    grown = _added(aggregate, key, answer.ratings, answer.comments)
+                    if not self._repo.fits(grown):
+                        # The entity is full (long comments): this answer is not stored, and
+                        # neither the earlier answers nor the rest of the group suffer for it.
+                        _settle(answer, error=NotSaved("error.assessment_full"))
+                        continue
+                    aggregate = grown
+                    keys.add(key)
+                    counted.append(answer)
             if len(aggregate.folded) > len(folded):
                 try:
                     aggregate = await guard(self._repo.save(aggregate))
@@ -205,12 +296,9 @@ class AssessmentService:
                     # Another process answered at the same moment: back off, re-read, fold again.
                     await asyncio.sleep(random.uniform(0, 0.05 * (attempt + 1)))
                     continue
-            log.debug(
-                "assessments folded session=%s group=%d answers=%d",
-                session_id,
-                len(batch),
-                aggregate.answers,
-            )
+                except AggregateTooLarge as error:  # fits() said yes: a bug, never silent
+                    raise NotSaved("error.assessment_full") from error
+            log.debug("assessments folded session=%s group=%d", session_id, len(batch))
             for answer in counted:
                 _settle(answer, count=aggregate.answers)
             for answer in repeated:
@@ -239,17 +327,20 @@ def parse_assessment(
     return ratings, comments
 
 
-def _add(
-    aggregate: Aggregate, key: str, ratings: dict[str, int], comments: dict[str, str], day: str
-) -> None:
+def _added(
+    aggregate: Aggregate, key: str, ratings: dict[str, int], comments: dict[str, str]
+) -> Aggregate:
+    """A copy of the aggregate with one more answer folded in (the original is untouched)."""
+    grown = copy.deepcopy(aggregate)
     for item, value in ratings.items():
-        counts = aggregate.ratings.setdefault(item, [0] * 5)
+        counts = grown.ratings.setdefault(item, [0] * 5)
         counts[value - 1] += 1
     for item, text in comments.items():
-        entries = aggregate.comments.setdefault(item, [])
+        entries = grown.comments.setdefault(item, [])
         # A random place in the list, so order says nothing about who wrote what or when.
-        entries.insert(random.randint(0, len(entries)), {"text": text, "day": day})
-    aggregate.folded = sorted([*aggregate.folded, key])
+        entries.insert(random.randint(0, len(entries)), text)
+    grown.folded = sorted([*grown.folded, key])
+    return grown
 
 
 def _settle(answer: _Answer, *, count: int = 0, error: Exception | None = None) -> None:

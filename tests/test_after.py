@@ -72,9 +72,9 @@ async def test_appendix_c_is_prefilled_validated_versioned_and_forwards_question
 
 
 async def test_appendix_f_is_anonymous_once_per_person_and_withheld_below_three(
-    bot, connector, people
+    timed_bot, connector, clock, people
 ):
-    chat, leader = Chat(), people[0]
+    bot, chat, leader = timed_bot, Chat(), people[0]
     participants = people[1:6]
     sid, agenda_id, keys = await run_to_conclusion(bot, connector, chat, leader, participants)
     # At conclusion a card in the meeting chat asks participants to assess the facilitator.
@@ -105,11 +105,11 @@ async def test_appendix_f_is_anonymous_once_per_person_and_withheld_below_three(
     _, again = await bot.execute(participants[0], chat, agenda_id, "assess.open", keys)
     assert "already assessed" in card_text(again)
 
-    # Below the minimum the facilitator sees a count only.
+    # Below the minimum the facilitator learns only that: no count, no result.
     await bot.execute(participants[1], chat, agenda_id, "assess.submit", {**keys, **GOOD_F})
     _, results = await bot.execute(leader, chat, agenda_id, "assess.results", keys)
-    assert "2 participants answered" in card_text(results)
-    assert "at least 3 participants" in card_text(results)
+    assert "Fewer than 3 participants have answered" in card_text(results)
+    assert "2 participants" not in card_text(results)
     assert "Well prepared" not in card_text(results)
     _, card = await bot.execute(participants[2], chat, agenda_id, "assess.results", keys)
     assert "Only the session's discussion leader" in card_text(card)
@@ -126,6 +126,12 @@ async def test_appendix_f_is_anonymous_once_per_person_and_withheld_below_three(
             for p in participants[2:5]
         )
     )
+    # Open for a week after the conclusion: the results come once, when it closes.
+    _, results = await bot.execute(leader, chat, agenda_id, "assess.results", keys)
+    assert "3 or more participants have answered" in card_text(results)
+    assert "Average" not in card_text(results)
+    stored_open = await rows(bot, "assessments")
+    clock.advance(7 * 24 * 60)
     _, results = await bot.execute(leader, chat, agenda_id, "assess.results", keys)
     text = card_text(results)
     assert "5 participants answered" in text
@@ -140,15 +146,16 @@ async def test_appendix_f_is_anonymous_once_per_person_and_withheld_below_three(
     aggregate = next(e for e in stored if e["RowKey"] == "aggregate")
     assert json.loads(aggregate["Ratings"])["f1"] == [0, 0, 3, 0, 2]
     comments = json.loads(aggregate["Comments0"])
-    # Comments keep the day only (YYYY-MM-DD), never a time.
-    assert all(len(c["day"]) == 10 for group in comments.values() for c in group)
-    assert sorted(c["text"] for group in comments.values() for c in group) == sorted(
+    # Comments are bare texts: no day, no time.
+    assert sorted(c for group in comments.values() for c in group) == sorted(
         ["Well prepared"] * 5 + ["More time for scenario 2"] * 3
     )
-    # Who answered is known only inside the aggregate, as keyed hashes mixed with the counts.
+    # While open, who answered was known only inside the aggregate, as keyed hashes mixed with
+    # the counts; the close replaced them (and the salt) by the count.
     assert [e["RowKey"] for e in stored] == ["aggregate"]
-    folded = json.loads(aggregate["Folded0"])
+    folded = json.loads(stored_open[0]["Folded0"])
     assert len(folded) == len(set(folded)) == 5 and folded == sorted(folded)
+    assert aggregate["Answers"] == 5 and "Salt" not in aggregate and "Folded0" not in aggregate
 
 
 async def test_reminders_reach_only_those_who_have_not_answered(bot, connector, people):

@@ -69,11 +69,19 @@ def test_outbound_authority_settings_for_sovereign_or_private_clouds():
         ({"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL must be an http"),
         ({"TO_CHANNEL_FROM_BOT_LOGIN_URL": "http://login.x"}, "must be an https URL"),
         ({"VALIDATE_AUTHORITY": "maybe"}, "VALIDATE_AUTHORITY must be true or false"),
+        ({"ASSESSMENT_OPEN_DAYS": "0"}, "ASSESSMENT_OPEN_DAYS must be between 1 and 60"),
+        ({"ASSESSMENT_OPEN_DAYS": "61"}, "ASSESSMENT_OPEN_DAYS must be between 1 and 60"),
+        ({"ASSESSMENT_OPEN_DAYS": "a week"}, "ASSESSMENT_OPEN_DAYS must be a whole number"),
     ],
 )
 def test_bad_settings_stop_the_start_with_a_clear_message(change, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({**GOOD, **change})
+
+
+def test_appendix_f_stays_open_seven_days_unless_set():
+    assert Settings.from_env(GOOD).assessment_open_days == 7
+    assert Settings.from_env({**GOOD, "ASSESSMENT_OPEN_DAYS": "14"}).assessment_open_days == 14
 
 
 def test_dev_mode_allows_no_app_id_and_any_tenant_on_loopback():
