@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from botbuilder.core import TurnContext
@@ -39,7 +39,7 @@ from bot.identity import tenant_of
 from bot.logs import install_correlation, new_correlation
 from bot.outbound import Outbound
 from bot.pacing import ChatPacer
-from bot.poll_actions import PollActions
+from bot.poll_actions import PollActions, sweep_polls
 from bot.rollup_actions import RollupActions
 from bot.rollup_views import RollupViews
 from bot.screens import Screens
@@ -73,6 +73,7 @@ DOWNLOADS = web.AppKey("downloads", Downloads)
 AUTH = web.AppKey("auth", Authenticator)
 FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
 TURNS = web.AppKey("turns", asyncio.Semaphore)
+POLLS = web.AppKey("polls", PollService)
 # Turns run at once by one process; more would only interleave, not finish sooner.
 TURNS_AT_ONCE = 64
 
@@ -137,10 +138,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             settings.content_pack,
             [(e.code, e.name) for e in settings.entities],
         )
-        signin = SignInService(store.sessions, store.attendance, directory=directory, clock=clock)
+        polls = PollService(
+            store.polls,
+            store.sessions,
+            settings.anonymity_secret,
+            clock,
+            timeout=timedelta(minutes=settings.poll_timeout_minutes),
+            # Called only once the app serves, when `shared` exists: a poll closed at the
+            # conclusion, at `end` or by its timeout shows it on its card.
+            on_close=lambda session, poll: shared.poll(session, poll.poll_id),
+        )
+        signin = SignInService(
+            store.sessions, store.attendance, directory=directory, polls=polls, clock=clock
+        )
         rollup = RollupService(store.sessions, store.rollup, store.attendance, directory, clock)
-        dialogue = DialogueService(store.sessions, store.questions, library, clock)
-        polls = PollService(store.polls, settings.anonymity_secret, clock)
+        dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
         screens = Screens(
             Views(renderer), DialogueViews(renderer), signin, dialogue, polls, directory
         )
@@ -213,6 +225,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
 
         app[FLUSH] = flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
+        app[POLLS] = polls
         try:
             yield
         finally:
@@ -221,10 +234,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             await store.close()
 
     app.cleanup_ctx.append(lifetime)
+    app.cleanup_ctx.append(_poll_sweep)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
     return app
+
+
+async def _poll_sweep(app: web.Application) -> AsyncIterator[None]:
+    """Close forgotten polls now and then; every instance may, as closing is idempotent."""
+    task = asyncio.create_task(sweep_polls(app[POLLS], app[SETTINGS].poll_sweep_seconds))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _adapter_config(settings: Settings) -> _AdapterConfig:

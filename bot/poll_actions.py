@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from bot.context import ActionContext, Card, Handler, send_card
 from bot.screens import Screens
 from bot.shared_cards import SharedCards
 from bot.views import Notice
 from dialogs.dialogue import DialogueService
-from dialogs.errors import InvalidInput, WrongState
+from dialogs.errors import DialogueError, InvalidInput, WrongState
 from dialogs.polls import PollService
 from dialogs.signin import SignInService
 from storage.records import PollRecord, SessionRecord
+
+log = logging.getLogger(__name__)
 
 
 class PollActions:
@@ -158,3 +163,16 @@ async def post_poll(
     posted = await send_card(act.turn_context, await screens.poll(session, poll, session.language))
     if posted is not None and posted.id:
         await polls.attach_card(poll, posted.id)
+
+
+async def sweep_polls(polls: PollService, every: float) -> None:
+    """Close polls past their timeout now and then every `every` seconds, until cancelled."""
+    while True:
+        try:
+            await polls.sweep()
+        except DialogueError as error:
+            # Storage failed: the next round, or the next look at such a poll, closes it.
+            log.warning("poll sweep failed key=%s", error.key)
+        except Exception:  # a background task must log, not die silently
+            log.exception("poll sweep failed")
+        await asyncio.sleep(every)
