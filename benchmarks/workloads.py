@@ -515,7 +515,11 @@ async def verify_dialogue(
             voters = [i for i in range(len(m.people)) if (m.n, i) in voted]
             tried = sum(1 for who in tried_vote if who[0] == m.n)
             votes = await tables.partition("votes", m.poll)
-            tally.add(f"m{m.n} vote rows", len(voters), len(votes), tried)
+            if poll_closed:
+                # The close keeps the tally in the poll row and deletes the vote rows.
+                tally.add(f"m{m.n} vote rows left after the close", 0, len(votes))
+            else:
+                tally.add(f"m{m.n} vote rows", len(voters), len(votes), tried)
             poll = await tables.entity("polls", m.sid, m.poll)
             # With a vote click unanswered, its ballot may or may not count: check exact
             # results only where every vote click was acknowledged.

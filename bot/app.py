@@ -146,10 +146,21 @@ def create_app(
             settings.content_pack,
             [(e.code, e.name) for e in settings.entities],
         )
-        signin = SignInService(store.sessions, store.attendance, directory=directory, clock=clock)
+        polls = PollService(
+            store.polls,
+            store.sessions,
+            settings.anonymity_secret,
+            clock,
+            timeout=timedelta(minutes=settings.poll_timeout_minutes),
+            # Called only once the app serves, when `shared` exists: a poll closed at the
+            # conclusion, at `end` or by its timeout shows it on its card.
+            on_close=lambda session, poll: shared.poll(session, poll.poll_id),
+        )
+        signin = SignInService(
+            store.sessions, store.attendance, directory=directory, polls=polls, clock=clock
+        )
         rollup = RollupService(store.sessions, store.rollup, store.attendance, directory, clock)
-        dialogue = DialogueService(store.sessions, store.questions, library, clock)
-        polls = PollService(store.polls, settings.anonymity_secret, clock)
+        dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
         screens = Screens(
             Views(renderer), DialogueViews(renderer), signin, dialogue, polls, directory
         )
@@ -224,12 +235,17 @@ def create_app(
 
         app[FLUSH] = flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
-        sweep = asyncio.create_task(_sweep_assessments(assessment, sweep_seconds))
+        # Closing is idempotent, so every instance may sweep: anonymity never waits for a look.
+        sweeps = [
+            asyncio.create_task(_every(sweep_seconds, assessment.close_due, "assessment")),
+            asyncio.create_task(_every(settings.poll_sweep_seconds, polls.sweep, "poll")),
+        ]
         try:
             yield
         finally:
-            sweep.cancel()
-            await asyncio.gather(sweep, return_exceptions=True)
+            for sweep in sweeps:
+                sweep.cancel()
+            await asyncio.gather(*sweeps, return_exceptions=True)
             await flush()
             await keys.close()
             await store.close()
@@ -241,15 +257,17 @@ def create_app(
     return app
 
 
-async def _sweep_assessments(assessment: AssessmentService, every: float) -> None:
-    """Close due Appendix F assessments now and then every `every` seconds, until cancelled."""
+async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run a sweep now and then every `seconds`, until cancelled; a failure waits for the next."""
     while True:
         try:
-            await assessment.close_due()
+            await work()
         except DialogueError as error:
-            # Storage failed: the next round (or the next look at the results) closes them.
-            log.warning("assessment sweep failed key=%s", error.key)
-        await asyncio.sleep(every)
+            # Storage failed: the next round (or the next look at what it closes) does it.
+            log.warning("%s sweep failed key=%s", what, error.key)
+        except Exception:  # a background task must log, not die silently
+            log.exception("%s sweep failed", what)
+        await asyncio.sleep(seconds)
 
 
 def _adapter_config(settings: Settings) -> _AdapterConfig:

@@ -9,7 +9,7 @@ from bot.views import plain
 from cards.content import ContentPack, Scenario, Text
 from cards.renderer import CardRenderer
 from dialogs.dialogue import DONE, SCENARIOS, Progress
-from dialogs.polls import Tally
+from dialogs.polls import MIN_VOTERS, Tally
 from storage.records import PollRecord, QuestionRecord, SessionRecord
 
 
@@ -315,9 +315,26 @@ class DialogueViews:
         notice_text: str | None = None,
         notice_style: str = "good",
     ) -> dict[str, Any]:
-        """A poll: the choice, and the tally once voted, revealed or closed."""
+        """A poll: the choice, and the tally once voted, revealed or closed, from 3 voters.
+
+        The leader sees counts only once they reveal or close the poll: live counts beside
+        the chat would let them match votes to the people they watch clicking.
+        """
         closed = poll.status != "open"
-        show_results = closed or poll.revealed or leader or my_vote is not None
+        if leader:
+            wants_results = closed or poll.revealed
+        else:
+            wants_results = closed or poll.revealed or my_vote is not None
+        # Below the minimum nobody sees counts, not even in the final results.
+        show_results = wants_results and tally.showable
+        if show_results:
+            hidden_text = ""
+        elif closed:
+            hidden_text = self._t(lang, "poll.too_few")
+        elif wants_results:
+            hidden_text = self._t(lang, "poll.min_voters", minimum=MIN_VOTERS)
+        else:
+            hidden_text = self._t(lang, "poll.hidden_leader" if leader else "poll.hidden")
         top = max(tally.counts) if tally.counts else 0
         bars = []
         for index, option in enumerate(poll.options):
@@ -335,6 +352,7 @@ class DialogueViews:
                     "zero": count == 0,
                 }
             )
+        mine = [plain(poll.options[i]) for i in my_vote or [] if 0 <= i < len(poll.options)]
         can_vote = not closed and not leader
         data = {
             "sid": session.session_id,
@@ -353,9 +371,10 @@ class DialogueViews:
             "my_vote": ",".join(str(v) for v in my_vote) if my_vote else None,
             "options": [{"title": plain(o), "value": str(i)} for i, o in enumerate(poll.options)],
             "tally": {"count": tally.voters},
-            "hidden": not show_results,
+            "my_choice": self._t(lang, "poll.your_vote", choice=", ".join(mine)) if mine else None,
+            "hidden": hidden_text or None,
             "bars": bars if show_results else None,
-            "closed": closed,
+            "closed": closed and show_results,
             "show": {
                 "reveal": leader and not closed and not poll.revealed,
                 "close": leader and not closed,

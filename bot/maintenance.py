@@ -51,6 +51,7 @@ from dialogs.common import change
 from dialogs.errors import DialogueError, NoSession
 from dialogs.feedback import PREFILL
 from storage import keys
+from storage.backup import BackupFilter
 from storage.directory import AuditEntry
 from storage.errors import StorageUnavailable, WriteConflict
 from storage.questions import QueuedQuestion
@@ -509,7 +510,9 @@ def parser() -> argparse.ArgumentParser:
         help="copy every table to JSON-lines files (a backup, or the data for an audit)",
         description=(
             "Write one <table>.jsonl per table (every property with its type) and manifest.json "
-            "into a new folder. The files hold personal data: keep them as the tables are kept."
+            "into a new folder. The files hold personal data: keep them as the tables are kept. "
+            "They hold no salt, keyed hash or vote: open polls are written closed with their "
+            "tally as of the export, and Appendix F aggregates with their answer count only."
         ),
     )
     export.add_argument("--out", type=Path, required=True, help="a folder that does not exist yet")
@@ -624,16 +627,24 @@ async def _export(
     if not await asyncio.to_thread(_new_folder, folder):
         print(f"Refused. {folder} exists: an export goes into a new folder.", file=out)
         return REFUSED
+    exported_at = clock()
+    # No salt, keyed hash or vote leaves the tables: open polls are written closed, with
+    # their tally as of now (storage/backup.py says what is left out and why).
+    backup = BackupFilter(exported_at)
+    backup.count_votes(
+        [v async for v in service.get_table_client(store.table_name("votes")).list_entities()]
+    )
     counts = {}
     for name in TABLES:
         client = service.get_table_client(store.table_name(name))
         lines = [
-            json.dumps(_encoded(entity), ensure_ascii=False)
+            json.dumps(_encoded(row), ensure_ascii=False)
             async for entity in client.list_entities()
+            if (row := backup.row(name, entity)) is not None
         ]
         await asyncio.to_thread(_write_lines, folder / f"{name}.jsonl", lines)
         counts[name] = len(lines)
-    manifest = {"exported_at": clock().isoformat(), "tables": counts}
+    manifest = {"exported_at": exported_at.isoformat(), "tables": counts}
     await asyncio.to_thread(_write_lines, folder / "manifest.json", [json.dumps(manifest)])
     print(f"Exported {sum(counts.values())} rows of {len(counts)} tables to {folder}.", file=out)
     return DONE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.context import ActionContext, Card, Handler, send_card
 from bot.screens import Screens
 from bot.shared_cards import SharedCards
@@ -11,6 +13,8 @@ from dialogs.errors import InvalidInput, WrongState
 from dialogs.polls import PollService
 from dialogs.signin import SignInService
 from storage.records import PollRecord, SessionRecord
+
+log = logging.getLogger(__name__)
 
 
 class PollActions:

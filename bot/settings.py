@@ -50,6 +50,8 @@ class Settings:
     content_pack: str = "2023"
     assessment_min_answers: int = 3
     assessment_open_days: int = 7
+    poll_timeout_minutes: int = 120
+    poll_sweep_seconds: int = 300
     public_base_url: str = ""
     login_url: str = ""
     oauth_scope: str = ""
@@ -128,6 +130,11 @@ class Settings:
             "ASSESSMENT_MIN_ANSWERS", get("ASSESSMENT_MIN_ANSWERS"), 2, 50, problems
         )
         open_days = _parse_int("ASSESSMENT_OPEN_DAYS", get("ASSESSMENT_OPEN_DAYS"), 1, 60, problems)
+        # A Dialogue is 90 minutes; a poll open past the timeout is closed (its salt deleted).
+        poll_timeout = _parse_int(
+            "POLL_TIMEOUT_MINUTES", get("POLL_TIMEOUT_MINUTES"), 5, 1440, problems
+        )
+        poll_sweep = _parse_int("POLL_SWEEP_SECONDS", get("POLL_SWEEP_SECONDS"), 1, 3600, problems)
         base_url = get("PUBLIC_BASE_URL").rstrip("/")
         if base_url and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base_url):
             problems.append(
@@ -167,6 +174,8 @@ class Settings:
             content_pack=pack,
             assessment_min_answers=minimum if minimum is not None else 3,
             assessment_open_days=open_days if open_days is not None else 7,
+            poll_timeout_minutes=poll_timeout if poll_timeout is not None else 120,
+            poll_sweep_seconds=poll_sweep if poll_sweep is not None else 300,
             public_base_url=base_url or f"http://127.0.0.1:{port or 3978}",
             login_url=login_url,
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),

@@ -13,6 +13,7 @@ from cards.library import PackLibrary
 from dialogs.common import change_session, guard, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
+from dialogs.polls import PollService
 from storage.questions import QuestionRepository
 from storage.records import Person, QuestionRecord, SessionRecord
 from storage.sessions import SessionRepository
@@ -54,11 +55,13 @@ class DialogueService:
         sessions: SessionRepository,
         questions: QuestionRepository,
         library: PackLibrary,
+        polls: PollService,
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
         self._questions = questions
         self._library = library
+        self._polls = polls
         self._clock = clock
 
     def pack(self, session: SessionRecord, language: str | None = None) -> ContentPack:
@@ -218,6 +221,8 @@ class DialogueService:
         require_leader(session, caller)
         if session.stage != "conclusion":
             raise WrongState("error.not_conclusion")
+        # Every poll still open closes with the Dialogue: its salt and votes go.
+        await self._polls.close_all(session)
         now = self._clock()
 
         def edit(s: SessionRecord) -> SessionRecord:

@@ -1,9 +1,14 @@
 """Quick anonymous polls: one changeable vote per person, no person id stored, tally on close.
 
 Anonymity: a vote's key is HMAC(secret, poll salt + voter). The salt lives in the poll row only
-while the poll is open; closing deletes it, so afterwards nobody can link a vote to a person.
+while the poll is open. Closing writes the tally into the poll row and deletes the salt, then
+deletes the vote rows, so afterwards nobody, holding the secret or not, can link a vote to a
+person. Every poll closes: by its leader, at the conclusion, at `end`, and once it is older than
+the timeout (when it is next read, or by the periodic sweep, whichever comes first).
 Close is exact: its storage time is the cut-off, and a vote written after it is removed and
 its voter told, so no vote is counted without its voter being told so, or the reverse.
+Counts are shown to nobody below MIN_VOTERS voters: with one or two votes a count tells a voter
+(or the leader) how the other person voted.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialogs.common import change, guard, require_leader
@@ -25,6 +30,7 @@ from dialogs.forms import clean_text
 from storage.keys import digest, normalized_name
 from storage.polls import PollRepository
 from storage.records import Person, PollRecord, SessionRecord
+from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,10 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_QUESTION = 300
 MAX_OPTION = 100
+# Below this many voters nobody sees counts: one or two votes would tell whose vote is whose.
+MIN_VOTERS = 3
+# The Dialogue is 90 minutes: a poll still open well past that was forgotten, not running.
+DEFAULT_TIMEOUT = timedelta(minutes=120)
 # How long a vote waits for a closing poll to record its cut-off before giving up.
 _CLOSE_WAIT_SECONDS = 2.0
 # Open polls remembered per process; a session opens a handful.
@@ -44,6 +54,11 @@ class Tally:
 
     counts: list[int]
     voters: int
+
+    @property
+    def showable(self) -> bool:
+        """Whether enough people voted for counts to be shown to anyone."""
+        return self.voters >= MIN_VOTERS
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,23 @@ class VoteResult:
 class PollService:
     """Opens, counts and closes polls; every vote is validated on the server."""
 
-    def __init__(self, polls: PollRepository, secret: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        polls: PollRepository,
+        sessions: SessionRepository,
+        secret: str,
+        clock: Callable[[], datetime],
+        *,
+        timeout: timedelta = DEFAULT_TIMEOUT,
+        on_close: Callable[[SessionRecord, PollRecord], None] | None = None,
+    ) -> None:
         self._polls = polls
+        self._sessions = sessions
         self._secret = secret.encode("utf-8")
         self._clock = clock
+        self._timeout = timeout
+        # Told of every poll closed without its leader's click, so its card can show it.
+        self._on_close = on_close
         # Open polls as last read: what a vote needs (salt, options) never changes while a poll
         # is open, and every vote re-reads the poll after writing, which catches a close.
         self._open: OrderedDict[str, PollRecord] = OrderedDict()
@@ -93,7 +121,7 @@ class PollService:
             ref=ref,
             salt=secrets.token_hex(16),
         )
-        return await guard(self._polls.create(poll))
+        return await guard(self._polls.create(poll, cycle=session.cycle, entity=session.entity))
 
     async def open_adhoc(
         self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
@@ -121,14 +149,52 @@ class PollService:
         if poll is None:
             raise InvalidInput("error.unknown_poll", field="poll")
         self._remember(poll)
-        return poll
+        return await self._expire(session, poll)
 
     async def for_vote(self, session: SessionRecord, poll_id: Any) -> PollRecord:
         """A poll of this session to vote in: as last read while it was open, else read now."""
         known = self._open.get(poll_id) if isinstance(poll_id, str) else None
         if known is not None and known.session_id == session.session_id:
-            return known
+            return await self._expire(session, known)
         return await self.get(session, poll_id)
+
+    async def close_all(self, session: SessionRecord) -> list[PollRecord]:
+        """Close every poll of the session still open (conclusion, `end`); what was closed.
+
+        Also finishes any close left half done (vote rows not yet deleted).
+        """
+        closed = []
+        for poll in await guard(self._polls.for_session(session.session_id)):
+            was_open = poll.status != "closed"
+            poll = await self._finish_close(poll)
+            if was_open:
+                closed.append(poll)
+                self._told(session, poll)
+        return closed
+
+    async def sweep(self) -> int:
+        """Close every poll, in any session, older than the timeout; how many were closed.
+
+        Safe on any number of instances at once: each step is conditional or idempotent.
+        """
+        closed = 0
+        for entry in await guard(self._polls.open_before(self._clock() - self._timeout)):
+            poll = await guard(self._polls.get(entry.session_id, entry.poll_id))
+            if poll is None:
+                await guard(self._polls.unindex(entry.poll_id))
+                continue
+            was_open = poll.status != "closed"
+            poll = await self._finish_close(poll)
+            if was_open:
+                closed += 1
+                session = await guard(
+                    self._sessions.get(entry.cycle, entry.entity, entry.session_id)
+                )
+                if session is not None:
+                    self._told(session, poll)
+        if closed:
+            log.info("poll sweep closed=%d", closed)
+        return closed
 
     async def attach_card(self, poll: PollRecord, card_id: str) -> PollRecord:
         """Remember which message shows the poll."""
@@ -177,8 +243,38 @@ class PollService:
         return await self._change(poll, lambda p: replace(p, revealed=True))
 
     async def close(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
-        """Close the poll (leader only): final results stored, the salt deleted."""
+        """Close the poll (leader only): final results stored, the salt and the votes deleted."""
         require_leader(session, caller)
+        return await self._finish_close(poll)
+
+    async def _expire(self, session: SessionRecord, poll: PollRecord) -> PollRecord:
+        """The poll, closed first if it is older than the timeout."""
+        if poll.status == "closed" or self._clock() - poll.created_at < self._timeout:
+            return poll
+        closed = await self._finish_close(poll)
+        self._told(session, closed)
+        return closed
+
+    def _told(self, session: SessionRecord, poll: PollRecord) -> None:
+        if self._on_close is not None:
+            self._on_close(session, poll)
+
+    async def _finish_close(self, poll: PollRecord) -> PollRecord:
+        """Close the poll if open, then delete its votes and its index entry.
+
+        In this order, so that a failure never loses the tally: the tally and the salt's
+        deletion are one write of the poll row; the votes go after it, the index entry last,
+        so a retry or the sweep finishes what a failure left.
+        """
+        closed = await self._close(poll)
+        deleted = await guard(self._polls.delete_votes(closed.poll_id))
+        await guard(self._polls.unindex(closed.poll_id))
+        if deleted:
+            log.info("poll votes deleted poll=%s votes=%d", closed.poll_id, deleted)
+        return closed
+
+    async def _close(self, poll: PollRecord) -> PollRecord:
+        """Store the final results and delete the salt (a closed poll is returned as it is)."""
         now = self._clock()
         closing = await self._change(
             poll, lambda p: p if p.status != "open" else replace(p, status="closing", closed_at=now)

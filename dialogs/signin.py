@@ -12,6 +12,7 @@ from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
+from dialogs.polls import PollService
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.attendance import AttendanceRepository, arranged
 from storage.keys import normalized_name, session_id_for
@@ -88,11 +89,13 @@ class SignInService:
         attendance: AttendanceRepository,
         *,
         directory: Directory,
+        polls: PollService,
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
         self._attendance = attendance
         self._directory = directory
+        self._polls = polls
         self._clock = clock
 
     async def start(
@@ -328,8 +331,12 @@ class SignInService:
         return await self.sheet(updated)
 
     async def end(self, session: SessionRecord, caller: Person) -> Sheet:
-        """End the session and free the chat for another (leader only); the sheet is kept."""
+        """End the session and free the chat for another (leader only); the sheet is kept.
+
+        Its polls still open close first: an ended session's chat offers no way to close them.
+        """
         self._require_leader(session, caller)
+        await self._polls.close_all(session)
         now = self._clock()
         updated = await self._change(
             session,

@@ -1,39 +1,73 @@
 """Anonymous polls: the poll in its session's partition, votes in the poll's partition.
 
 A vote's row key is a keyed hash of the voter made with the poll's own random salt, so one
-person has one changeable vote. The salt is deleted when the poll closes: from then on nobody,
-operators included, can tell whose vote a row is. Votes carry no person id.
+person has one changeable vote. When the poll closes its tally is written into the poll row,
+the salt is deleted, and then the vote rows themselves: from then on nothing, in the tables or
+in a backup, holds a key that could be matched against a person. Votes carry no person id.
+
+An open poll also has a row in the `openpolls` index (partition "open", row key the poll id),
+written before the poll and deleted once its votes are gone, so a sweep finds the polls left
+open (or half closed) in every session with one partition query.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage.errors import WriteConflict, translated
 from storage.records import PollRecord
 
-_BATCH = 100
+_BATCH = 100  # Azure Tables: at most 100 operations in one transaction, in one partition
 _ETAG_TIME = re.compile(r"datetime'([^']+)'")
+_OPEN = "open"
+
+
+@dataclass(frozen=True)
+class OpenPoll:
+    """An index entry: a poll that is open, or whose close has not finished yet."""
+
+    poll_id: str
+    session_id: str
+    cycle: int
+    entity: str
+    created_at: datetime
 
 
 class PollRepository:
-    """Reads and writes polls and their votes."""
+    """Reads and writes polls, their votes and the index of open polls."""
 
-    def __init__(self, polls: TableClient, votes: TableClient) -> None:
+    def __init__(self, polls: TableClient, votes: TableClient, index: TableClient) -> None:
         self._polls = polls
         self._votes = votes
+        self._index = index
 
     @translated
-    async def create(self, poll: PollRecord) -> PollRecord:
-        """Store a new poll; an existing poll with the same id is returned instead."""
+    async def create(self, poll: PollRecord, *, cycle: int = 0, entity: str = "") -> PollRecord:
+        """Store a new poll (indexed as open first); an existing poll with the same id is returned.
+
+        `cycle` and `entity` name the poll's session, so a sweep can find it again.
+        """
+        # The index first: a poll is never open without an entry that lets a sweep close it.
+        await self._index.upsert_entity(
+            {
+                "PartitionKey": _OPEN,
+                "RowKey": poll.poll_id,
+                "SessionId": poll.session_id,
+                "Cycle": cycle,
+                "Entity": entity,
+                "CreatedAt": poll.created_at,
+            },
+            mode=UpdateMode.REPLACE,
+        )
         try:
             await self._polls.create_entity(_to_entity(poll))
         except ResourceExistsError:
@@ -114,6 +148,54 @@ class PollRepository:
             async for e in self._votes.query_entities(
                 "PartitionKey eq @pk", parameters={"pk": poll_id}
             )
+        ]
+
+    @translated
+    async def delete_votes(self, poll_id: str) -> int:
+        """Delete every vote of a poll, 100 to a transaction; how many were deleted."""
+        found = self._votes.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": poll_id}, select=["RowKey"]
+        )
+        row_keys = [e["RowKey"] async for e in found]
+        for start in range(0, len(row_keys), _BATCH):
+            batch = row_keys[start : start + _BATCH]
+            try:
+                await self._votes.submit_transaction(
+                    [("delete", {"PartitionKey": poll_id, "RowKey": k}) for k in batch]
+                )
+            except TableTransactionError:
+                # A row went meanwhile (another instance closing the same poll): one by one.
+                for row_key in batch:
+                    try:
+                        await self._votes.delete_entity(poll_id, row_key)
+                    except ResourceNotFoundError:
+                        pass
+        return len(row_keys)
+
+    @translated
+    async def unindex(self, poll_id: str) -> None:
+        """Remove a poll from the open index (its close is complete)."""
+        try:
+            await self._index.delete_entity(_OPEN, poll_id)
+        except ResourceNotFoundError:
+            pass
+
+    @translated
+    async def open_before(self, before: datetime) -> list[OpenPoll]:
+        """Indexed polls (open or half closed) created before this time, in every session."""
+        found = self._index.query_entities(
+            "PartitionKey eq @pk and CreatedAt lt @before",
+            parameters={"pk": _OPEN, "before": before},
+        )
+        return [
+            OpenPoll(
+                poll_id=e["RowKey"],
+                session_id=e["SessionId"],
+                cycle=int(e.get("Cycle", 0)),
+                entity=e.get("Entity", ""),
+                created_at=e["CreatedAt"],
+            )
+            async for e in found
         ]
 
     @translated

@@ -29,6 +29,7 @@ TABLES = (
     "attendance",
     "polls",
     "votes",
+    "openpolls",
     "questions",
     "ethicsqueue",
     "leaderfeedback",
@@ -80,7 +81,9 @@ class TableStore:
             self._tables["sessions"], self._tables["chats"], self._tables["leaders"]
         )
         self.attendance = AttendanceRepository(self._tables["attendance"])
-        self.polls = PollRepository(self._tables["polls"], self._tables["votes"])
+        self.polls = PollRepository(
+            self._tables["polls"], self._tables["votes"], self._tables["openpolls"]
+        )
         self.questions = QuestionRepository(self._tables["questions"])
         self.queue = QueueRepository(self._tables["ethicsqueue"])
         self.feedback = LeaderFeedbackRepository(self._tables["leaderfeedback"])

@@ -179,6 +179,17 @@ param logRetentionDays int = 90
 @maxValue(90)
 param keyVaultSoftDeleteDays int = 90
 
+@description('Optional Entra object id of the identity that runs the backups (python -m bot.maintenance export): it may read the storage connection secret and no other, never the anonymity secret. Empty grants nothing.')
+param backupPrincipalId string = ''
+
+@description('Kind of the backup identity: a person, a group, or a service principal (e.g. a scheduled job\'s managed identity).')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param backupPrincipalType string = 'User'
+
 // Built-in role "Key Vault Secrets User": read secret values, nothing else.
 var keyVaultSecretsUserRole = '4633458b-17de-408a-b874-0445c86b69e6'
 
@@ -298,6 +309,18 @@ resource secretsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRole)
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// The backups read the tables, so they need the connection string; a role on the vault would
+// also give them the anonymity secret, with which the tables' keyed hashes become linkable.
+resource backupSecretReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(backupPrincipalId)) {
+  name: guid(tablesConnectionSecret.id, backupPrincipalId, keyVaultSecretsUserRole)
+  scope: tablesConnectionSecret
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRole)
+    principalId: backupPrincipalId
+    principalType: backupPrincipalType
   }
 }
 
