@@ -9,7 +9,7 @@ from bot.views import plain
 from cards.content import ContentPack, Scenario, Text
 from cards.renderer import CardRenderer
 from dialogs.dialogue import DONE, SCENARIOS, Progress
-from dialogs.polls import MIN_VOTERS, Tally
+from dialogs.polls import Tally
 from storage.records import PollRecord, QuestionRecord, SessionRecord
 
 
@@ -315,24 +315,19 @@ class DialogueViews:
         notice_text: str | None = None,
         notice_style: str = "good",
     ) -> dict[str, Any]:
-        """A poll: the choice, and the tally once voted, revealed or closed, from 3 voters.
+        """A poll: the choice, the voter's own answer, and the final tally once closed.
 
-        The leader sees counts only once they reveal or close the poll: live counts beside
-        the chat would let them match votes to the people they watch clicking.
+        Nobody, the leader included, sees counts while the poll is open: counts that move with
+        each vote would let anyone looking twice (or watching people click) match votes to
+        people. Below the minimum of voters the final tally is not shown either.
         """
         closed = poll.status != "open"
-        if leader:
-            wants_results = closed or poll.revealed
-        else:
-            wants_results = closed or poll.revealed or my_vote is not None
-        # Below the minimum nobody sees counts, not even in the final results.
-        show_results = wants_results and tally.showable
+        # Counts only once closed (they no longer move), and never below the minimum.
+        show_results = closed and tally.showable
         if show_results:
             hidden_text = ""
         elif closed:
             hidden_text = self._t(lang, "poll.too_few")
-        elif wants_results:
-            hidden_text = self._t(lang, "poll.min_voters", minimum=MIN_VOTERS)
         else:
             hidden_text = self._t(lang, "poll.hidden_leader" if leader else "poll.hidden")
         top = max(tally.counts) if tally.counts else 0
@@ -376,7 +371,8 @@ class DialogueViews:
             "bars": bars if show_results else None,
             "closed": closed and show_results,
             "show": {
-                "reveal": leader and not closed and not poll.revealed,
+                # Showing results closes the poll: the Close button does both.
+                "reveal": False,
                 "close": leader and not closed,
                 "use_order": leader
                 and closed

@@ -7,8 +7,9 @@ person. Every poll closes: by its leader, at the conclusion, at `end`, and once 
 the timeout (when it is next read, or by the periodic sweep, whichever comes first).
 Close is exact: its storage time is the cut-off, and a vote written after it is removed and
 its voter told, so no vote is counted without its voter being told so, or the reverse.
-Counts are shown to nobody below MIN_VOTERS voters: with one or two votes a count tells a voter
-(or the leader) how the other person voted.
+Counts are shown only once the poll is closed, and to nobody below MIN_VOTERS voters: counts
+that move with each vote would tell anyone looking twice how the person between voted, and with
+one or two votes a count tells a voter (or the leader) how the other person voted.
 """
 
 from __future__ import annotations
@@ -238,9 +239,13 @@ class PollService:
         return _count([choices for choices, _ in votes], len(poll.options))
 
     async def reveal(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
-        """Show the live results to everyone (leader only)."""
-        require_leader(session, caller)
-        return await self._change(poll, lambda p: replace(p, revealed=True))
+        """Show the results to everyone (leader only): the poll closes first.
+
+        Results shown while votes still arrive would change with each vote, and two looks
+        would tell how the person who voted between them voted.
+        """
+        closed = await self.close(poll, caller, session)
+        return await self._change(closed, lambda p: replace(p, revealed=True))
 
     async def close(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
         """Close the poll (leader only): final results stored, the salt and the votes deleted."""

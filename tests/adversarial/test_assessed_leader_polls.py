@@ -1,7 +1,8 @@
 """The leader watches people click: live counts beside the chat would tell who voted what.
 
 The leader sees no counts while people vote (neither on their own card nor in the refreshed
-view of the shared card); they see the totals when they reveal or close the poll.
+view of the shared card); they see the totals when they close the poll (showing the results
+closes it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ async def test_the_leader_sees_no_live_totals_while_people_vote(bot, connector, 
         )
         text = card_text(view)
         assert not COUNTS.search(text), (n, text)
-        assert "show them to all or close the poll" in text
+        assert "close the poll to show them to everyone" in text
         assert f"{n + 1} vote" in text  # how many voted, not how
     _, clicked = await bot.execute(leader, chat, card_id, "poll.view", {"sid": sid, "poll": poll})
     assert not COUNTS.search(card_text(clicked))
@@ -29,7 +30,9 @@ async def test_the_leader_sees_no_live_totals_while_people_vote(bot, connector, 
     _, revealed = await bot.execute(
         leader, chat, card_id, "poll.reveal", {"sid": sid, "poll": poll}
     )
-    assert "Yes: 3 (60%)" in card_text(revealed) and "No: 2 (40%)" in card_text(revealed)
+    text = card_text(revealed)
+    assert "Yes: 3 (60%)" in text and "No: 2 (40%)" in text and "final results" in text
+    # Showing the results closed the poll: closing again changes nothing.
     _, closed = await bot.execute(leader, chat, card_id, "poll.close", {"sid": sid, "poll": poll})
     assert "Yes: 3 (60%)" in card_text(closed) and "final results" in card_text(closed)
 
