@@ -96,7 +96,9 @@ class AssessmentService:
     async def participant(self, session: SessionRecord, person: Person) -> AttendeeRecord | None:
         """The person's row on the sheet: only signed-in participants may assess."""
         row = await guard(self._attendance.get(session.session_id, person.aad_id))
-        return None if row is None or row.is_hint else row
+        # Who may assess froze with the sheet at conclusion: a row the focal point added later
+        # counts on the sheet but makes no assessor; a row struck later still does.
+        return row if row is not None and row.may_assess else None
 
     async def has_answered(self, session: SessionRecord, person: Person) -> bool:
         """Whether this person already assessed this session."""
