@@ -182,6 +182,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             downloads,
             outbound,
             library,
+            shared,
         )
         modules = [
             SignInActions(signin, dialogue, screens, shared, clock),
