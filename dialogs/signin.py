@@ -318,7 +318,6 @@ class SignInService:
     async def name_monitor(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:
         """Let a signed-in participant record names too (leader only); one monitor at a time."""
         self._require_leader(session, caller)
-        self._require_unfrozen(session)
         sheet = await self.sheet(session)
         row = next((r for r in sheet.attendees if r.key == key and r.aad_id), None)
         if row is None:
