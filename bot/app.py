@@ -204,6 +204,7 @@ def create_app(
             downloads,
             outbound,
             library,
+            shared,
         )
         modules = [
             SignInActions(signin, dialogue, screens, shared, clock),

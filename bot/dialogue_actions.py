@@ -200,6 +200,7 @@ class DialogueActions:
         was_held = session.held_at is not None
         session = await self._dialogue.conclude(session, act.person)
         self._shared.agenda(session)
+        self._shared.sheet(session)  # sign-in closed with the conclusion
         self._shared.totals(session)
         if not was_held:
             await self._on_conclude(act.turn_context, session)

@@ -119,9 +119,8 @@ class Downloads:
         )
 
     async def _entity_file(self, grant: Grant, labels: Labels) -> tuple[str, bytes]:
-        entity = await self._directory.entity(grant.entity)
-        if entity is None:
-            raise web.HTTPNotFound()
+        # Checked again when fetched: a focal point withdrawn, or now an admin, loses the link.
+        entity = await self._directory.require_focal(Person(grant.requester, "", ""), grant.entity)
         progress = await self._rollup.progress(entity)
         report = EntityReport(
             cycle=progress.cycle.year,

@@ -9,7 +9,7 @@ import logging
 import re
 from typing import Any
 
-from botbuilder.core import TurnContext
+from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
@@ -20,14 +20,15 @@ from bot.identity import person_of, tenant_of
 from bot.outbound import Outbound
 from bot.rollup_views import RollupViews
 from bot.screens import Screens
-from bot.views import FOCAL, Notice
+from bot.shared_cards import SharedCards
+from bot.views import FOCAL, Notice, plain
 from cards.library import PackLibrary
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError, InvalidInput, NotAllowed
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.rollup import RollupService
-from dialogs.signin import SignInService
-from storage.directory import EntityRecord
+from dialogs.signin import ADDED, RESTORED, SignInService, is_final
+from storage.directory import EntityRecord, FocalPoint
 from storage.records import Person
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class RollupActions:
         downloads: Downloads,
         outbound: Outbound,
         library: PackLibrary,
+        shared: SharedCards,
     ) -> None:
         self._directory = directory
         self._rollup = rollup
@@ -61,6 +63,7 @@ class RollupActions:
         self._downloads = downloads
         self._outbound = outbound
         self._library = library
+        self._shared = shared
 
     def verbs(self) -> dict[str, Handler]:
         """The verbs this module answers."""
@@ -74,6 +77,9 @@ class RollupActions:
             "focal.extension": self._extension,
             "focal.cascade": self._cascade,
             "focal.expected": self._expected,
+            "focal.history": self._history,
+            "focal.sheet_add": self._sheet_add,
+            "focal.sheet_remove": self._sheet_remove,
             "admin.cycle": self._admin_cycle,
             "admin.entity": self._admin_entity,
             "admin.focal": self._admin_focal,
@@ -84,7 +90,10 @@ class RollupActions:
         }
 
     async def refusal(self, act: ActionContext, notice: Any) -> Card | None:
-        """Refusals show as a notice card: these cards hold no inputs worth keeping."""
+        """Refusals show as a notice card; a sheet correction's, on the sheet (its focal point's
+        only: anyone else's refusal fails the same check again and gets the notice alone)."""
+        if act.verb in ("focal.sheet_add", "focal.sheet_remove"):
+            return await self._sheet(act, notice)
         return None
 
     # Focal points ----------------------------------------------------------------------------
@@ -115,12 +124,46 @@ class RollupActions:
         sessions = await self._signin.of_entity(cycle.year, entity.code)
         return self._views.sessions(entity, sessions, act.lang)
 
-    async def _sheet(self, act: ActionContext) -> Card:
+    async def _sheet(self, act: ActionContext, notice: Notice | None = None) -> Card:
         await self._entity(act)
         session = await self._signin.by_keys(act.data)
         sheet = await self._signin.sheet(session)
         name = (await self._directory.names()).get(session.entity, "")
-        return self._screens.views.sheet(sheet, act.lang, viewer=FOCAL, entity_name=name)
+        card = self._screens.views.sheet(
+            sheet, act.lang, viewer=FOCAL, entity_name=name, notice=notice
+        )
+        return self._views.sheet_corrections(card, sheet, act.lang) if is_final(session) else card
+
+    async def _sheet_add(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        upn = act.data.get("fix_upn")
+        person = None
+        if isinstance(upn, str) and upn.strip():
+            if not _UPN.fullmatch(upn.strip()):
+                raise InvalidInput("error.member_not_in_meeting", field="name")
+            # A member of the session's meeting chat: who Teams knows there, not a typed name.
+            person = await lookup_member(
+                act.turn_context, upn.strip(), conversation_id=session.conversation_id
+            )
+        _, name, outcome = await self._signin.correct_add(session, act.person, act.data, person)
+        self._shared.sheet(session)
+        key = {ADDED: "notice.fix_added", RESTORED: "notice.fix_restored"}.get(
+            outcome, "notice.already_listed"
+        )
+        return await self._sheet(act, Notice(key, {"name": name}))
+
+    async def _sheet_remove(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        await self._signin.correct_remove(session, act.person, act.data.get("fix_remove_key"))
+        self._shared.sheet(session)
+        return await self._sheet(act, Notice("notice.fix_removed", {}))
+
+    async def _history(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        entries = await self._directory.entity_history(act.person, entity.code)
+        return self._views.history(entity, entries, act.lang)
 
     async def _certify_preview(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
@@ -238,8 +281,8 @@ class RollupActions:
         if not isinstance(upn, str) or not _UPN.fullmatch(upn.strip()):
             raise InvalidInput("error.person_not_found", field="focal")
         person = await lookup_member(act.turn_context, upn.strip())
-        point = await self._directory.add_focal_point(
-            act.person, act.data.get("focal_entity"), person
+        point = await self._name_focal(
+            act.turn_context, act.person, act.data.get("focal_entity"), person, act.lang
         )
         text = self._screens.views.text(
             act.lang, "notice.focal_added", name=point.name, entity=point.entity
@@ -309,7 +352,7 @@ class RollupActions:
         person = person_of(activity)
         if person is None:
             raise NotAllowed("error.focal_only")
-        await self._directory.remember_admin(person, activity.service_url, tenant_of(activity))
+        await self._directory.remember_contact(person, activity.service_url, tenant_of(activity))
         if name == "progress":
             roles = await self._directory.roles(person)
             if not roles.focal_for:
@@ -343,19 +386,67 @@ class RollupActions:
         if not target:
             raise InvalidInput("error.person_not_found", field="focal")
         person = await lookup_member(turn_context, target)
-        point = await self._directory.add_focal_point(admin, code, person)
+        point = await self._name_focal(turn_context, admin, code, person, lang)
         await turn_context.send_activity(
             self._screens.views.text(lang, "notice.focal_added", name=point.name, entity=code)
         )
 
+    async def _name_focal(
+        self, turn_context: TurnContext, admin: Person, code: Any, person: Person, lang: str
+    ) -> FocalPoint:
+        """Name a focal point; the entity's current focal points are told in personal chat."""
+        activity = turn_context.activity
+        point, colleagues = await self._directory.add_focal_point(
+            admin, code, person, service_url=activity.service_url, tenant_id=tenant_of(activity)
+        )
+        if colleagues:
+            entity = await self._directory.entity(point.entity)
+            fields = {
+                "name": plain(point.name),
+                "entity": plain(entity.name if entity else point.entity),
+                "admin": plain(admin.name),
+            }
+            card = self._screens.views.notice(lang, Notice("focal.notify", fields))
+            bot_id = activity.recipient.id
 
-async def lookup_member(turn_context: TurnContext, member_id: str) -> Person:
-    """A chat member by Teams id or UPN, through the Bot Connector's member lookup."""
+            async def notify() -> None:
+                for mri, service_url, tenant in colleagues:
+                    await self._outbound.personal(
+                        service_url=service_url,
+                        tenant_id=tenant,
+                        bot_id=bot_id,
+                        user_mri=mri,
+                        card=card,
+                    )
+
+            self._outbound.run(notify())
+        return point
+
+
+async def lookup_member(
+    turn_context: TurnContext, member_id: str, *, conversation_id: str | None = None
+) -> Person:
+    """A chat member by Teams id or UPN, through the Bot Connector's member lookup.
+
+    `conversation_id`: look in that chat (a session's meeting chat) rather than this one.
+    """
     try:
-        member = await TeamsInfo.get_member(turn_context, member_id)
+        if conversation_id is None:
+            member = await TeamsInfo.get_member(turn_context, member_id)
+        else:
+            connector = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+            member = await connector.conversations.get_conversation_member(
+                conversation_id, member_id
+            )
     except (HttpOperationError, ClientRequestError) as error:
         log.info("member lookup failed: %s", type(error).__name__)
-        raise InvalidInput("error.person_not_found", field="focal") from error
+        raise _not_found(conversation_id) from error
     if member is None or not member.aad_object_id:
-        raise InvalidInput("error.person_not_found", field="focal")
+        raise _not_found(conversation_id)
     return Person(str(member.aad_object_id).lower(), member.id, (member.name or "?").strip())
+
+
+def _not_found(conversation_id: str | None) -> InvalidInput:
+    if conversation_id is None:
+        return InvalidInput("error.person_not_found", field="focal")
+    return InvalidInput("error.member_not_in_meeting", field="name")

@@ -9,6 +9,7 @@ from bot.views import plain
 from cards.catalog import Catalogs
 from cards.renderer import CardRenderer
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
+from dialogs.signin import Sheet
 from storage.directory import AuditEntry, CycleConfig, EntityRecord, FocalPoint
 from storage.records import SessionRecord
 from storage.rollup import ExpectedLine, Extension
@@ -167,6 +168,47 @@ class RollupViews:
             "more": self._t(lang, "progress.more_units", count=more) if more > 0 else "",
         }
         return self._r.render("sessions_list", data, lang)
+
+    def sheet_corrections(self, card: Card, sheet: Sheet, lang: str) -> Card:
+        """The focal point's sheet with what they may correct once it is final: add, strike."""
+        session = sheet.session
+        data = {
+            "entity": session.entity,
+            "cycle": session.cycle,
+            "sid": session.session_id,
+            "choices": [{"title": r.name, "value": r.key} for r in sheet.attendees] or None,
+            "struck": {"names": ", ".join(plain(r.name) for r in sheet.struck)}
+            if sheet.struck
+            else None,
+        }
+        extra = self._r.render("sheet_corrections", data, lang)
+        # Kept as its own template, so the sheet everyone sees stays one template.
+        return {
+            **card,
+            "body": [*card.get("body", []), *extra["body"]],
+            "actions": [*card.get("actions", []), *extra["actions"]],
+        }
+
+    def history(self, entity: EntityRecord, entries: list[AuditEntry], lang: str) -> Card:
+        """The audit entries concerning one entity, for its focal point."""
+        data = {
+            "entity": entity.code,
+            "title": self._t(lang, "history.title", entity=plain(entity.name)),
+            "empty": not entries,
+            "entries": [{"text": self._audit_line(lang, a)} for a in entries] or None,
+        }
+        return self._r.render("focal_history", data, lang)
+
+    def _audit_line(self, lang: str, entry: AuditEntry) -> str:
+        # `person` holds ids (and sheet row keys), which say nothing to a reader.
+        details = ", ".join(f"{k}={v}" for k, v in entry.details.items() if k != "person")
+        return self._t(
+            lang,
+            "admin.audit_line",
+            date=self._c.date(lang, entry.at.date()),
+            action=entry.action,
+            details=plain(details),
+        )
 
     def certify(self, entity: EntityRecord, cycle: CycleConfig, totals: Totals, lang: str) -> Card:
         """The confirmation card with the totals to be certified."""

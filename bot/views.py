@@ -145,6 +145,8 @@ class Views:
         """The sign-in card as the viewer may see it; participants never see others' names."""
         session = sheet.session
         is_open = session.status == SIGNIN
+        # Once concluded the sheet is final: the leader's controls go; the focal point corrects.
+        frozen = session.frozen
         leader = viewer == LEADER
         helper = viewer in (LEADER, MONITOR, FOCAL)
         controls = viewer in (LEADER, MONITOR)
@@ -169,6 +171,7 @@ class Views:
             "count": sheet.count,
             "open": is_open,
             "closed": session.status == SIGNIN_CLOSED,
+            "frozen": frozen,
             "advice": (
                 self._renderer.text(lang, advice_key, count=sheet.count) if advice_key else ""
             ),
@@ -200,11 +203,11 @@ class Views:
                 "details": is_open and me is not None,
                 "undo": is_open and viewer in (PARTICIPANT, MONITOR),
                 "add": is_open and controls,
-                "edit": leader and bool(attendees),
+                "edit": leader and bool(attendees) and not frozen,
                 "import": is_open and leader,
                 "confirm_hints": is_open and leader and bool(hints),
                 "close": is_open and leader,
-                "reopen": leader and session.status == SIGNIN_CLOSED,
+                "reopen": leader and session.status == SIGNIN_CLOSED and not frozen,
                 "leader_view": viewer == PARTICIPANT and me is None,
             },
         }

@@ -110,7 +110,9 @@ class AssessmentService:
     async def participant(self, session: SessionRecord, person: Person) -> AttendeeRecord | None:
         """The person's row on the sheet: only signed-in participants may assess."""
         row = await guard(self._attendance.get(session.session_id, person.aad_id))
-        return None if row is None or row.is_hint else row
+        # Who may assess froze with the sheet at conclusion: a row the focal point added later
+        # counts on the sheet but makes no assessor; a row struck later still does.
+        return row if row is not None and row.may_assess else None
 
     def closes_at(self, session: SessionRecord) -> datetime:
         """When a new assessment of this session closes: its conclusion plus the open period."""
@@ -174,9 +176,9 @@ class AssessmentService:
         return Results(True, self._min, closes_at, True, aggregate.answers, items, comments)
 
     async def not_answered(self, session: SessionRecord) -> list[AttendeeRecord]:
-        """Signed-in Teams users with no answer yet: only ever used to send them a reminder.
+        """People who may assess and have not yet: only ever used to send them a reminder.
 
-        Nobody, once the assessment is closed.
+        Nobody, once the assessment is closed; never someone the focal point added afterwards.
         """
         aggregate = await self._current(session)
         if aggregate.closed:
@@ -186,7 +188,7 @@ class AssessmentService:
         return [
             row
             for row in rows
-            if not row.is_hint
+            if row.may_assess
             and row.aad_id
             and row.mri
             and self._key(aggregate, Person(row.aad_id, row.mri, row.name)) not in folded

@@ -14,6 +14,7 @@ from dialogs.common import change_session, guard, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.polls import PollService
+from dialogs.signin import SIGNIN, SIGNIN_CLOSED
 from storage.questions import QuestionRepository
 from storage.records import Person, QuestionRecord, SessionRecord
 from storage.sessions import SessionRepository
@@ -217,7 +218,7 @@ class DialogueService:
         )
 
     async def conclude(self, session: SessionRecord, caller: Person) -> SessionRecord:
-        """End the Dialogue: the session is held (leader only)."""
+        """End the Dialogue (leader only): held, sign-in closed, the sheet frozen."""
         require_leader(session, caller)
         if session.stage != "conclusion":
             raise WrongState("error.not_conclusion")
@@ -233,7 +234,17 @@ class DialogueService:
                 seconds[s.stage] = (
                     seconds.get(s.stage, 0.0) + (now - s.stage_started_at).total_seconds()
                 )
-            return replace(s, stage=DONE, stage_seconds=seconds, stage_started_at=None, held_at=now)
+            # Conclusion closes sign-in and freezes the sheet: who may assess is fixed now.
+            return replace(
+                s,
+                stage=DONE,
+                stage_seconds=seconds,
+                stage_started_at=None,
+                held_at=now,
+                frozen_at=s.frozen_at or now,
+                status=SIGNIN_CLOSED if s.status == SIGNIN else s.status,
+                closed_at=s.closed_at or now,
+            )
 
         held = await change_session(self._sessions, session, edit)
         log.info("session held session=%s", held.session_id)

@@ -26,7 +26,13 @@ from storage.directory import (
 from storage.records import Person
 
 _CACHE_SECONDS = 10.0
+# How far back a focal point's history reaches: the newest entries about their entity.
+_HISTORY = 30
 _CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+# How to reach a person in personal chat: (Teams id, service url, tenant).
+Contact = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -90,9 +96,13 @@ class Directory:
         return {e.code for e in await self.entities()}
 
     async def roles(self, person: Person) -> Roles:
-        """Admin from the settings; focal point from the directory."""
+        """Admin from the settings; focal point from the directory, never for an admin."""
+        if person.aad_id in self._admins:
+            # Separation of duties: the Ethics Office sees counts, never the sheets' names, so
+            # a focal row left for someone now listed as admin opens nothing.
+            return Roles(True, frozenset())
         focal = await guard(self._repo.focal_entities(person.aad_id))
-        return Roles(person.aad_id in self._admins, frozenset(focal))
+        return Roles(False, frozenset(focal))
 
     def is_admin(self, person: Person) -> bool:
         """Whether this person is an Ethics Office administrator."""
@@ -181,18 +191,52 @@ class Directory:
         assert updated is not None
         return updated
 
-    async def add_focal_point(self, admin: Person, code: Any, person: Person) -> FocalPoint:
-        """Nominate a focal point for an entity."""
+    async def add_focal_point(
+        self,
+        admin: Person,
+        code: Any,
+        person: Person,
+        *,
+        service_url: str = "",
+        tenant_id: str = "",
+    ) -> tuple[FocalPoint, list[Contact]]:
+        """Nominate a focal point for an entity; also who to tell: its current focal points.
+
+        `service_url` and `tenant_id` say how the bot can reach the person until they write.
+        """
         self._require_admin(admin)
+        if person.aad_id in self._admins:
+            raise NotAllowed("error.admin_not_focal")
         entity = await self.entity(code)
         if entity is None:
             raise InvalidInput("error.entity", field="entity")
+        current = await self.focal_points(entity.code)
         point = FocalPoint(
-            entity.code, person.aad_id, person.mri, person.name, admin.aad_id, self._clock()
+            entity.code,
+            person.aad_id,
+            person.mri,
+            person.name,
+            admin.aad_id,
+            self._clock(),
+            service_url,
+            tenant_id,
         )
         await guard(self._repo.add_focal_point(point))
         await self._audit(admin, "focal.add", entity=entity.code, person=person.aad_id)
-        return point
+        if any(f.aad_id == person.aad_id for f in current):
+            return point, []  # named again (a retry): the others were told the first time
+        return point, await self._contacts_of([f for f in current if f.aad_id not in self._admins])
+
+    async def _contacts_of(self, points: list[FocalPoint]) -> list[Contact]:
+        """How to reach these focal points: as they last wrote to the bot, else as named."""
+        found = []
+        for point in points:
+            remembered = await guard(self._repo.contacts({point.aad_id}))
+            if remembered:
+                found.append(remembered[0])
+            elif point.mri and point.service_url:
+                found.append((point.mri, point.service_url, point.tenant_id))
+        return found
 
     async def remove_focal_point(self, admin: Person, code: Any, aad_id: Any) -> bool:
         """Withdraw a focal point."""
@@ -213,9 +257,14 @@ class Directory:
         self._require_admin(admin)
         return await guard(self._repo.audit_log(limit))
 
-    async def remember_admin(self, person: Person, service_url: str, tenant_id: str) -> None:
-        """Keep how to reach an admin, so extension requests can be sent to them."""
-        if person.aad_id in self._admins:
+    async def entity_history(self, focal: Person, code: Any) -> list[AuditEntry]:
+        """The newest changes concerning one entity, for its focal point only."""
+        entity = await self.require_focal(focal, code)
+        return await guard(self._repo.audit_of_entity(entity.code, _HISTORY))
+
+    async def remember_contact(self, person: Person, service_url: str, tenant_id: str) -> None:
+        """Keep how to reach an admin or a focal point, so notices reach them in personal chat."""
+        if person.aad_id in self._admins or await guard(self._repo.focal_entities(person.aad_id)):
             await guard(self._repo.save_contact(person.aad_id, person.mri, service_url, tenant_id))
 
     async def admin_contacts(self) -> list[tuple[str, str, str]]:
@@ -227,7 +276,10 @@ class Directory:
         await self._audit(actor, action, **details)
 
     async def _audit(self, actor: Person, action: str, **details: Any) -> None:
-        await guard(self._repo.record(AuditEntry(self._clock(), actor.aad_id, action, details)))
+        # The entity an entry concerns, so its focal point can read it (one query).
+        entity = details.get("entity") or details.get("code") or ""
+        entry = AuditEntry(self._clock(), actor.aad_id, action, details, str(entity))
+        await guard(self._repo.record(entry))
 
     async def _save(self, record: EntityRecord) -> None:
         try:

@@ -225,7 +225,7 @@ class RollupService:
 
     async def record_counts(self, session: SessionRecord, rows: list[AttendeeRecord]) -> bool:
         """Keep the session's counts equal to its sheet; True when they changed."""
-        attendees = [r for r in rows if not r.is_hint]
+        attendees = [r for r in rows if r.on_sheet]
         participants = len(attendees)
         non_staff = sum(1 for r in attendees if r.category == "non_staff")
         agencies = dict(Counter(r.agency.strip() for r in attendees if r.agency.strip()))
@@ -248,7 +248,7 @@ class RollupService:
             return
         rows = await guard(self._attendance.list(session.session_id))
         for row in rows:
-            if not row.is_hint and row.aad_id:
+            if row.on_sheet and row.aad_id:
                 await guard(self._rollup.mark_attended(session.cycle, row.aad_id))
 
     async def certify(self, focal: Person, entity: EntityRecord) -> Certification:
@@ -265,7 +265,7 @@ class RollupService:
             async with limit:
                 rows = await guard(self._attendance.list(session.session_id))
             await self.record_counts(session, rows)
-            return replace(session, participants=sum(1 for r in rows if not r.is_hint))
+            return replace(session, participants=sum(1 for r in rows if r.on_sheet))
 
         counted = await asyncio.gather(*(exact(s) for s in sessions))
         units = units_of(counted)

@@ -15,7 +15,7 @@ from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
 from dialogs.polls import PollService
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.attendance import AttendanceRepository, arranged
-from storage.keys import normalized_name, session_id_for
+from storage.keys import named_key, normalized_name, session_id_for, user_key
 from storage.records import Person
 from storage.sessions import SessionRepository
 
@@ -30,6 +30,8 @@ FAR_BELOW = 5
 SIGNIN = "signin"
 SIGNIN_CLOSED = "signin_closed"
 ENDED = "ended"
+# What a focal point's "add a person" did.
+ADDED, RESTORED, LISTED = "added", "restored", "listed"
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,13 @@ class Sheet:
 
     @property
     def attendees(self) -> list[AttendeeRecord]:
-        """People on the sheet, in sign-in order."""
-        return [r for r in self.rows if not r.is_hint]
+        """People on the sheet, in sign-in order (rows the focal point struck are not)."""
+        return [r for r in self.rows if r.on_sheet]
+
+    @property
+    def struck(self) -> list[AttendeeRecord]:
+        """Rows the focal point struck off the final sheet."""
+        return [r for r in self.rows if not r.is_hint and not r.on_sheet]
 
     @property
     def hints(self) -> list[AttendeeRecord]:
@@ -67,6 +74,11 @@ class Sheet:
     def find(self, aad_id: str) -> AttendeeRecord | None:
         """The row of a Teams user, if they are on the sheet."""
         return next((r for r in self.attendees if r.aad_id == aad_id), None)
+
+
+def is_final(session: SessionRecord) -> bool:
+    """Whether the leader is done with the sheet (concluded or ended): the focal point corrects."""
+    return session.frozen or session.status == ENDED
 
 
 def size_advice(count: int) -> str | None:
@@ -196,6 +208,7 @@ class SignInService:
 
         Returns the sheet with the caller's row and whether they were on it already.
         """
+        self._require_unfrozen(session)
         self._require_open(session)
         if session.is_leader(person.aad_id):
             raise NotAllowed("error.leader_signs_in")
@@ -217,6 +230,7 @@ class SignInService:
 
     async def undo(self, session: SessionRecord, person: Person) -> Sheet:
         """Take the caller off the sheet."""
+        self._require_unfrozen(session)
         self._require_open(session)
         sheet = await self.sheet(session)
         row = sheet.find(person.aad_id)
@@ -229,6 +243,7 @@ class SignInService:
     ) -> tuple[Sheet, str, bool]:
         """Add someone by name (joined by phone); the cleaned name, and False if already there."""
         self._require_helper(session, caller)
+        self._require_unfrozen(session)
         self._require_open(session)
         name = parse_name(data, "add_name")
         details = parse_details(data, prefix="add")
@@ -249,8 +264,9 @@ class SignInService:
         return await self.sheet(session), name, True
 
     async def remove(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:
-        """Take an entry off the sheet (leader only)."""
+        """Take an entry off the sheet (leader only, until the session concludes)."""
         self._require_leader(session, caller)
+        self._require_unfrozen(session)
         sheet = await self.sheet(session)
         if not isinstance(key, str) or key not in {r.key for r in sheet.attendees}:
             raise InvalidInput("error.unknown_entry", field="remove")
@@ -262,6 +278,7 @@ class SignInService:
     ) -> tuple[Sheet, int]:
         """Add the chat's members who are not on the sheet yet; the leader is not a participant."""
         self._require_leader(session, caller)
+        self._require_unfrozen(session)
         self._require_open(session)
         people = [
             replace(m, name=m.name[:MAX_NAME] or "?")
@@ -278,6 +295,7 @@ class SignInService:
     async def confirm_hints(self, session: SessionRecord, caller: Person) -> tuple[Sheet, int]:
         """Put every meeting joiner Teams reported on the sheet (leader only)."""
         self._require_leader(session, caller)
+        self._require_unfrozen(session)
         self._require_open(session)
         sheet = await self.sheet(session)
         people = [Person(h.aad_id, h.mri, h.name) for h in sheet.hints]
@@ -322,8 +340,9 @@ class SignInService:
         return await self.sheet(updated)
 
     async def reopen(self, session: SessionRecord, caller: Person) -> Sheet:
-        """Reopen sign-in after closing it by mistake (leader only)."""
+        """Reopen sign-in after closing it by mistake (leader only; never once concluded)."""
         self._require_leader(session, caller)
+        self._require_unfrozen(session)
         updated = await self._change(
             session,
             lambda s: s if s.status != SIGNIN_CLOSED else replace(s, status=SIGNIN, closed_at=None),
@@ -346,6 +365,84 @@ class SignInService:
         log.info("session ended session=%s", session.session_id)
         return await self.sheet(updated)
 
+    # Corrections of a final sheet: the entity's focal point only, each one audited ----------
+
+    async def correct_add(
+        self,
+        session: SessionRecord,
+        focal: Person,
+        data: Mapping[str, Any],
+        person: Person | None = None,
+    ) -> tuple[Sheet, str, str]:
+        """Add someone to a final sheet: they count from now on but never assess the facilitator.
+
+        `person` is a Teams user found in the meeting chat; without one, the name typed. A row
+        the focal point struck comes back as it was. Returns the name and what happened:
+        ADDED, RESTORED or LISTED (on the sheet already).
+        """
+        await self._require_correction(session, focal)
+        name = (person.name[:MAX_NAME] or "?") if person else parse_name(data, "fix_name")
+        details = parse_details(data, prefix="fix")
+        sheet = await self.sheet(session)
+        if person is not None:
+            same = [r for r in sheet.rows if not r.is_hint and r.aad_id == person.aad_id]
+        else:
+            wanted = normalized_name(name)
+            same = [r for r in sheet.rows if not r.is_hint and normalized_name(r.name) == wanted]
+        if any(r.on_sheet for r in same):
+            return sheet, name, LISTED
+        struck = same[0] if same else None
+        key = struck.key if struck else (user_key(person.aad_id) if person else named_key(name))
+        # Audited before the write: a correction is never stored without its audit entry.
+        await self._audit_correction(
+            focal, "sheet.restore" if struck else "sheet.add", session, key
+        )
+        if struck is not None:
+            await self._guard(self._attendance.restore(session.session_id, struck))
+            return await self.sheet(session), struck.name, RESTORED
+        added = await self._guard(
+            self._attendance.add_correction(
+                session.session_id,
+                person=person,
+                name=name,
+                at=self._clock(),
+                category=details.category,
+                agency=details.agency,
+                added_by=focal.aad_id,
+            )
+        )
+        return await self.sheet(session), name, ADDED if added else LISTED
+
+    async def correct_remove(self, session: SessionRecord, focal: Person, key: Any) -> Sheet:
+        """Strike an entry off a final sheet: it no longer counts; who may assess is unchanged."""
+        await self._require_correction(session, focal)
+        sheet = await self.sheet(session)
+        if not isinstance(key, str) or key not in {r.key for r in sheet.attendees}:
+            raise InvalidInput("error.unknown_entry", field="remove")
+        await self._audit_correction(focal, "sheet.remove", session, key)
+        if not await self._guard(self._attendance.strike(session.session_id, key, self._clock())):
+            raise InvalidInput("error.unknown_entry", field="remove")
+        return await self.sheet(session)
+
+    async def _require_correction(self, session: SessionRecord, focal: Person) -> None:
+        await self._directory.require_focal(focal, session.entity)
+        # While the session runs, its leader keeps the sheet; corrections come after.
+        if not is_final(session):
+            raise WrongState("error.sheet_not_final")
+
+    async def _audit_correction(
+        self, focal: Person, action: str, session: SessionRecord, key: str
+    ) -> None:
+        # `person` is the row key, never a name: the Ethics Office reads the audit log.
+        await self._directory.record(
+            focal,
+            action,
+            entity=session.entity,
+            session=session.session_id,
+            unit=session.unit,
+            person=key,
+        )
+
     async def move_card(self, session: SessionRecord, card_id: str) -> SessionRecord:
         """Remember that the sheet's card now lives in another message."""
         return await self._change(session, lambda s: replace(s, card_id=card_id))
@@ -367,6 +464,12 @@ class SignInService:
     def _require_helper(session: SessionRecord, caller: Person) -> None:
         if not (session.is_leader(caller.aad_id) or session.is_monitor(caller.aad_id)):
             raise NotAllowed("error.leader_or_monitor_only")
+
+    @staticmethod
+    def _require_unfrozen(session: SessionRecord) -> None:
+        # At conclusion the sheet froze: who may assess the facilitator is fixed from then on.
+        if session.frozen:
+            raise WrongState("error.sheet_frozen")
 
     @staticmethod
     def _require_open(session: SessionRecord) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
@@ -122,6 +123,59 @@ class AttendanceRepository:
         )
 
     @translated
+    async def add_correction(
+        self,
+        session_id: str,
+        *,
+        person: Person | None,
+        name: str,
+        at: datetime,
+        category: str,
+        agency: str,
+        added_by: str,
+    ) -> AttendeeRecord | None:
+        """Add a row after the sheet froze (a Teams user, else a name); None if the row exists.
+
+        Insert only: a correction never overwrites a row, whoever wrote it.
+        """
+        record = AttendeeRecord(
+            key=keys.user_key(person.aad_id) if person else keys.named_key(name),
+            name=name,
+            source="focal",
+            signed_at=at,
+            aad_id=person.aad_id if person else "",
+            mri=person.mri if person else "",
+            category=category,
+            agency=agency,
+            added_by=added_by,
+            added_after_freeze=True,
+        )
+        try:
+            await self._table.create_entity(_to_entity(session_id, record))
+        except ResourceExistsError:
+            return None
+        return record
+
+    @translated
+    async def strike(self, session_id: str, key: str, at: datetime) -> bool:
+        """Strike a row off a frozen sheet, keeping it; False when there is no such row."""
+        try:
+            await self._table.update_entity(
+                {"PartitionKey": session_id, "RowKey": key, "StruckAt": at},
+                mode=UpdateMode.MERGE,
+            )
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    @translated
+    async def restore(self, session_id: str, record: AttendeeRecord) -> None:
+        """Put a struck row back on the sheet as it was."""
+        await self._table.upsert_entity(
+            _to_entity(session_id, replace(record, struck_at=None)), mode=UpdateMode.REPLACE
+        )
+
+    @translated
     async def remove(self, session_id: str, key: str) -> bool:
         """Take a row off the sheet; False when it was not there (already removed)."""
         try:
@@ -162,7 +216,7 @@ def arranged(rows: list[AttendeeRecord]) -> list[AttendeeRecord]:
 
 
 def _to_entity(session_id: str, record: AttendeeRecord) -> dict:
-    return {
+    entity = {
         "PartitionKey": session_id,
         "RowKey": record.key,
         "Name": record.name,
@@ -174,6 +228,12 @@ def _to_entity(session_id: str, record: AttendeeRecord) -> dict:
         "Agency": record.agency,
         "AddedBy": record.added_by,
     }
+    # Only corrected rows carry these: the rows of 25 sign-ins stay as small as they were.
+    if record.struck_at is not None:
+        entity["StruckAt"] = record.struck_at
+    if record.added_after_freeze:
+        entity["AddedAfterFreeze"] = True
+    return entity
 
 
 def _from_entity(entity: dict) -> AttendeeRecord:
@@ -187,4 +247,6 @@ def _from_entity(entity: dict) -> AttendeeRecord:
         category=entity.get("Category", "staff"),
         agency=entity.get("Agency", ""),
         added_by=entity.get("AddedBy", ""),
+        struck_at=entity.get("StruckAt"),
+        added_after_freeze=bool(entity.get("AddedAfterFreeze", False)),
     )

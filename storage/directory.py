@@ -55,16 +55,20 @@ class FocalPoint:
     name: str
     added_by: str
     added_at: datetime
+    # Where the bot can reach them (the chat they were named in) until they write to it.
+    service_url: str = ""
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One change to the organisation of the Dialogue: who, what, when."""
+    """One change to the organisation of the Dialogue: who, what, when, about which entity."""
 
     at: datetime
     actor: str
     action: str
     details: dict[str, Any]
+    entity: str = ""
 
 
 class DirectoryRepository:
@@ -159,7 +163,16 @@ class DirectoryRepository:
     async def focal_points(self, entity: str) -> list[FocalPoint]:
         """The entity's focal points."""
         return [
-            FocalPoint(entity, e["RowKey"], e["Mri"], e["Name"], e["AddedBy"], e["AddedAt"])
+            FocalPoint(
+                entity,
+                e["RowKey"],
+                e["Mri"],
+                e["Name"],
+                e["AddedBy"],
+                e["AddedAt"],
+                e.get("ServiceUrl", ""),
+                e.get("TenantId", ""),
+            )
             async for e in self._table.query_entities(
                 "PartitionKey eq @pk", parameters={"pk": f"focal-{entity}"}
             )
@@ -176,6 +189,8 @@ class DirectoryRepository:
                 "Name": point.name,
                 "AddedBy": point.added_by,
                 "AddedAt": point.added_at,
+                "ServiceUrl": point.service_url,
+                "TenantId": point.tenant_id,
             }
         )
         await self._table.upsert_entity(
@@ -209,7 +224,7 @@ class DirectoryRepository:
 
     @translated
     async def save_contact(self, aad_id: str, mri: str, service_url: str, tenant_id: str) -> None:
-        """Remember how to reach a person in personal chat (admins, for notifications)."""
+        """Remember how to reach a person in personal chat (admins, focal points: notices)."""
         await self._table.upsert_entity(
             {
                 "PartitionKey": "contact",
@@ -245,6 +260,7 @@ class DirectoryRepository:
                     "Actor": entry.actor,
                     "Action": entry.action,
                     "Details": json.dumps(entry.details, ensure_ascii=False, default=str),
+                    "Entity": entry.entity,
                 }
             )
         except ResourceExistsError:
@@ -257,7 +273,27 @@ class DirectoryRepository:
         async for e in self._audit.query_entities(
             "PartitionKey eq @pk", parameters={"pk": "audit"}, results_per_page=limit
         ):
-            entries.append(AuditEntry(e["At"], e["Actor"], e["Action"], json.loads(e["Details"])))
+            entries.append(_audit_entry(e))
             if len(entries) >= limit:
                 break
         return entries
+
+    @translated
+    async def audit_of_entity(self, entity: str, limit: int = 50) -> list[AuditEntry]:
+        """The newest entries concerning one entity first."""
+        entries: list[AuditEntry] = []
+        async for e in self._audit.query_entities(
+            "PartitionKey eq @pk and Entity eq @entity",
+            parameters={"pk": "audit", "entity": entity},
+            results_per_page=limit,
+        ):
+            entries.append(_audit_entry(e))
+            if len(entries) >= limit:
+                break
+        return entries
+
+
+def _audit_entry(e: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        e["At"], e["Actor"], e["Action"], json.loads(e["Details"]), e.get("Entity", "")
+    )

@@ -49,6 +49,8 @@ class SessionRecord:
     scenario_card_id: str = ""
     agenda_card_id: str = ""
     held_at: datetime | None = None
+    # When the sheet froze (conclusion): who may assess the facilitator is fixed from then on.
+    frozen_at: datetime | None = None
     # Counts kept from the sheet (within a second of a change), so roll-ups read sessions only.
     participants: int = 0
     non_staff: int = 0
@@ -59,6 +61,12 @@ class SessionRecord:
     def held(self) -> bool:
         """Whether the session took place: concluded, or its sign-in closed or ended."""
         return self.held_at is not None or self.status in ("signin_closed", "ended")
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the sheet is final: frozen at conclusion (sessions held before the freeze
+        was recorded froze when they were held)."""
+        return self.frozen_at is not None or self.held_at is not None
 
     def is_leader(self, aad_id: str) -> bool:
         """Whether this Entra object id is the session's leader."""
@@ -115,8 +123,22 @@ class AttendeeRecord:
     category: str = "staff"
     agency: str = ""
     added_by: str = ""
+    # Corrections of the focal point once the sheet froze: a struck row no longer counts, a row
+    # added after the freeze counts; neither changes who may assess the facilitator.
+    struck_at: datetime | None = None
+    added_after_freeze: bool = False
 
     @property
     def is_hint(self) -> bool:
         """Whether this row is only a meeting-join hint, not a sign-in."""
         return self.source == "hint"
+
+    @property
+    def on_sheet(self) -> bool:
+        """Whether this row is on the sheet and counts: signed in, not struck afterwards."""
+        return not self.is_hint and self.struck_at is None
+
+    @property
+    def may_assess(self) -> bool:
+        """Whether this row makes its person an assessor: on the sheet when it froze."""
+        return not self.is_hint and not self.added_after_freeze

@@ -247,6 +247,7 @@ def _to_entity(session: SessionRecord) -> dict:
         "StageStartedAt": session.stage_started_at,
         "ScenarioStartedAt": session.scenario_started_at,
         "HeldAt": session.held_at,
+        "FrozenAt": session.frozen_at,
     }
     entity.update({k: v for k, v in optional.items() if v is not None})
     return entity
@@ -293,5 +294,6 @@ def _from_entity(entity: dict) -> SessionRecord:
         scenario_card_id=entity.get("ScenarioCardId", ""),
         agenda_card_id=entity.get("AgendaCardId", ""),
         held_at=entity.get("HeldAt"),
+        frozen_at=entity.get("FrozenAt"),
         etag=entity.metadata["etag"],
     )

@@ -303,6 +303,17 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "focal.extension": ("entity", "reason"),
     "focal.cascade": ("entity",),
     "focal.expected": ("entity", "expected_csv"),
+    "focal.history": ("entity",),
+    "focal.sheet_add": (
+        "entity",
+        "cycle",
+        "sid",
+        "fix_name",
+        "fix_upn",
+        "fix_category",
+        "fix_agency",
+    ),
+    "focal.sheet_remove": ("entity", "cycle", "sid", "fix_remove_key"),
     "admin.cycle": ("cycle_year", "cycle_pack", "cycle_deadline"),
     "admin.entity": ("entity_code", "entity_name"),
     "admin.focal": ("focal_upn", "focal_entity"),
@@ -313,6 +324,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
 }
 # What a participant (not the leader) may legitimately change in the live session's rows.
 SIGN_IN_VERBS = {"signin", "signin.undo"}
+# What the entity's focal point may change on a final sheet (each one audited).
+CORRECTION_VERBS = {"focal.sheet_add", "focal.sheet_remove"}
 # The session row's counts follow the sheet in the background after a sign-in.
 COUNT_FIELDS = {"Participants", "NonStaff", "Agencies"}
 GUARDED_TABLES = ("sessions", "attendance", "polls")
@@ -320,7 +333,7 @@ GUARDED_TABLES = ("sessions", "attendance", "polls")
 HELD_VERBS = {
     verb
     for verb in VERB_KEYS
-    if verb.startswith(("feedback.", "assess.", "questions.")) or verb == "focal.sheet"
+    if verb.startswith(("feedback.", "assess.", "questions.", "focal.sheet"))
 }
 DROP = object()
 
@@ -799,6 +812,7 @@ def key_values(live: Live) -> dict[str, list[Any]]:
     """Per data key: real values (so most clicks get past the first check) and near misses."""
     sid, held = live.sid, live.held_keys["sid"]
     sheet_keys = [f"u{p.aad_id}" for p in (*live.participants, live.leader)]
+    held_sheet = [f"u{p.aad_id}" for p in live.held_participants]
     people = [p.name for p in live.participants]
     return {
         "sid": [sid, sid, sid, held, sid.upper(), sid + ODATA, sid + "\x00", [sid]],
@@ -818,6 +832,11 @@ def key_values(live: Live) -> dict[str, list[Any]]:
         "add_name": ["Ana Costa", SPLIT_EMOJI, "  ana   COSTA ", *people, ODATA, "A" * 101],
         "remove_key": [*sheet_keys, "n" + "0" * 32, ODATA],
         "monitor_key": [*sheet_keys, "n" + "0" * 32, ODATA],
+        "fix_remove_key": [*held_sheet, *sheet_keys, "n" + "0" * 32, ODATA],
+        "fix_name": ["Ana Costa", SPLIT_EMOJI, "  ana   COSTA ", *people, ODATA, "A" * 101, ""],
+        "fix_upn": ["", live.held_participants[0].member()["userPrincipalName"], "no-at-sign"],
+        "fix_category": ["staff", "non_staff", "other"],
+        "fix_agency": ["UNICEF", "", "A" * 81],
         "question_text": ["Who decides?", SPLIT_EMOJI, "W" * 501, ODATA],
         "poll_question": ["Agree?", SPLIT_EMOJI, "Q" * 301, ODATA],
         "poll_options": ["Yes\nNo", "Yes\n" + SPLIT_EMOJI, "Yes\nYes", "A", "\n".join("0" * 12)],
@@ -959,6 +978,7 @@ def monitors(rows: Rows) -> dict[str, set[str]]:
 def forged_changes(actor: Actor, verb: Any, before: Rows, after: Rows) -> list[str]:
     """Changes a non-leader's action made to sessions, attendance or polls it may not make."""
     signing = isinstance(verb, str) and verb in SIGN_IN_VERBS
+    correcting = actor.role == "focal point" and isinstance(verb, str) and verb in CORRECTION_VERBS
     monitoring = {sid for sid, ids in monitors(before).items() if actor.user.aad_id in ids}
     problems = []
     for name, keys in diff(before, after).items():
@@ -967,7 +987,9 @@ def forged_changes(actor: Actor, verb: Any, before: Rows, after: Rows) -> list[s
         for key in keys:
             if signing and name == "attendance" and key[1] == f"u{actor.user.aad_id}":
                 continue  # their own sign-in row, in whichever session
-            if signing and name == "sessions":
+            if correcting and name == "attendance":
+                continue  # the entity's focal point corrects a final sheet, audited
+            if (signing or correcting) and name == "sessions":
                 old, new = before[name].get(key, {}), after[name].get(key, {})
                 if {p for p in old.keys() | new.keys() if old.get(p) != new.get(p)} <= COUNT_FIELDS:
                     continue

@@ -186,12 +186,20 @@ async def test_the_whole_dialogue_and_its_forms_through_the_playground(make_sett
 
 async def test_focal_point_and_ethics_office_through_the_playground(make_settings, card_log):
     amina = "a1d1a110-0001-4000-8000-00000000a001"
-    # In the Playground only the current user (Amina) has a personal chat with the bot, so she
-    # is also the Ethics Office admin here; the admin's views must still hold no names.
+    layla = "a1d1a110-0006-4000-8000-00000000a006"
+    # In the Playground only the current user (Amina) has a personal chat with the bot. An
+    # admin is never a focal point: Layla (the development admin) names Amina focal point of
+    # DESA; for the Ethics Office's report a second bot on the same tables lists Amina as an
+    # admin, and her focal role then opens nothing.
     bot = BotUnderTest(
-        make_settings(ALLOWED_TENANT_IDS=PLAYGROUND_TENANT, ETHICS_ADMIN_IDS=amina), ""
+        make_settings(ALLOWED_TENANT_IDS=PLAYGROUND_TENANT, ETHICS_ADMIN_IDS=layla), ""
+    )
+    office = BotUnderTest(
+        make_settings(ALLOWED_TENANT_IDS=PLAYGROUND_TENANT, ETHICS_ADMIN_IDS=f"{layla},{amina}"),
+        "",
     )
     await bot.start()
+    await office.start()
     try:
         async with PlaygroundProcess(f"{bot.url}/api/messages") as playground:
             async with playground.client() as client:
@@ -212,8 +220,9 @@ async def test_focal_point_and_ethics_office_through_the_playground(make_setting
                     )
 
                 # The admin names the focal point of DESA in the group chat (member lookup).
+                admin = next(u["id"] for u in others if u["name"] == "Layla Haddad")
                 mark = client.mark()
-                await client.send(chat, leader, f"focal DESA {leader}")
+                await client.send(chat, admin, f"focal DESA {leader}")
                 named = await client.wait_for_message(
                     lambda m: (
                         m.conversation_id == chat and "focal point for DESA" in (m.text or "")
@@ -280,6 +289,8 @@ async def test_focal_point_and_ethics_office_through_the_playground(make_setting
                 )
                 assert "Certified: 5 participants in 2 sessions" in card_text(certified)
 
+        async with PlaygroundProcess(f"{office.url}/api/messages") as playground:
+            async with playground.client() as client:
                 # The Ethics Office's report: DESA certified, counts only, no names.
                 mark = client.mark()
                 await client.send(personal, leader, "report")
@@ -288,5 +299,12 @@ async def test_focal_point_and_ethics_office_through_the_playground(make_setting
                 text = card_text(report.card)
                 assert "DESA" in text and "certified" in text and "5" in text
                 assert not any(u["name"] in text for u in others)
+                # Amina is an admin for this bot: her focal role opens no sheet.
+                refused = await client.invoke(
+                    personal, leader, report.id, "focal.sheet", sheet_data
+                )
+                assert "Only the entity's focal point" in card_text(refused)
+                assert not any(u["name"] in card_text(refused) for u in others)
     finally:
         await bot.stop()
+        await office.stop()
