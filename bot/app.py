@@ -36,7 +36,7 @@ from bot.dialogue_views import DialogueViews
 from bot.downloads import Downloads
 from bot.handler import DialogueBot
 from bot.identity import tenant_of
-from bot.logs import install_correlation, new_correlation
+from bot.logs import install_correlation, new_correlation, redact
 from bot.outbound import Outbound
 from bot.pacing import ChatPacer
 from bot.poll_actions import PollActions
@@ -273,7 +273,10 @@ async def _errors(request: web.Request, handler: Callable) -> web.StreamResponse
         raise
     except Exception as error:
         log.error(
-            "request failed path=%s type=%s", request.path, type(error).__name__, exc_info=error
+            "request failed path=%s type=%s",
+            redact(request.path.replace("\n", " ")),
+            type(error).__name__,
+            exc_info=error,
         )
         return web.json_response({"error": "internal error"}, status=500)
 
