@@ -308,7 +308,10 @@ async def _messages(request: web.Request) -> web.Response:
         return web.json_response({"error": "unauthorized"}, status=401)
     except MetadataUnavailable:
         return web.json_response({"error": "try again later"}, status=503)
-    # Only after the token is checked is the envelope's tenant worth believing.
+    # Only after the token is checked are the envelope's channel and tenant worth believing.
+    if not app[SETTINGS].channel_allowed(activity.channel_id):
+        log.warning("refused: channel not served")
+        return web.json_response({"error": "forbidden"}, status=403)
     if not app[SETTINGS].tenant_allowed(tenant_of(activity)):
         log.warning("refused: tenant not on the allow-list")
         return web.json_response({"error": "forbidden"}, status=403)
