@@ -6,6 +6,7 @@ import re
 
 from botbuilder.schema import Activity
 
+from dialogs.names import strip_invisible_in_name
 from storage.records import Person
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -30,7 +31,8 @@ def person_of(activity: Activity) -> Person | None:
     return Person(
         aad_id=str(sender.aad_object_id).lower(),
         mri=str(sender.id),
-        name=(sender.name or "").strip()[:100] or "?",
+        # A display name is shown on sheets and compared with typed names: nothing invisible.
+        name=" ".join(strip_invisible_in_name(sender.name or "").split())[:100] or "?",
     )
 
 

@@ -12,9 +12,10 @@ from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
+from dialogs.names import name_skeleton
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.attendance import AttendanceRepository, arranged
-from storage.keys import normalized_name, session_id_for
+from storage.keys import session_id_for
 from storage.records import Person
 from storage.sessions import SessionRepository
 
@@ -230,14 +231,16 @@ class SignInService:
         name = parse_name(data, "add_name")
         details = parse_details(data, prefix="add")
         sheet = await self.sheet(session)
-        wanted = normalized_name(name)
-        if any(normalized_name(r.name) == wanted for r in sheet.attendees):
+        # Compared by what the name looks like: a look-alike letter or case is the same person.
+        wanted = name_skeleton(name)
+        if any(name_skeleton(r.name) == wanted for r in sheet.attendees):
             return sheet, name, False
         await self._guard(
             self._attendance.add_named(
                 session.session_id,
                 name,
                 self._clock(),
+                identity=wanted,
                 category=details.category,
                 agency=details.agency,
                 added_by=caller.aad_id,

@@ -56,13 +56,18 @@ class AttendanceRepository:
         name: str,
         at: datetime,
         *,
+        identity: str,
         category: str,
         agency: str,
         added_by: str,
     ) -> AttendeeRecord:
-        """Put a person who has no Teams presence (joined by phone) on the sheet by name."""
+        """Put a person who has no Teams presence (joined by phone) on the sheet by name.
+
+        The row key comes from the name's identity (what it looks like, decided by the rules),
+        so two people adding look-alike names at once still write one row.
+        """
         record = AttendeeRecord(
-            key=keys.named_key(name),
+            key=keys.named_key(identity),
             name=name,
             source="added",
             signed_at=at,
