@@ -163,7 +163,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 settings.assessment_min_answers,
                 clock,
             ),
-            QuestionQueue(store.queue, settings.admin_ids, clock),
+            QuestionQueue(store.queue, settings.admin_ids, clock, signin),
             screens,
             AfterViews(renderer, settings.assessment_min_answers),
             outbound,

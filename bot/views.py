@@ -11,6 +11,7 @@ from cards.renderer import CardRenderer
 from cards.templating import escape_markdown
 from dialogs.errors import DialogueError
 from dialogs.forms import MAX_UNIT
+from dialogs.names import NAME_MASK
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
 
@@ -42,6 +43,11 @@ def plain(text: str) -> str:
     text built into a string before it is bound.
     """
     return escape_markdown(text)
+
+
+def plain_masked(text: str, placeholder: str) -> str:
+    """Text kept for the Ethics Office, escaped, with each masked name shown as `placeholder`."""
+    return plain(text.replace(NAME_MASK, placeholder))
 
 
 class Views:

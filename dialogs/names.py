@@ -9,7 +9,9 @@ from another document brings in.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 
 # Joiners that change how a script or an emoji is drawn (Persian and Indic text, family and
 # flag emoji): visible meaning in free text, so they stay there. In a name they disguise.
@@ -131,3 +133,120 @@ def name_skeleton(name: str) -> str:
     text = unicodedata.normalize("NFD", text).translate(_LOOK_ALIKE_TABLE)
     text = unicodedata.normalize("NFC", text.casefold())
     return " ".join(text.split())
+
+
+# Put where a participant's name was, in text kept for the Ethics Office. An invisible separator
+# (Cf) can never come from what people type (clean_text drops every Cf character), so views can
+# replace it with the catalog's "[name]" in the reader's language; a view that forgets shows
+# nothing at all, never the name.
+NAME_MASK = "\u2063"
+
+# Words of a name too short to mask alone (initials, "Li", "Ng" would hit syllables of other
+# words); a full name is masked whatever the length of its parts.
+MIN_PART = 3
+# Particles of family names: masking "van" or "del" alone would blank ordinary words.
+_PARTICLES = frozenset(
+    "abu al bin ben bint da das de del della der des di do dos du el ibn la las le los san st "
+    "ten ter van von y".split()
+)
+# Names that are also everyday words in English, French or Spanish: masked alone only when
+# written with a capital ("Grace said…"), not in "a grace period" or "we may".
+_EVERYDAY = frozenset(
+    "amber april august bill black brown can cruz dawn faith frank grace green grey gray hope "
+    "jack joy june king long luz mark max may miles paz page pierre rich rosa rose ray sol "
+    "summer sunny white will young".split()
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_PIECE = re.compile(r"[^\W\d_]+")
+
+
+def _mask_key(word: str) -> str:
+    """A word as compared for masking: its skeleton without accents ("sofia" is Sofía)."""
+    decomposed = unicodedata.normalize("NFD", name_skeleton(word))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class NameMask:
+    """Finds the names of a session's sheet in free text, whole words only, and masks them."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        full: set[tuple[str, ...]] = set()
+        parts: set[str] = set()
+        for name in names:
+            words = tuple(_mask_key(w) for w in _WORD.findall(unicodedata.normalize("NFC", name)))
+            if not words:
+                continue
+            full.add(words)
+            for word in words:
+                # "Jean-Pierre" and "O'Connor" as written, and each of their pieces.
+                for part in {word, *_PIECE.findall(word)}:
+                    if len(part) >= MIN_PART and part not in _PARTICLES:
+                        parts.add(part)
+        # Longest names first, so "Mei Lin Wang" is one mask and not three.
+        self._full = sorted((f for f in full if len(f) > 1), key=len, reverse=True)
+        self._parts = frozenset(parts)
+
+    def apply(self, text: str) -> str:
+        """The text with every name of the sheet replaced by NAME_MASK; unchanged if none."""
+        if not self._parts and not self._full:
+            return text
+        normalized = unicodedata.normalize("NFC", text)
+        words = list(_WORD.finditer(normalized))
+        keys = [_mask_key(m.group()) for m in words]
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(words):
+            length = self._full_name_at(normalized, words, keys, i)
+            if length:
+                spans.append((words[i].start(), words[i + length - 1].end()))
+                i += length
+                continue
+            spans += self._parts_of(words[i])
+            i += 1
+        if not spans:
+            return text
+        out, last = [], 0
+        for start, end in spans:
+            out += [normalized[last:start], NAME_MASK]
+            last = end
+        out.append(normalized[last:])
+        return "".join(out)
+
+    def _full_name_at(self, text: str, words: list[re.Match[str]], keys: list[str], i: int) -> int:
+        for name in self._full:
+            end = i + len(name)
+            if tuple(keys[i:end]) != name:
+                continue
+            # The words of a name stand next to each other, with only spaces between them.
+            if all(
+                not text[words[j].end() : words[j + 1].start()].strip() for j in range(i, end - 1)
+            ):
+                return len(name)
+        return 0
+
+    def _parts_of(self, word: re.Match[str]) -> list[tuple[int, int]]:
+        # All of the word, or runs of its pieces ("Thabo's", "O'Connor's", "Kenji-style"),
+        # the longest run first.
+        pieces = [
+            (word.start() + p.start(), word.start() + p.end())
+            for p in _PIECE.finditer(word.group())
+        ]
+        text = word.string
+        spans = []
+        i = 0
+        while i < len(pieces):
+            for j in range(len(pieces), i, -1):
+                if self._masks(text[pieces[i][0] : pieces[j - 1][1]]):
+                    spans.append((pieces[i][0], pieces[j - 1][1]))
+                    i = j
+                    break
+            else:
+                i += 1
+        return spans
+
+    def _masks(self, word: str) -> bool:
+        """Whether this word (or run of pieces) is a participant's name."""
+        key = _mask_key(word)
+        if key not in self._parts:
+            return False
+        return key not in _EVERYDAY or word[:1].isupper()

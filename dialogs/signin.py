@@ -12,7 +12,7 @@ from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
-from dialogs.names import name_skeleton
+from dialogs.names import NameMask, name_skeleton
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.attendance import AttendanceRepository, arranged
 from storage.keys import session_id_for
@@ -186,6 +186,15 @@ class SignInService:
     async def sheet(self, session: SessionRecord) -> Sheet:
         """The session and its current sheet."""
         return Sheet(session, await self._guard(self._attendance.list(session.session_id)))
+
+    async def name_mask(self, session: SessionRecord) -> NameMask:
+        """What masks the names of the session's participants in text for the Ethics Office.
+
+        Everyone the sheet knows (signed in, added by name, join hints) except the leader, whose
+        name the Ethics Office sees on purpose so a reply can reach them.
+        """
+        sheet = await self.sheet(session)
+        return NameMask(r.name for r in sheet.rows if not session.is_leader(r.aad_id))
 
     async def sign_in(
         self, session: SessionRecord, person: Person, data: Mapping[str, Any]
