@@ -31,9 +31,15 @@ def person_of(activity: Activity) -> Person | None:
     return Person(
         aad_id=str(sender.aad_object_id).lower(),
         mri=str(sender.id),
-        # A display name is shown on sheets and compared with typed names: nothing invisible.
-        name=" ".join(strip_invisible_in_name(sender.name or "").split())[:100] or "?",
+        name=display_name(sender.name),
     )
+
+
+def display_name(raw: object) -> str:
+    """A Teams display name as stored: nothing invisible, single-spaced, bounded, never empty."""
+    # Shown on sheets and compared with typed names, so a disguised copy is not a new person.
+    text = raw if isinstance(raw, str) else ""
+    return " ".join(strip_invisible_in_name(text).split())[:100] or "?"
 
 
 def is_group_chat(activity: Activity) -> bool:

@@ -16,7 +16,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.after_actions import AfterActions
 from bot.context import ActionContext, Card, Handler, send_card
 from bot.downloads import TTL_SECONDS, Downloads
-from bot.identity import person_of, tenant_of
+from bot.identity import display_name, person_of, tenant_of
 from bot.outbound import Outbound
 from bot.rollup_views import RollupViews
 from bot.screens import Screens
@@ -352,4 +352,4 @@ async def lookup_member(turn_context: TurnContext, member_id: str) -> Person:
         raise InvalidInput("error.person_not_found", field="focal") from error
     if member is None or not member.aad_object_id:
         raise InvalidInput("error.person_not_found", field="focal")
-    return Person(str(member.aad_object_id).lower(), member.id, (member.name or "?").strip())
+    return Person(str(member.aad_object_id).lower(), member.id, display_name(member.name))

@@ -12,7 +12,7 @@ import pytest
 
 from dialogs.names import name_skeleton, strip_invisible
 from tests.flows import start_session
-from tests.support.teams import Chat, card_sid, card_text
+from tests.support.teams import Chat, User, card_sid, card_text
 from tests.test_signin import rows, shared_card
 
 SAME_PERSON = [
@@ -104,3 +104,13 @@ def test_free_text_keeps_the_joiners_that_scripts_and_emoji_need():
     persian, family = "می\u200cخواهم", "\U0001f468\u200d\U0001f469\u200d\U0001f467"
     assert strip_invisible(persian) == persian and strip_invisible(family) == family
     assert strip_invisible("a\u202eb\u2066c\ufeffd\u2060e") == "abcde"
+
+
+async def test_a_teams_display_name_is_stored_without_invisible_characters(bot, connector, people):
+    chat, leader = Chat(), people[0]
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    disguised = User.make("\u202eKenji\u2060 Watanabe\u200b", 1)
+    await bot.execute(disguised, chat, card_id, "signin", {"sid": sid})
+    (row,) = await rows(bot, "attendance")
+    assert row["Name"] == "Kenji Watanabe"
