@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.views import plain
+from bot.views import plain, plain_masked
 from cards.catalog import Catalogs
 from cards.content import ContentPack
 from cards.renderer import CardRenderer
@@ -294,7 +294,7 @@ class AfterViews:
                     "key": item.key,
                     "cycle": item.cycle,
                     "input_id": f"reply_{n}",
-                    "text": f"? {plain(item.text)}",
+                    "text": f"? {plain_masked(item.text, self._t(lang, 'mask.name'))}",
                     "context": self._t(
                         lang,
                         "queue.context",
@@ -322,7 +322,7 @@ class AfterViews:
         """The Ethics Office's answer, for the leader's personal chat."""
         data = {
             "facts": {"date": self._catalogs.date(lang, date.fromisoformat(item.session_date))},
-            "question": plain(item.text),
+            "question": plain_masked(item.text, self._t(lang, "mask.name")),
             "answer": plain(item.reply),
         }
         return self._r.render("question_reply", data, lang)

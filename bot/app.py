@@ -36,7 +36,7 @@ from bot.dialogue_views import DialogueViews
 from bot.downloads import Downloads
 from bot.handler import DialogueBot
 from bot.identity import tenant_of
-from bot.logs import install_correlation, new_correlation
+from bot.logs import install_correlation, new_correlation, redact
 from bot.outbound import Outbound
 from bot.pacing import ChatPacer
 from bot.poll_actions import PollActions
@@ -185,7 +185,7 @@ def create_app(
             dialogue,
             feedback,
             assessment,
-            QuestionQueue(store.queue, settings.admin_ids, clock),
+            QuestionQueue(store.queue, settings.admin_ids, clock, signin),
             screens,
             AfterViews(renderer, settings.assessment_min_answers),
             outbound,
@@ -317,7 +317,10 @@ async def _errors(request: web.Request, handler: Callable) -> web.StreamResponse
         raise
     except Exception as error:
         log.error(
-            "request failed path=%s type=%s", request.path, type(error).__name__, exc_info=error
+            "request failed path=%s type=%s",
+            redact(request.path.replace("\n", " ")),
+            type(error).__name__,
+            exc_info=error,
         )
         return web.json_response({"error": "internal error"}, status=500)
 
@@ -349,7 +352,10 @@ async def _messages(request: web.Request) -> web.Response:
         return web.json_response({"error": "unauthorized"}, status=401)
     except MetadataUnavailable:
         return web.json_response({"error": "try again later"}, status=503)
-    # Only after the token is checked is the envelope's tenant worth believing.
+    # Only after the token is checked are the envelope's channel and tenant worth believing.
+    if not app[SETTINGS].channel_allowed(activity.channel_id):
+        log.warning("refused: channel not served")
+        return web.json_response({"error": "forbidden"}, status=403)
     if not app[SETTINGS].tenant_allowed(tenant_of(activity)):
         log.warning("refused: tenant not on the allow-list")
         return web.json_response({"error": "forbidden"}, status=403)

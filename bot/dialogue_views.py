@@ -8,6 +8,7 @@ from typing import Any
 from bot.views import plain
 from cards.content import ContentPack, Scenario, Text
 from cards.renderer import CardRenderer
+from cards.templating import Markdown
 from dialogs.dialogue import DONE, SCENARIOS, Progress
 from dialogs.polls import Tally
 from storage.records import PollRecord, QuestionRecord, SessionRecord
@@ -268,8 +269,11 @@ class DialogueViews:
             "paragraphs": [{"text": self._pack_text(lang, t)} for t in scenario.text],
             "script": [
                 {
-                    "text": f"**{self._pack_text(lang, line.speaker)}**: "
-                    f"{self._pack_text(lang, line.line)}"
+                    # The speaker in bold: Markdown of the bot's own, around escaped pack text.
+                    "text": Markdown(
+                        f"**{self._pack_text(lang, line.speaker)}**: "
+                        f"{self._pack_text(lang, line.line)}"
+                    )
                 }
                 for line in scenario.script
             ],

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -36,6 +37,10 @@ from dialogs.rollup import RollupService
 from storage.records import Person
 
 TTL_SECONDS = 15 * 60
+# What link() makes: an unpadded base64url payload (a grant is a few hundred characters), a dot
+# and the 43 characters of an HMAC-SHA256. Anything else is refused before any decoding, so
+# odd input (non-ASCII, escapes, dots, megabytes) is a plain 404 and never an error.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,1024}\.[A-Za-z0-9_-]{43}")
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -81,6 +86,8 @@ class Downloads:
 
     def verify(self, token: str) -> Grant | None:
         """The grant a token carries, if its signature is right and it has not expired."""
+        if not _TOKEN_SHAPE.fullmatch(token):
+            return None
         payload, _, signature = token.partition(".")
         expected = _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
         if not payload or not hmac.compare_digest(signature, expected):
@@ -119,7 +126,8 @@ class Downloads:
         )
 
     async def _entity_file(self, grant: Grant, labels: Labels) -> tuple[str, bytes]:
-        # Checked again when fetched: a focal point withdrawn, or now an admin, loses the link.
+        # The role is checked again now: a focal point withdrawn since the link was made, or now
+        # an admin, or anyone the link was forwarded to, gets nothing. NotAllowed is the 404 above.
         entity = await self._directory.require_focal(Person(grant.requester, "", ""), grant.entity)
         progress = await self._rollup.progress(entity)
         report = EntityReport(

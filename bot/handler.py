@@ -12,7 +12,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity
 
 from bot.context import ActionContext, Card, Handler, card_response, local_today, send_card
-from bot.identity import is_group_chat, person_of
+from bot.identity import display_name, is_group_chat, person_of
 from bot.screens import Screens
 from bot.settings import Settings
 from bot.shared_cards import SharedCards
@@ -238,7 +238,7 @@ class DialogueBot(TeamsActivityHandler):
                     Person(
                         str(user["aadObjectId"]).lower(),
                         str(user["id"]),
-                        str(user.get("name") or "?")[:100],
+                        display_name(user.get("name")),
                     )
                 )
         try:

@@ -6,6 +6,7 @@ import re
 
 from botbuilder.schema import Activity
 
+from dialogs.names import strip_invisible_in_name
 from storage.records import Person
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -30,8 +31,15 @@ def person_of(activity: Activity) -> Person | None:
     return Person(
         aad_id=str(sender.aad_object_id).lower(),
         mri=str(sender.id),
-        name=(sender.name or "").strip()[:100] or "?",
+        name=display_name(sender.name),
     )
+
+
+def display_name(raw: object) -> str:
+    """A Teams display name as stored: nothing invisible, single-spaced, bounded, never empty."""
+    # Shown on sheets and compared with typed names, so a disguised copy is not a new person.
+    text = raw if isinstance(raw, str) else ""
+    return " ".join(strip_invisible_in_name(text).split())[:100] or "?"
 
 
 def is_group_chat(activity: Activity) -> bool:

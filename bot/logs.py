@@ -17,7 +17,11 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 _CORRELATION: contextvars.ContextVar[str] = contextvars.ContextVar("correlation", default="-")
-_TOKEN = re.compile(r"/exports/[^/?\s]+")
+# Everything after /exports/ may be (part of) a link's token, whatever it contains: a
+# token cut at a space or a slash would still leak its other half. In a message, up to the end
+# of the line; in a request path (which may hold a decoded newline), up to its end.
+_TOKEN_IN_TEXT = re.compile(r"/exports/.*", re.IGNORECASE)
+_TOKEN_IN_PATH = re.compile(r"/exports/.*", re.IGNORECASE | re.DOTALL)
 
 
 def install_correlation() -> None:
@@ -51,12 +55,13 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "correlation": getattr(record, "correlation", "-"),
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         if record.exc_info:
             # The type and where it happened; exception messages may quote user input.
             entry["error"] = record.exc_info[0].__name__ if record.exc_info[0] else ""
-            entry["trace"] = self.formatStack(self.formatException(record.exc_info))[-4000:]
+            trace = self.formatStack(self.formatException(record.exc_info))[-4000:]
+            entry["trace"] = redact(trace)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -65,8 +70,13 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         """Log method, path (redacted), status and duration."""
-        path = _TOKEN.sub("/exports/…", request.path)
+        path = _TOKEN_IN_PATH.sub("/exports/…", request.path)
         self.logger.info("http %s %s %s %.0fms", request.method, path, response.status, time * 1000)
+
+
+def redact(text: str) -> str:
+    """The text with export tokens cut out (each is a short-lived credential)."""
+    return _TOKEN_IN_TEXT.sub("/exports/…", text)
 
 
 def configure(level: str) -> None:

@@ -16,7 +16,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.after_actions import AfterActions
 from bot.context import ActionContext, Card, Handler, send_card
 from bot.downloads import TTL_SECONDS, Downloads
-from bot.identity import person_of, tenant_of
+from bot.identity import display_name, person_of, tenant_of
 from bot.outbound import Outbound
 from bot.rollup_views import RollupViews
 from bot.screens import Screens
@@ -326,18 +326,18 @@ class RollupActions:
         entries = []
         for entity in await self._directory.entities(active_only=False):
             sessions = [s for s in await self._signin.of_entity(cycle.year, entity.code) if s.held]
-            latest = [
-                v
-                for v in await asyncio.gather(*(self._feedback.latest(s) for s in sessions))
-                if v is not None
-            ]
+            versions = await asyncio.gather(*(self._feedback.latest(s) for s in sessions))
+            latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
             if not latest:
                 continue
-            guide = sum(int(v.answers.get("c7", 0)) for v in latest) / len(latest)
-            topics = sum(int(v.answers.get("c9", 0)) for v in latest) / len(latest)
+            guide = sum(int(v.answers.get("c7", 0)) for _, v in latest) / len(latest)
+            topics = sum(int(v.answers.get("c9", 0)) for _, v in latest) / len(latest)
+            # The leader's own record keeps the comments as written; the Ethics Office reads
+            # them with the names of the session's participants masked.
+            masks = await asyncio.gather(*(self._signin.name_mask(s) for s, _ in latest))
             comments = [
-                str(v.answers[item])
-                for v in latest
+                mask.apply(str(v.answers[item]))
+                for (_, v), mask in zip(latest, masks, strict=True)
                 for item in ("c10", "c11", "c13", "c14")
                 if v.answers.get(item)
             ]
@@ -443,7 +443,7 @@ async def lookup_member(
         raise _not_found(conversation_id) from error
     if member is None or not member.aad_object_id:
         raise _not_found(conversation_id)
-    return Person(str(member.aad_object_id).lower(), member.id, (member.name or "?").strip())
+    return Person(str(member.aad_object_id).lower(), member.id, display_name(member.name))
 
 
 def _not_found(conversation_id: str | None) -> InvalidInput:

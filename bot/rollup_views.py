@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.views import plain
+from bot.views import plain, plain_masked
 from cards.catalog import Catalogs
 from cards.renderer import CardRenderer
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
@@ -366,7 +366,10 @@ class RollupViews:
                         guide=self._c.number(lang, round(guide, 1)),
                         topics=self._c.number(lang, round(topics, 1)),
                     ),
-                    "comments": [{"text": f"“{plain(c)}”"} for c in comments[:10]],
+                    "comments": [
+                        {"text": f"“{plain_masked(c, self._t(lang, 'mask.name'))}”"}
+                        for c in comments[:10]
+                    ],
                 }
                 for entity, count, guide, topics, comments in entries
             ],

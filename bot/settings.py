@@ -72,6 +72,17 @@ class Settings:
             return self.dev
         return tenant_id in self.allowed_tenant_ids
 
+    def channel_allowed(self, channel_id: str | None) -> bool:
+        """Whether activities from this channel may be served: Teams only, once there is an app id.
+
+        The Bot Framework signs every channel's activities with the same keys, so a valid token
+        does not make a Web Chat or Direct Line activity a Teams one. Without an app id (--dev)
+        the Bot Framework Emulator is welcome too; the Agents Playground posts as msteams.
+        """
+        if self.app_id:
+            return channel_id == "msteams"
+        return channel_id in ("msteams", "emulator")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool = False) -> Settings:
         """Read and validate the settings; raise SettingsError naming every bad value."""

@@ -11,7 +11,7 @@ from botbuilder.core.teams import TeamsInfo
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.context import ActionContext, Card, Handler, local_today, send_card
-from bot.identity import is_group_chat, tenant_of
+from bot.identity import display_name, is_group_chat, tenant_of
 from bot.screens import Screens
 from bot.shared_cards import SharedCards
 from bot.views import PARTICIPANT, Notice, viewer_role
@@ -198,7 +198,7 @@ async def _roster(turn_context: TurnContext) -> list[Person]:
                         Person(
                             str(member.aad_object_id).lower(),
                             member.id,
-                            (member.name or "").strip() or "?",
+                            display_name(member.name),
                         )
                     )
             token = page.continuation_token

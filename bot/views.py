@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from cards.catalog import LANGUAGES
 from cards.renderer import CardRenderer
+from cards.templating import escape_markdown
 from dialogs.errors import DialogueError
 from dialogs.forms import MAX_UNIT
+from dialogs.names import NAME_MASK
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
-
-# Teams renders a subset of Markdown in card text (emphasis, links): names typed by people must
-# stay plain text. Hyphens, dots and apostrophes are common in names and harmless mid-line.
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>~])")
 
 PARTICIPANT = "participant"
 LEADER = "leader"
@@ -40,8 +37,17 @@ class Notice:
 
 
 def plain(text: str) -> str:
-    """Escape Markdown so user-typed text shows as typed."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    """Escape Markdown so user-typed text shows as typed.
+
+    The card templates escape every bound value anyway (escaping is idempotent); this is for
+    text built into a string before it is bound.
+    """
+    return escape_markdown(text)
+
+
+def plain_masked(text: str, placeholder: str) -> str:
+    """Text kept for the Ethics Office, escaped, with each masked name shown as `placeholder`."""
+    return plain(text.replace(NAME_MASK, placeholder))
 
 
 class Views:

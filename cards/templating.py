@@ -9,11 +9,17 @@ Supported in a template (JSON):
 - `"$when": "${path}"` (or `"${!path}"`): keep the object only when the value is truthy (falsy).
 - A property whose whole-string binding gives None is left out.
 Paths may start with `$root.` to reach the top-level data from inside a `$data` repetition.
+
+Teams renders a subset of Markdown in TextBlock and fact texts, so every value bound into those
+(whole, inline, as a catalog string's field, or inside card elements a view built) is escaped,
+unless it is `Markdown`: text the bot trusts as written (the content pack, the catalogs). One
+place, so a view that forgets cannot turn a typed name or reason into a link.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +28,51 @@ _INLINE = re.compile(r"\$\{([$\w.]+)\}")
 _CATALOG = re.compile(r"^@\{([\w.]+)(?:\|([$\w.]+))?\}$")
 
 Translate = Callable[[str, Mapping[str, Any]], str]
+
+
+class Markdown(str):
+    """Text shown as written, Markdown and all: only for what the bot itself ships."""
+
+
+# CommonMark lets a backslash escape any ASCII punctuation; a pair already escaped is kept, so
+# escaping twice changes nothing (views may have escaped a value before binding it).
+_ESCAPABLE = frozenset(string.punctuation)
+# Emphasis, code, links and images ([), autolinks and HTML (<), strikethrough, and the escape
+# itself; anywhere in the text. Hyphens, dots and apostrophes are common in names and harmless
+# mid-line.
+_ALWAYS = frozenset("\\`*_[]<>~")
+
+
+def escape_markdown(text: str) -> str:
+    """Text that renders as typed: no emphasis, link, heading or bare URL a renderer links."""
+    if isinstance(text, Markdown):
+        return text
+    out: list[str] = []
+    at_line_start = True
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
+            out.append(text[i : i + 2])
+            i += 2
+            at_line_start = False
+            continue
+        if (
+            ch in _ALWAYS
+            or (ch == "#" and at_line_start)
+            # "https://…" and "www.…" may be linked by a renderer without any link syntax.
+            or (ch == ":" and text.startswith("//", i + 1))
+            or (ch == "." and text[max(0, i - 3) : i].lower() == "www")
+        ):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+        if ch == "\n":
+            at_line_start = True
+        elif not ch.isspace():
+            at_line_start = False
+        i += 1
+    return "".join(out)
 
 
 class TemplateError(ValueError):
@@ -61,20 +112,25 @@ class _Scope:
         return self.current if isinstance(self.current, Mapping) else {}
 
 
-def _expand(node: Any, scope: _Scope, translate: Translate) -> Any:
+def _expand(node: Any, scope: _Scope, translate: Translate, markdown: bool = False) -> Any:
+    """Expand a node; `markdown` when the strings made here are rendered as Markdown."""
     if isinstance(node, dict):
         return _expand_object(node, scope, translate)
     if isinstance(node, list):
         out: list[Any] = []
         for item in node:
-            value = _expand(item, scope, translate)
+            value = (
+                _expand_fact(item, scope, translate)
+                if markdown and isinstance(item, dict)
+                else _expand(item, scope, translate)
+            )
             if isinstance(value, _Repeated):
                 out.extend(value.items)
             elif value is not _DROP:
                 out.append(value)
         return out
     if isinstance(node, str):
-        return _expand_string(node, scope, translate)
+        return _expand_string(node, scope, translate, markdown)
     return node
 
 
@@ -83,23 +139,45 @@ class _Repeated:
         self.items = items
 
 
-def _expand_object(node: dict[str, Any], scope: _Scope, translate: Translate) -> Any:
+def _markdown_keys(node: Mapping[str, Any], fact: bool) -> frozenset[str]:
+    """The properties of this element that Teams renders as Markdown."""
+    if fact:
+        return frozenset(("title", "value"))
+    kind = node.get("type")
+    if kind == "TextBlock":
+        return frozenset(("text",))
+    if kind == "FactSet":
+        return frozenset(("facts",))  # a list of facts: their title and value
+    return frozenset()
+
+
+def _expand_fact(node: dict[str, Any], scope: _Scope, translate: Translate) -> Any:
+    return _expand_object(node, scope, translate, fact=True)
+
+
+def _expand_object(
+    node: dict[str, Any], scope: _Scope, translate: Translate, *, fact: bool = False
+) -> Any:
     if "$data" in node:
         items = _binding(node["$data"], scope)
         rest = {k: v for k, v in node.items() if k != "$data"}
         if items is None:
             items = []  # nothing to repeat over: the element disappears
         if isinstance(items, list):
-            expanded = [_expand_object(rest, _Scope(item, scope.root), translate) for item in items]
+            expanded = [
+                _expand_object(rest, _Scope(item, scope.root), translate, fact=fact)
+                for item in items
+            ]
             return _Repeated([e for e in expanded if e is not _DROP])
-        return _expand_object(rest, _Scope(items, scope.root), translate)
+        return _expand_object(rest, _Scope(items, scope.root), translate, fact=fact)
     if "$when" in node and not _binding(node["$when"], scope):
         return _DROP
+    markdown_keys = _markdown_keys(node, fact)
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "$when":
             continue
-        expanded = _expand(value, scope, translate)
+        expanded = _expand(value, scope, translate, key in markdown_keys)
         # A property bound to a missing value (None) is left out, as the templating SDK does.
         if expanded is _DROP or (expanded is None and isinstance(value, str)):
             continue
@@ -117,15 +195,49 @@ def _binding(expression: Any, scope: _Scope) -> Any:
     return not value if match.group(1) else value
 
 
-def _expand_string(text: str, scope: _Scope, translate: Translate) -> Any:
+def _expand_string(text: str, scope: _Scope, translate: Translate, markdown: bool) -> Any:
     catalog = _CATALOG.match(text)
     if catalog:
         key, path = catalog.groups()
         fields = scope.lookup(path) if path else scope.fields()
+        if markdown and isinstance(fields, Mapping):
+            # The catalog string is trusted; the values formatted into it are not.
+            fields = {k: _escaped(v) for k, v in fields.items()}
         return translate(key, fields)
     whole = _WHOLE.match(text)
     if whole:
-        return _binding(text, scope)
+        value = _binding(text, scope)
+        if markdown and isinstance(value, str):
+            return escape_markdown(value)
+        # Elements or facts a view built in code: their texts are escaped just the same.
+        return _escape_elements(value, facts=markdown)
     if "${" in text:
-        return _INLINE.sub(lambda m: str(scope.lookup(m.group(1))), text)
+
+        def substitute(match: re.Match[str]) -> str:
+            value = str(scope.lookup(match.group(1)))
+            return escape_markdown(value) if markdown else value
+
+        return _INLINE.sub(substitute, text)
     return text
+
+
+def _escaped(value: Any) -> Any:
+    return escape_markdown(value) if isinstance(value, str) else value
+
+
+def _escape_elements(value: Any, *, facts: bool = False) -> Any:
+    """A bound list or object with the Markdown texts of its elements escaped."""
+    if isinstance(value, list):
+        return [_escape_elements(item, facts=facts) for item in value]
+    if not isinstance(value, dict):
+        return value
+    keys = _markdown_keys(value, facts)
+    out = {}
+    for key, item in value.items():
+        if key in keys and isinstance(item, str):
+            out[key] = escape_markdown(item)
+        elif key in keys and key == "facts":
+            out[key] = _escape_elements(item, facts=True)
+        else:
+            out[key] = _escape_elements(item)
+    return out

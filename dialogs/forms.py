@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from dialogs.errors import InvalidInput
+from dialogs.names import strip_invisible, strip_invisible_in_name
 
 LANGUAGES = ("en", "fr", "es")
 CATEGORIES = ("staff", "non_staff")
@@ -40,12 +41,17 @@ class PersonDetails:
 
 
 def clean_text(value: Any, *, field: str, max_length: int, required: bool) -> str:
-    """Trimmed single-line text without control characters, within bounds."""
+    """Trimmed single-line text without control or invisible format characters, within bounds."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput("error.invalid_field", field=field)
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value)
+    # Direction overrides and zero-width characters would make stored text read differently
+    # from what it holds (and two equal texts differ): dropped before anything else.
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in strip_invisible(value)
+    )
     text = " ".join(text.split())
     if required and not text:
         raise InvalidInput("error.required", field=field)
@@ -86,8 +92,11 @@ def parse_details(data: Mapping[str, Any], *, prefix: str) -> PersonDetails:
 
 
 def parse_name(data: Mapping[str, Any], key: str) -> str:
-    """A person's name as typed by the leader or monitor."""
-    return clean_text(data.get(key), field="name", max_length=MAX_NAME, required=True)
+    """A person's name as typed by the leader or monitor, without any invisible character."""
+    value = data.get(key)
+    if isinstance(value, str):
+        value = strip_invisible_in_name(value)
+    return clean_text(value, field="name", max_length=MAX_NAME, required=True)
 
 
 def _whole_number(value: Any, *, field: str, low: int, high: int) -> int:

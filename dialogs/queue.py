@@ -11,6 +11,7 @@ from typing import Any
 from dialogs.common import guard, require_leader
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline
+from dialogs.signin import SignInService
 from storage import WriteConflict
 from storage.questions import QueuedQuestion, QueueRepository
 from storage.records import Person, QuestionRecord, SessionRecord
@@ -24,11 +25,16 @@ class QuestionQueue:
     """Leaders forward; Ethics Office admins list and answer; no participant is ever named."""
 
     def __init__(
-        self, queue: QueueRepository, admins: frozenset[str], clock: Callable[[], datetime]
+        self,
+        queue: QueueRepository,
+        admins: frozenset[str],
+        clock: Callable[[], datetime],
+        signin: SignInService,
     ) -> None:
         self._queue = queue
         self._admins = admins
         self._clock = clock
+        self._signin = signin
 
     def is_admin(self, person: Person) -> bool:
         """Whether this person is an Ethics Office administrator (from the settings)."""
@@ -40,6 +46,8 @@ class QuestionQueue:
         """Send the session's questions to the Ethics Office (leader only); count of new ones."""
         require_leader(session, caller)
         now = self._clock()
+        # A question may name a colleague ("as Kenji said…"): the queue never holds the name.
+        mask = await self._signin.name_mask(session)
         added = 0
         for question in questions:
             item = QueuedQuestion(
@@ -48,7 +56,7 @@ class QuestionQueue:
                 entity=session.entity,
                 session_id=session.session_id,
                 session_date=session.session_date.isoformat(),
-                text=question.text,
+                text=mask.apply(question.text),
                 leader_id=session.leader.aad_id,
                 leader_mri=session.leader.mri,
                 leader_name=session.leader.name,

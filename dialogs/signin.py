@@ -12,10 +12,11 @@ from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
+from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.attendance import AttendanceRepository, arranged
-from storage.keys import named_key, normalized_name, session_id_for, user_key
+from storage.keys import named_key, session_id_for, user_key
 from storage.records import Person
 from storage.sessions import SessionRepository
 
@@ -201,6 +202,15 @@ class SignInService:
         """The session and its current sheet."""
         return Sheet(session, await self._guard(self._attendance.list(session.session_id)))
 
+    async def name_mask(self, session: SessionRecord) -> NameMask:
+        """What masks the names of the session's participants in text for the Ethics Office.
+
+        Everyone the sheet knows (signed in, added by name, join hints) except the leader, whose
+        name the Ethics Office sees on purpose so a reply can reach them.
+        """
+        sheet = await self.sheet(session)
+        return NameMask(r.name for r in sheet.rows if not session.is_leader(r.aad_id))
+
     async def sign_in(
         self, session: SessionRecord, person: Person, data: Mapping[str, Any]
     ) -> tuple[Sheet, bool]:
@@ -248,14 +258,16 @@ class SignInService:
         name = parse_name(data, "add_name")
         details = parse_details(data, prefix="add")
         sheet = await self.sheet(session)
-        wanted = normalized_name(name)
-        if any(normalized_name(r.name) == wanted for r in sheet.attendees):
+        # Compared by what the name looks like: a look-alike letter or case is the same person.
+        wanted = name_skeleton(name)
+        if any(name_skeleton(r.name) == wanted for r in sheet.attendees):
             return sheet, name, False
         await self._guard(
             self._attendance.add_named(
                 session.session_id,
                 name,
                 self._clock(),
+                identity=wanted,
                 category=details.category,
                 agency=details.agency,
                 added_by=caller.aad_id,
@@ -387,12 +399,13 @@ class SignInService:
         if person is not None:
             same = [r for r in sheet.rows if not r.is_hint and r.aad_id == person.aad_id]
         else:
-            wanted = normalized_name(name)
-            same = [r for r in sheet.rows if not r.is_hint and normalized_name(r.name) == wanted]
+            # The same look-alike rule as the leader's own additions: one person, one row.
+            wanted = name_skeleton(name)
+            same = [r for r in sheet.rows if not r.is_hint and name_skeleton(r.name) == wanted]
         if any(r.on_sheet for r in same):
             return sheet, name, LISTED
         struck = same[0] if same else None
-        key = struck.key if struck else (user_key(person.aad_id) if person else named_key(name))
+        key = struck.key if struck else (user_key(person.aad_id) if person else named_key(wanted))
         # Audited before the write: a correction is never stored without its audit entry.
         await self._audit_correction(
             focal, "sheet.restore" if struck else "sheet.add", session, key
@@ -405,6 +418,7 @@ class SignInService:
                 session.session_id,
                 person=person,
                 name=name,
+                identity=name_skeleton(name),
                 at=self._clock(),
                 category=details.category,
                 agency=details.agency,

@@ -57,13 +57,18 @@ class AttendanceRepository:
         name: str,
         at: datetime,
         *,
+        identity: str,
         category: str,
         agency: str,
         added_by: str,
     ) -> AttendeeRecord:
-        """Put a person who has no Teams presence (joined by phone) on the sheet by name."""
+        """Put a person who has no Teams presence (joined by phone) on the sheet by name.
+
+        The row key comes from the name's identity (what it looks like, decided by the rules),
+        so two people adding look-alike names at once still write one row.
+        """
         record = AttendeeRecord(
-            key=keys.named_key(name),
+            key=keys.named_key(identity),
             name=name,
             source="added",
             signed_at=at,
@@ -129,6 +134,7 @@ class AttendanceRepository:
         *,
         person: Person | None,
         name: str,
+        identity: str,
         at: datetime,
         category: str,
         agency: str,
@@ -136,10 +142,12 @@ class AttendanceRepository:
     ) -> AttendeeRecord | None:
         """Add a row after the sheet froze (a Teams user, else a name); None if the row exists.
 
+        `identity` is what makes two names one person (their look-alike skeleton).
+
         Insert only: a correction never overwrites a row, whoever wrote it.
         """
         record = AttendeeRecord(
-            key=keys.user_key(person.aad_id) if person else keys.named_key(name),
+            key=keys.user_key(person.aad_id) if person else keys.named_key(identity),
             name=name,
             source="focal",
             signed_at=at,

@@ -40,9 +40,9 @@ def user_key(aad_id: str) -> str:
     return "u" + aad_id.lower()
 
 
-def named_key(name: str) -> str:
-    """Row key of a person added by name (joined by phone): the same name is the same row."""
-    return "n" + digest("name", normalized_name(name))
+def named_key(identity: str) -> str:
+    """Row key of a person added by name (joined by phone): the same identity is the same row."""
+    return "n" + digest("name", normalized_name(identity))
 
 
 def hint_key(aad_id: str) -> str:

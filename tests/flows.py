@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.connector import REPLY, SEND, FakeConnector, adaptive_cards
-from tests.support.teams import BotUnderTest, Chat, User, card_sid, data_of, verbs
+from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, verbs
 
 SETUP = {
     "entity": "DESA",
@@ -71,9 +71,10 @@ async def run_to_conclusion(
     participants: list[User],
     *,
     question: str | None = None,
+    named: tuple[str, ...] = (),
     **form: Any,
 ) -> tuple[str, str, dict[str, Any]]:
-    """A whole session: sign-ins, two scenarios, an optional question, conclusion.
+    """A whole session: sign-ins, names the leader adds, two scenarios, a question, conclusion.
 
     Returns the session id, the agenda card's id, and the keys after-session actions carry.
     """
@@ -81,6 +82,11 @@ async def run_to_conclusion(
     sid = card_sid(view)
     for person in participants:
         await bot.execute(person, chat, card_id, "signin", {"sid": sid})
+    for name in named:
+        _, card = await bot.execute(
+            leader, chat, card_id, "attendance.add", {"sid": sid, "add_name": name}
+        )
+        assert f"{name} is on the sheet" in card_text(card)
     agenda_id, _ = find_posted(connector, chat, "question.log")
 
     async def next_section() -> None:
