@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.shared_cards import SharedCards
 from bot.views import Notice
 from cards.catalog import LANGUAGES, resolve_language
-from dialogs.errors import DialogueError, NoSession
+from dialogs.errors import DialogueError, NoSession, NotAllowed
 from dialogs.signin import SignInService
 from storage.records import Person, SessionRecord
 
@@ -150,7 +150,7 @@ class DialogueBot(TeamsActivityHandler):
         session = await self._require_active(activity)
         person = person_of(activity)
         if person is None:
-            raise DialogueError("error.leader_only")
+            raise NotAllowed("error.leader_only")
         sheet = await self._signin.end(session, person)
         self._shared.sheet(sheet.session)
         self._shared.agenda(sheet.session)
@@ -189,11 +189,21 @@ class DialogueBot(TeamsActivityHandler):
         try:
             card = await handler(act)
         except DialogueError as error:
-            card = await self._refusal(act, module, Notice.of(error))
+            card = await self._refusal(act, module, error)
         return card_response(card)
 
-    async def _refusal(self, act: ActionContext, module: ActionModule, notice: Notice) -> Card:
-        """The card the person was looking at, with the reason; a plain notice if it is gone."""
+    async def _refusal(
+        self, act: ActionContext, module: ActionModule, error: DialogueError
+    ) -> Card:
+        """The card the person was looking at, with the reason; a plain notice if it is gone.
+
+        A caller lacking the role, or naming a session that is not there, gets the reason alone:
+        a re-rendered card would be built from data they are not entitled to (the leader's
+        Appendix C, its prefill), and what they typed needs no keeping.
+        """
+        notice = Notice.of(error)
+        if isinstance(error, NotAllowed | NoSession):
+            return self._views.notice(act.lang, notice)
         try:
             card = await module.refusal(act, notice)
         except DialogueError:

@@ -16,7 +16,7 @@ from bot.screens import Screens
 from bot.shared_cards import SharedCards
 from bot.views import PARTICIPANT, Notice, viewer_role
 from dialogs.dialogue import DialogueService
-from dialogs.errors import DialogueError, NoSession
+from dialogs.errors import DialogueError, NoSession, NotAllowed
 from dialogs.signin import Chat, Sheet, SignInService
 from storage.records import Person, SessionRecord
 
@@ -146,7 +146,7 @@ class SignInActions:
         session = await self._session(act)
         if not session.is_leader(act.person.aad_id):
             # Check before asking Teams for the roster: a refusal costs no connector call.
-            raise DialogueError("error.leader_only")
+            raise NotAllowed("error.leader_only")
         members = await _roster(act.turn_context)
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)

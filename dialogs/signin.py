@@ -195,7 +195,8 @@ class SignInService:
         """
         self._require_open(session)
         if session.is_leader(person.aad_id):
-            raise NotAllowed("error.leader_signs_in")
+            # Not a missing role: the leader keeps their card, as when they try to vote.
+            raise WrongState("error.leader_signs_in")
         details = parse_details(data, prefix="my")
         before = await self.sheet(session)
         row = await self._guard(
