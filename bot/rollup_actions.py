@@ -20,13 +20,15 @@ from bot.identity import person_of, tenant_of
 from bot.outbound import Outbound
 from bot.rollup_views import RollupViews
 from bot.screens import Screens
-from bot.views import FOCAL, Notice
+from bot.shared_cards import SharedCards
+from bot.views import FOCAL, Notice, plain
 from cards.library import PackLibrary
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError, InvalidInput, NotAllowed
 from dialogs.feedback import LeaderFeedbackService
+from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
-from dialogs.signin import SignInService
+from dialogs.signin import ENDED, SignInService
 from storage.directory import EntityRecord
 from storage.records import Person
 
@@ -50,7 +52,11 @@ class RollupActions:
         downloads: Downloads,
         outbound: Outbound,
         library: PackLibrary,
+        leadership: Leadership,
+        shared: SharedCards,
     ) -> None:
+        self._leadership = leadership
+        self._shared = shared
         self._directory = directory
         self._rollup = rollup
         self._signin = signin
@@ -68,6 +74,8 @@ class RollupActions:
             "focal.progress": self._progress,
             "focal.sessions": self._sessions,
             "focal.sheet": self._sheet,
+            "focal.reassign": self._reassign,
+            "focal.end": self._end,
             "focal.certify_preview": self._certify_preview,
             "focal.certify": self._certify,
             "focal.remind": self._remind,
@@ -115,12 +123,55 @@ class RollupActions:
         sessions = await self._signin.of_entity(cycle.year, entity.code)
         return self._views.sessions(entity, sessions, act.lang)
 
-    async def _sheet(self, act: ActionContext) -> Card:
+    async def _sheet(self, act: ActionContext, notice: Notice | None = None) -> Card:
         await self._entity(act)
         session = await self._signin.by_keys(act.data)
         sheet = await self._signin.sheet(session)
         name = (await self._directory.names()).get(session.entity, "")
-        return self._screens.views.sheet(sheet, act.lang, viewer=FOCAL, entity_name=name)
+        return self._screens.views.sheet(
+            sheet, act.lang, viewer=FOCAL, notice=notice, entity_name=name
+        )
+
+    async def _reassign(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        done = await self._leadership.reassign(act.person, session, act.data.get("new_leader_key"))
+        updated, leader = done.session, done.session.leader
+        # The shared cards' refresh now targets the new leader, and shows them on the sheet.
+        self._shared.sheet(updated)
+        self._shared.agenda(updated)
+        names = await self._directory.names()
+        lang = updated.language
+        told = await self._outbound.personal(
+            service_url=updated.service_url,
+            tenant_id=updated.tenant_id,
+            bot_id=updated.bot_id,
+            user_mri=leader.mri,
+            card=self._screens.views.notice(
+                lang,
+                Notice(
+                    "msg.you_lead",
+                    {
+                        "entity": plain(names.get(updated.entity, updated.entity)),
+                        "date": self._screens.views.date(lang, updated.session_date),
+                        "unit": plain(updated.unit),
+                    },
+                ),
+            ),
+        )
+        key = "notice.leader_reassigned" if told else "notice.leader_reassigned_untold"
+        notice = Notice(key, {"name": plain(leader.name)}, "good" if told else "warning")
+        return await self._sheet(act, notice)
+
+    async def _end(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        if session.status != ENDED:
+            sheet = await self._signin.end(session, act.person)
+            self._shared.sheet(sheet.session)
+            self._shared.agenda(sheet.session)
+            self._shared.totals(sheet.session)
+        return await self._sheet(act, Notice("notice.focal_ended", {}))
 
     async def _certify_preview(self, act: ActionContext) -> Card:
         entity = await self._entity(act)

@@ -11,7 +11,7 @@ from cards.catalog import LANGUAGES
 from cards.renderer import CardRenderer
 from dialogs.errors import DialogueError
 from dialogs.forms import MAX_UNIT
-from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
+from dialogs.signin import ENDED, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
 
 # Teams renders a subset of Markdown in card text (emphasis, links): names typed by people must
@@ -206,7 +206,24 @@ class Views:
                 "close": is_open and leader,
                 "reopen": leader and session.status == SIGNIN_CLOSED,
                 "leader_view": viewer == PARTICIPANT and me is None,
+                # The entity's focal point may name another leader from the sheet, or end it.
+                "reassign": viewer == FOCAL,
+                "end_session": viewer == FOCAL and session.status != ENDED,
             },
+            "oversight": (
+                {
+                    "sid": session.session_id,
+                    "cycle": session.cycle,
+                    "entity": session.entity,
+                    "choices": [
+                        {"title": r.name, "value": r.key}
+                        for r in attendees
+                        if r.aad_id and not session.is_leader(r.aad_id)
+                    ],
+                }
+                if viewer == FOCAL
+                else None
+            ),
         }
         return self._renderer.render("signin", data, lang)
 

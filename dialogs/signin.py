@@ -329,14 +329,24 @@ class SignInService:
         return await self.sheet(updated)
 
     async def end(self, session: SessionRecord, caller: Person) -> Sheet:
-        """End the session and free the chat for another (leader only); the sheet is kept."""
-        self._require_leader(session, caller)
+        """End the session and free the chat for another; the sheet is kept.
+
+        The leader ends it, or the focal point of its entity (audited), e.g. for a leader who
+        cannot go on.
+        """
+        by_focal = not session.is_leader(caller.aad_id)
+        if by_focal and session.entity not in (await self._directory.roles(caller)).focal_for:
+            raise NotAllowed("error.leader_only")
         now = self._clock()
         updated = await self._change(
             session,
             lambda s: replace(s, status=ENDED, ended_at=now, closed_at=s.closed_at or now),
         )
         await self._guard(self._sessions.release_chat(session.conversation_id, session.session_id))
+        if by_focal:
+            await self._directory.record(
+                caller, "session.end", session=session.session_id, entity=session.entity
+            )
         log.info("session ended session=%s", session.session_id)
         return await self.sheet(updated)
 
