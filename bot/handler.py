@@ -83,6 +83,11 @@ class DialogueBot(TeamsActivityHandler):
             for name in names
         }
 
+    @property
+    def verbs(self) -> tuple[str, ...]:
+        """Every card verb this bot answers."""
+        return tuple(self._actions)
+
     # Messages --------------------------------------------------------------------------------
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
