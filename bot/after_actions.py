@@ -86,10 +86,13 @@ class AfterActions:
             return await self._feedback_card(
                 session, act.lang, entered=act.data, notice=(text, "attention")
             )
+        # Past the "held" check, AssessmentService.submit refuses anyone but a participant on the
+        # sheet (NotAllowed, a plain notice) before it reads an answer: what reaches here from a
+        # held session is a participant's own answer refused, and costs no second sheet read.
         if (
             act.verb == "assess.submit"
+            and session.stage == DONE
             and not session.is_leader(act.person.aad_id)
-            and await self._assessment.participant(session, act.person) is not None
         ):
             return self._views.assessment_form(
                 session,

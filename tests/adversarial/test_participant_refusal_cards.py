@@ -84,6 +84,8 @@ async def test_other_refusals_of_a_participant_are_plain_notices(bot, connector)
         (PARTICIPANTS[0], "signin.close", {"sid": sid}, "Only the session's discussion leader"),
         (PARTICIPANTS[0], "attendance.import", {"sid": sid}, "Only the session's discussion"),
         (outsider, "assess.submit", {**keys, **GOOD_F}, "Only participants on this session"),
+        # Their answer is not even read: a mistyped one is refused for who they are.
+        (outsider, "assess.submit", {**keys, "f1": "9"}, "Only participants on this session"),
         (LEADER, "assess.submit", {**keys, **GOOD_F}, "the assessment is for its participants"),
     ]
     for person, verb, data, message in attempts:
