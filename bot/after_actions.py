@@ -71,17 +71,30 @@ class AfterActions:
         }
 
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
-        """The form the person was filling, with the reason, and what they typed kept."""
+        """The form the person was filling, with the reason, and what they typed kept.
+
+        Only to whom the form belongs: Appendix C to the leader, Appendix F to a participant on
+        the sheet, the queue to an admin; anyone else gets the reason alone.
+        """
         text = self._screens.views.notice_text(act.lang, notice)
         if act.verb == "queue.answer":
+            if not self._directory.is_admin(act.person):
+                return None
             return await self._queue_card(act.person, act.lang, (text, "attention"))
         session = await self._signin.by_keys(act.data)
-        if act.verb == "feedback.submit":
+        if act.verb == "feedback.submit" and session.is_leader(act.person.aad_id):
             return await self._feedback_card(
                 session, act.lang, entered=act.data, notice=(text, "attention")
             )
-        if act.verb == "assess.submit" or notice.key == CLOSED:
-            # Closed: the form without its inputs; else what they typed is still to be sent.
+        # Past the "held" check, AssessmentService.submit refuses anyone but a participant on the
+        # sheet (NotAllowed, a plain notice) before it reads an answer: what reaches here from a
+        # held session is a participant's own answer refused (or the assessment closed), and
+        # costs no second sheet read. Closed: the form without its inputs.
+        if (
+            (act.verb == "assess.submit" or notice.key == CLOSED)
+            and session.stage == DONE
+            and not session.is_leader(act.person.aad_id)
+        ):
             return self._views.assessment_form(
                 session,
                 self._dialogue.pack(session, act.lang),

@@ -57,6 +57,7 @@ from dialogs.dialogue import DialogueService
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError
 from dialogs.feedback import LeaderFeedbackService
+from dialogs.leadership import Leadership, SetupRequests
 from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
 from dialogs.rollup import RollupService
@@ -204,10 +205,12 @@ def create_app(
             downloads,
             outbound,
             library,
+            Leadership(store.sessions, store.attendance, directory),
             shared,
         )
+        setups = SetupRequests(store.setups, store.sessions, clock)
         modules = [
-            SignInActions(signin, dialogue, screens, shared, clock),
+            SignInActions(signin, dialogue, screens, shared, clock, setups),
             DialogueActions(
                 signin, dialogue, polls, screens, shared, after.post_conclusion_reminder
             ),
@@ -219,7 +222,7 @@ def create_app(
             **dict.fromkeys(("feedback", "questions", "remind"), after),
             **dict.fromkeys(("progress", "report", "admin", "focal"), rollup_actions),
         }
-        bot = DialogueBot(settings, signin, screens, shared, modules, commands, clock)
+        bot = DialogueBot(settings, signin, screens, shared, modules, commands, clock, setups)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = updater

@@ -18,7 +18,8 @@ from bot.settings import Settings
 from bot.shared_cards import SharedCards
 from bot.views import Notice
 from cards.catalog import LANGUAGES, resolve_language
-from dialogs.errors import DialogueError, NoSession
+from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
+from dialogs.leadership import SetupRequests
 from dialogs.signin import SignInService
 from storage.records import Person, SessionRecord
 
@@ -55,8 +56,10 @@ class DialogueBot(TeamsActivityHandler):
         modules: list[ActionModule],
         commands: dict[str, CommandModule],
         clock: Callable[[], datetime],
+        setups: SetupRequests,
     ) -> None:
         self._commands = commands
+        self._setups = setups
         self._settings = settings
         self._signin = signin
         self._screens = screens
@@ -79,6 +82,11 @@ class DialogueBot(TeamsActivityHandler):
             for lang in reversed(LANGUAGES)
             for name in names
         }
+
+    @property
+    def verbs(self) -> tuple[str, ...]:
+        """Every card verb this bot answers."""
+        return tuple(self._actions)
 
     # Messages --------------------------------------------------------------------------------
 
@@ -120,12 +128,20 @@ class DialogueBot(TeamsActivityHandler):
         if not is_group_chat(activity):
             await turn_context.send_activity(self._views.text(lang, "msg.start_personal"))
             return
+        person = person_of(activity)
+        if person is None:
+            raise NotAllowed("error.leader_only")
         active = await self._signin.active(activity.conversation.id)
         if active is not None:
             raise DialogueError("error.session_exists", leader=active.leader.name)
-        await send_card(
+        posted = await send_card(
             turn_context, await self._screens.setup(lang, local_today(turn_context, self._clock))
         )
+        if posted is None or not posted.id:
+            # Without the message id the card cannot be tied to who asked for it.
+            raise NotSaved("error.not_saved")
+        # Only the person who typed `start` may submit this card (and so become its leader).
+        await self._setups.asked(activity.conversation.id, posted.id, person)
 
     async def _repost_sheet(self, turn_context: TurnContext) -> None:
         session = await self._require_active(turn_context.activity)
@@ -150,7 +166,7 @@ class DialogueBot(TeamsActivityHandler):
         session = await self._require_active(activity)
         person = person_of(activity)
         if person is None:
-            raise DialogueError("error.leader_only")
+            raise NotAllowed("error.leader_only")
         sheet = await self._signin.end(session, person)
         self._shared.sheet(sheet.session)
         self._shared.agenda(sheet.session)
@@ -189,11 +205,21 @@ class DialogueBot(TeamsActivityHandler):
         try:
             card = await handler(act)
         except DialogueError as error:
-            card = await self._refusal(act, module, Notice.of(error))
+            card = await self._refusal(act, module, error)
         return card_response(card)
 
-    async def _refusal(self, act: ActionContext, module: ActionModule, notice: Notice) -> Card:
-        """The card the person was looking at, with the reason; a plain notice if it is gone."""
+    async def _refusal(
+        self, act: ActionContext, module: ActionModule, error: DialogueError
+    ) -> Card:
+        """The card the person was looking at, with the reason; a plain notice if it is gone.
+
+        A caller lacking the role, or naming a session that is not there, gets the reason alone:
+        a re-rendered card would be built from data they are not entitled to (the leader's
+        Appendix C, its prefill), and what they typed needs no keeping.
+        """
+        notice = Notice.of(error)
+        if isinstance(error, NotAllowed | NoSession):
+            return self._views.notice(act.lang, notice)
         try:
             card = await module.refusal(act, notice)
         except DialogueError:

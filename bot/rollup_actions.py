@@ -26,8 +26,9 @@ from cards.library import PackLibrary
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError, InvalidInput, NotAllowed
 from dialogs.feedback import LeaderFeedbackService
+from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
-from dialogs.signin import ADDED, RESTORED, SignInService, is_final
+from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
 from storage.directory import EntityRecord, FocalPoint
 from storage.records import Person
 
@@ -51,8 +52,11 @@ class RollupActions:
         downloads: Downloads,
         outbound: Outbound,
         library: PackLibrary,
+        leadership: Leadership,
         shared: SharedCards,
     ) -> None:
+        self._leadership = leadership
+        self._shared = shared
         self._directory = directory
         self._rollup = rollup
         self._signin = signin
@@ -63,7 +67,6 @@ class RollupActions:
         self._downloads = downloads
         self._outbound = outbound
         self._library = library
-        self._shared = shared
 
     def verbs(self) -> dict[str, Handler]:
         """The verbs this module answers."""
@@ -71,6 +74,8 @@ class RollupActions:
             "focal.progress": self._progress,
             "focal.sessions": self._sessions,
             "focal.sheet": self._sheet,
+            "focal.reassign": self._reassign,
+            "focal.end": self._end,
             "focal.certify_preview": self._certify_preview,
             "focal.certify": self._certify,
             "focal.remind": self._remind,
@@ -164,6 +169,47 @@ class RollupActions:
         entity = await self._entity(act)
         entries = await self._directory.entity_history(act.person, entity.code)
         return self._views.history(entity, entries, act.lang)
+
+    async def _reassign(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        done = await self._leadership.reassign(act.person, session, act.data.get("new_leader_key"))
+        updated, leader = done.session, done.session.leader
+        # The shared cards' refresh now targets the new leader, and shows them on the sheet.
+        self._shared.sheet(updated)
+        self._shared.agenda(updated)
+        names = await self._directory.names()
+        lang = updated.language
+        told = await self._outbound.personal(
+            service_url=updated.service_url,
+            tenant_id=updated.tenant_id,
+            bot_id=updated.bot_id,
+            user_mri=leader.mri,
+            card=self._screens.views.notice(
+                lang,
+                Notice(
+                    "msg.you_lead",
+                    {
+                        "entity": plain(names.get(updated.entity, updated.entity)),
+                        "date": self._screens.views.date(lang, updated.session_date),
+                        "unit": plain(updated.unit),
+                    },
+                ),
+            ),
+        )
+        key = "notice.leader_reassigned" if told else "notice.leader_reassigned_untold"
+        notice = Notice(key, {"name": plain(leader.name)}, "good" if told else "warning")
+        return await self._sheet(act, notice)
+
+    async def _end(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        if session.status != ENDED:
+            sheet = await self._signin.end(session, act.person)
+            self._shared.sheet(sheet.session)
+            self._shared.agenda(sheet.session)
+            self._shared.totals(sheet.session)
+        return await self._sheet(act, Notice("notice.focal_ended", {}))
 
     async def _certify_preview(self, act: ActionContext) -> Card:
         entity = await self._entity(act)

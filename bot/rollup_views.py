@@ -428,7 +428,10 @@ class RollupViews:
                         date=self._c.date(lang, a.at.date()),
                         action=a.action,
                         details=", ".join(
-                            f"{k}={v}" for k, v in a.details.items() if k not in ("person",)
+                            f"{k}={v}"
+                            for k, v in a.details.items()
+                            # Who was named or replaced: the admins see no one's id.
+                            if k not in ("person", "leader", "previous")
                         ),
                     )
                 }

@@ -16,7 +16,8 @@ from bot.screens import Screens
 from bot.shared_cards import SharedCards
 from bot.views import PARTICIPANT, Notice, viewer_role
 from dialogs.dialogue import DialogueService
-from dialogs.errors import DialogueError, NoSession
+from dialogs.errors import DialogueError, NoSession, NotAllowed
+from dialogs.leadership import SetupRequests
 from dialogs.signin import Chat, Sheet, SignInService
 from storage.records import Person, SessionRecord
 
@@ -37,7 +38,9 @@ class SignInActions:
         screens: Screens,
         shared: SharedCards,
         clock: Callable[[], datetime],
+        setups: SetupRequests,
     ) -> None:
+        self._setups = setups
         self._signin = signin
         self._dialogue = dialogue
         self._screens = screens
@@ -61,7 +64,10 @@ class SignInActions:
         }
 
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
-        """The card the person was looking at, with the reason their action was refused."""
+        """The card the person was looking at, as their role shows it, with the reason.
+
+        The setup form comes back only to whoever asked for it (others are refused before).
+        """
         if act.verb == "setup.submit":
             return await self._screens.setup(
                 act.lang, local_today(act.turn_context, self._clock), act.data, notice
@@ -80,6 +86,8 @@ class SignInActions:
         card_id = activity.reply_to_id
         if not card_id:
             raise NoSession("error.unknown_action")
+        # Before anything is read from the card: whoever submits it becomes the leader.
+        await self._setups.require_requester(act.conversation_id, card_id, act.person)
         chat = Chat(
             conversation_id=act.conversation_id,
             tenant_id=tenant_of(activity),
@@ -89,6 +97,7 @@ class SignInActions:
         sheet = await self._signin.start(
             chat, card_id, act.person, act.data, local_today(act.turn_context, self._clock)
         )
+        await self._setups.used(act.conversation_id)
         session = sheet.session
         self._shared.sheet(session)
         if not session.agenda_card_id:
@@ -146,7 +155,7 @@ class SignInActions:
         session = await self._session(act)
         if not session.is_leader(act.person.aad_id):
             # Check before asking Teams for the roster: a refusal costs no connector call.
-            raise DialogueError("error.leader_only")
+            raise NotAllowed("error.leader_only")
         members = await _roster(act.turn_context)
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)

@@ -12,7 +12,7 @@ from cards.templating import escape_markdown
 from dialogs.errors import DialogueError
 from dialogs.forms import MAX_UNIT
 from dialogs.names import NAME_MASK
-from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
+from dialogs.signin import ENDED, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
 
 PARTICIPANT = "participant"
@@ -215,7 +215,24 @@ class Views:
                 "close": is_open and leader,
                 "reopen": leader and session.status == SIGNIN_CLOSED and not frozen,
                 "leader_view": viewer == PARTICIPANT and me is None,
+                # The entity's focal point may name another leader from the sheet, or end it.
+                "reassign": viewer == FOCAL,
+                "end_session": viewer == FOCAL and session.status != ENDED,
             },
+            "oversight": (
+                {
+                    "sid": session.session_id,
+                    "cycle": session.cycle,
+                    "entity": session.entity,
+                    "choices": [
+                        {"title": r.name, "value": r.key}
+                        for r in attendees
+                        if r.aad_id and not session.is_leader(r.aad_id)
+                    ],
+                }
+                if viewer == FOCAL
+                else None
+            ),
         }
         return self._renderer.render("signin", data, lang)
 

@@ -221,7 +221,8 @@ class SignInService:
         self._require_unfrozen(session)
         self._require_open(session)
         if session.is_leader(person.aad_id):
-            raise NotAllowed("error.leader_signs_in")
+            # Not a missing role: the leader keeps their card, as when they try to vote.
+            raise WrongState("error.leader_signs_in")
         details = parse_details(data, prefix="my")
         before = await self.sheet(session)
         row = await self._guard(
@@ -362,11 +363,15 @@ class SignInService:
         return await self.sheet(updated)
 
     async def end(self, session: SessionRecord, caller: Person) -> Sheet:
-        """End the session and free the chat for another (leader only); the sheet is kept.
+        """End the session and free the chat for another; the sheet is kept.
 
-        Its polls still open close first: an ended session's chat offers no way to close them.
+        The leader ends it, or the focal point of its entity (audited), e.g. for a leader who
+        cannot go on. Its polls still open close first: an ended session's chat offers no way
+        to close them.
         """
-        self._require_leader(session, caller)
+        by_focal = not session.is_leader(caller.aad_id)
+        if by_focal and session.entity not in (await self._directory.roles(caller)).focal_for:
+            raise NotAllowed("error.leader_only")
         await self._polls.close_all(session)
         now = self._clock()
         updated = await self._change(
@@ -374,6 +379,10 @@ class SignInService:
             lambda s: replace(s, status=ENDED, ended_at=now, closed_at=s.closed_at or now),
         )
         await self._guard(self._sessions.release_chat(session.conversation_id, session.session_id))
+        if by_focal:
+            await self._directory.record(
+                caller, "session.end", session=session.session_id, entity=session.entity
+            )
         log.info("session ended session=%s", session.session_id)
         return await self.sheet(updated)
 

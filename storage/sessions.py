@@ -64,14 +64,7 @@ class SessionRepository:
         try:
             await self._sessions.upsert_entity(_to_entity(session), mode=UpdateMode.REPLACE)
             # The leader's index: "my sessions" in personal chat is one partition query.
-            await self._leaders.upsert_entity(
-                {
-                    "PartitionKey": session.leader.aad_id,
-                    "RowKey": session.session_id,
-                    "Cycle": session.cycle,
-                    "Entity": session.entity,
-                }
-            )
+            await self._leaders.upsert_entity(_leader_row(session, session.leader.aad_id))
         except BaseException:
             # Leave no pointer to a session that was not stored.
             try:
@@ -142,8 +135,22 @@ class SessionRepository:
             )
         ]
         found = [await self.get(cycle, entity, sid) for cycle, entity, sid in refs]
-        sessions = [s for s in found if s is not None]
+        # A session whose leader the focal point changed may still be indexed under the old one.
+        sessions = [s for s in found if s is not None and s.is_leader(leader_id)]
         return sorted(sessions, key=lambda s: (s.session_date, s.created_at), reverse=True)
+
+    @translated
+    async def index_leader(self, session: SessionRecord, leader_id: str) -> None:
+        """List the session among this person's sessions ("my sessions")."""
+        await self._leaders.upsert_entity(_leader_row(session, leader_id))
+
+    @translated
+    async def unindex_leader(self, session: SessionRecord, leader_id: str) -> None:
+        """Take the session off this person's sessions (they no longer lead it)."""
+        try:
+            await self._leaders.delete_entity(leader_id, session.session_id)
+        except ResourceNotFoundError:
+            pass
 
     @translated
     async def save(self, session: SessionRecord) -> SessionRecord:
@@ -194,6 +201,15 @@ class SessionRepository:
         self._pointers.move_to_end(partition)
         while len(self._pointers) > _POINTERS_KEPT:
             self._pointers.popitem(last=False)
+
+
+def _leader_row(session: SessionRecord, leader_id: str) -> dict[str, Any]:
+    return {
+        "PartitionKey": leader_id,
+        "RowKey": session.session_id,
+        "Cycle": session.cycle,
+        "Entity": session.entity,
+    }
 
 
 def _person_to_json(person: Person) -> dict[str, str]:

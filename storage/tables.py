@@ -18,6 +18,7 @@ from storage.polls import PollRepository
 from storage.questions import QuestionRepository, QueueRepository
 from storage.rollup import RollupRepository
 from storage.sessions import SessionRepository
+from storage.setups import SetupRepository
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ TABLES = (
     "attended",
     "expected",
     "deliveries",
+    "setups",
 )
 
 
@@ -90,6 +92,7 @@ class TableStore:
         self.assessments = AssessmentRepository(self._tables["assessments"])
         self.directory = DirectoryRepository(self._tables["directory"], self._tables["audit"])
         self.dedupe = DedupeRepository(self._tables["deliveries"])
+        self.setups = SetupRepository(self._tables["setups"])
         self.rollup = RollupRepository(
             self._tables["entitytotals"],
             self._tables["certifications"],

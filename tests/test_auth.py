@@ -214,15 +214,18 @@ def bearer(token: str) -> dict[str, str]:
 
 async def test_the_refused_payloads_store_and_send_when_accepted(bot, connector):
     # Dev mode takes no token: shows "nothing stored, nothing sent" below is not vacuous.
-    status, _ = await bot.post(setup_submission(bot, Chat()))
+    chat = Chat()
+    assert await bot.post(start_message(bot, chat)) == (201, None)
+    assert connector.operations, "`start` posted nothing"
+    # The setup card is submitted by whoever asked for it, on the message the bot posted.
+    posted = connector.operations[-1].activity_id
+    connector.clear()
+    status, _ = await bot.post(setup_submission(bot, chat, replyToId=posted))
     assert status == 200
     await bot.flush()
     assert len(await rows(bot, "sessions")) == 1
     assert len(await rows(bot, "chats")) == 1
     assert connector.operations, "the setup submission posted nothing"
-    connector.clear()
-    assert await bot.post(start_message(bot, Chat())) == (201, None)
-    assert connector.operations, "`start` posted nothing"
 
 
 # --------------------------------------------------------------------------- accepted

@@ -297,6 +297,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "focal.progress": ("entity",),
     "focal.sessions": ("entity",),
     "focal.sheet": ("entity", "cycle", "sid"),
+    "focal.reassign": ("entity", "cycle", "sid", "new_leader_key"),
+    "focal.end": ("entity", "cycle", "sid"),
     "focal.certify_preview": ("entity",),
     "focal.certify": ("entity",),
     "focal.remind": ("entity",),
@@ -329,11 +331,14 @@ CORRECTION_VERBS = {"focal.sheet_add", "focal.sheet_remove"}
 # The session row's counts follow the sheet in the background after a sign-in.
 COUNT_FIELDS = {"Participants", "NonStaff", "Agencies"}
 GUARDED_TABLES = ("sessions", "attendance", "polls")
+# The entity's focal point may end a session of the entity, or name its leader from the sheet.
+FOCAL_SESSION_VERBS = ("focal.reassign", "focal.end")
 # Verbs that name a session by its keys (cycle, entity, sid): they get the held session's.
 HELD_VERBS = {
     verb
     for verb in VERB_KEYS
     if verb.startswith(("feedback.", "assess.", "questions.", "focal.sheet"))
+    or verb in FOCAL_SESSION_VERBS
 }
 DROP = object()
 
@@ -995,6 +1000,8 @@ def forged_changes(actor: Actor, verb: Any, before: Rows, after: Rows) -> list[s
                     continue
             if verb == "attendance.add" and name == "attendance" and key[0] in monitoring:
                 continue  # a monitor adds names to their session's sheet
+            if verb in FOCAL_SESSION_VERBS and actor.role == "focal point" and name == "sessions":
+                continue  # the entity's focal point ends its session (or names its leader)
             problems.append(f"{name} {key}")
     return problems
 
