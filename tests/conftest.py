@@ -14,11 +14,11 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.settings import Settings
-from tests.support.azurite import Azurite
-from tests.support.cardcheck import CardChecker
-from tests.support.connector import FakeConnector
-from tests.support.faultproxy import FaultProxy
-from tests.support.teams import TENANT, BotUnderTest, User
+from testing.azurite import Azurite
+from testing.cardcheck import CardChecker
+from testing.connector import FakeConnector
+from testing.faultproxy import FaultProxy
+from testing.teams import TENANT, BotUnderTest, User
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 //
 // Readable source of deploy/azure/main.json. The Bicep CLI is a downloaded binary that the
 // project's machines cannot fetch, so main.json is kept by hand as its compiled equivalent and is
-// the file CI checks (tests/test_azure_templates.py); edit both together. deploy/README.md says
+// the file CI checks (tests/app/test_azure_templates.py); edit both together. deploy/README.md says
 // how to compare them where the Bicep CLI is available.
 //
 // Every name comes from a parameter. The defaults derive them from `namePrefix` and a hash of

@@ -1,0 +1,111 @@
+"""Steps of the Teams journeys that many tests share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from testing.connector import REPLY, SEND, FakeConnector, adaptive_cards
+from testing.teams import BotUnderTest, Chat, User, card_sid, data_of, verbs
+
+SETUP = {
+    "entity": "DESA",
+    "unit": "Statistics Division, Data Section",
+    "personnel": "30",
+    "language": "en",
+    "date": "2026-11-20",
+}
+# A complete Appendix F answer: every rating item, and one comment.
+GOOD_F = {"f1": "5", "f2": "4", "f3": "5", "f4": "3", "f5": "4", "f6": "Well prepared"}
+
+
+def last_card_message(connector: FakeConnector, chat: Chat) -> tuple[str, dict[str, Any]]:
+    """The id and card of the newest card message the bot posted in the chat."""
+    for op in reversed(connector.calls((SEND, REPLY), chat.id)):
+        cards = adaptive_cards(op.body)
+        if cards:
+            assert op.activity_id
+            return op.activity_id, cards[0]
+    raise AssertionError("the bot posted no card in this chat")
+
+
+async def start_session(
+    bot: BotUnderTest,
+    connector: FakeConnector,
+    chat: Chat,
+    leader: User,
+    **form: Any,
+) -> tuple[str, dict[str, Any]]:
+    """`@bot start`, then the leader submits the setup card; the card id and leader's view."""
+    assert await bot.say(leader, chat, "start") == 201
+    card_id, card = last_card_message(connector, chat)
+    assert any(el.get("id") == "entity" for el in card["body"]), (
+        "the bot did not answer start with the setup card"
+    )
+    status, view = await bot.execute(leader, chat, card_id, "setup.submit", {**SETUP, **form})
+    assert status == 200 and view is not None
+    return card_id, view
+
+
+def posted_cards(connector: FakeConnector, chat: Chat) -> list[tuple[str, dict[str, Any]]]:
+    """(message id, card) of every card the bot posted in the chat, oldest first."""
+    out = []
+    for op in connector.calls((SEND, REPLY), chat.id):
+        for card in adaptive_cards(op.body):
+            out.append((op.activity_id, card))
+    return out
+
+
+def find_posted(connector: FakeConnector, chat: Chat, verb: str) -> tuple[str, dict[str, Any]]:
+    """The newest posted card offering this verb."""
+    for card_id, card in reversed(posted_cards(connector, chat)):
+        if verb in verbs(card):
+            return card_id, card
+    raise AssertionError(f"no posted card offers {verb}")
+
+
+async def run_to_conclusion(
+    bot: BotUnderTest,
+    connector: FakeConnector,
+    chat: Chat,
+    leader: User,
+    participants: list[User],
+    *,
+    question: str | None = None,
+    **form: Any,
+) -> tuple[str, str, dict[str, Any]]:
+    """A whole session: sign-ins, two scenarios, an optional question, conclusion.
+
+    Returns the session id, the agenda card's id, and the keys after-session actions carry.
+    """
+    card_id, view = await start_session(bot, connector, chat, leader, **form)
+    sid = card_sid(view)
+    for person in participants:
+        await bot.execute(person, chat, card_id, "signin", {"sid": sid})
+    agenda_id, _ = find_posted(connector, chat, "question.log")
+
+    async def next_section() -> None:
+        _, card = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
+        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(card, "agenda.next"))
+
+    await next_section()
+    await next_section()
+    await bot.execute(
+        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
+    )
+    for scenario in ("s1", "s2"):
+        await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+        scenario_id, _ = find_posted(connector, chat, "scenario.view")
+        await bot.execute(
+            leader, chat, scenario_id, "scenario.wrap", {"sid": sid, "scenario": scenario}
+        )
+    if question:
+        await bot.execute(
+            participants[0],
+            chat,
+            agenda_id,
+            "question.log",
+            {"sid": sid, "question_text": question},
+        )
+    await next_section()
+    _, card = await bot.execute(leader, chat, agenda_id, "dialogue.conclude", {"sid": sid})
+    return sid, agenda_id, data_of(card, "feedback.open")
