@@ -22,8 +22,8 @@ from typing import Any
 from dialogs.common import change, guard, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
+from dialogs.ports import PollStore
 from storage.keys import digest, normalized_name
-from storage.polls import PollRepository
 from storage.records import Person, PollRecord, SessionRecord
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class VoteResult:
 class PollService:
     """Opens, counts and closes polls; every vote is validated on the server."""
 
-    def __init__(self, polls: PollRepository, secret: str, clock: Callable[[], datetime]) -> None:
+    def __init__(self, polls: PollStore, secret: str, clock: Callable[[], datetime]) -> None:
         self._polls = polls
         self._secret = secret.encode("utf-8")
         self._clock = clock

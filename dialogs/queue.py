@@ -11,9 +11,9 @@ from typing import Any
 from dialogs.common import guard, require_leader
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline
+from dialogs.ports import EthicsQueueStore
 from storage import WriteConflict
-from storage.questions import QueuedQuestion, QueueRepository
-from storage.records import Person, QuestionRecord, SessionRecord
+from storage.records import Person, QuestionRecord, QueuedQuestion, SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class QuestionQueue:
     """Leaders forward; Ethics Office admins list and answer; no participant is ever named."""
 
     def __init__(
-        self, queue: QueueRepository, admins: frozenset[str], clock: Callable[[], datetime]
+        self, queue: EthicsQueueStore, admins: frozenset[str], clock: Callable[[], datetime]
     ) -> None:
         self._queue = queue
         self._admins = admins
@@ -43,7 +43,7 @@ class QuestionQueue:
         added = 0
         for question in questions:
             item = QueuedQuestion(
-                key=f"{session.session_id}-{question.question_id}",
+                key=self._queue.key_for(session.session_id, question.question_id),
                 cycle=session.cycle,
                 entity=session.entity,
                 session_id=session.session_id,

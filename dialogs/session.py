@@ -13,9 +13,8 @@ from cards.library import PackLibrary
 from dialogs.common import change_session, guard, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
-from storage.questions import QuestionRepository
+from dialogs.ports import QuestionStore, SessionStore
 from storage.records import Person, QuestionRecord, SessionRecord
-from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,8 @@ class DialogueService:
 
     def __init__(
         self,
-        sessions: SessionRepository,
-        questions: QuestionRepository,
+        sessions: SessionStore,
+        questions: QuestionStore,
         library: PackLibrary,
         clock: Callable[[], datetime],
     ) -> None:

@@ -12,11 +12,9 @@ from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
+from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.attendance import AttendanceRepository, arranged
-from storage.keys import normalized_name, session_id_for
-from storage.records import Person
-from storage.sessions import SessionRepository
+from storage.records import Person, arranged, normalized_name
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +82,8 @@ class SignInService:
 
     def __init__(
         self,
-        sessions: SessionRepository,
-        attendance: AttendanceRepository,
+        sessions: SessionStore,
+        attendance: AttendanceStore,
         *,
         directory: Directory,
         clock: Callable[[], datetime],
@@ -102,7 +100,7 @@ class SignInService:
         setup = parse_setup(data, await self._directory.codes(), today)
         cycle = await self._directory.cycle()
         session = SessionRecord(
-            session_id=session_id_for(chat.conversation_id, card_id),
+            session_id=self._sessions.id_for(chat.conversation_id, card_id),
             cycle=cycle.year,
             entity=setup.entity,
             unit=setup.unit,
