@@ -18,11 +18,11 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 run: setup
-	$(BIN)/python scripts/run_local.py
+	$(BIN)/python -m scripts.run_local
 
 # The date-dependent suites run again in a timezone far from UTC: a naive datetime anywhere
 # would be stored as the machine's local time and show up here.
-TZ_SUITES := tests/test_signin.py tests/test_dialogue.py tests/test_after.py tests/test_rollup.py tests/test_exports.py
+TZ_SUITES := tests/app/test_signin.py tests/app/test_dialogue.py tests/app/test_after.py tests/app/test_rollup.py tests/app/test_exports.py
 
 test: setup
 	$(BIN)/ruff check .

@@ -27,9 +27,9 @@ def count_requests(path: str) -> None:
     """Count each storage request under the card verb (or background job) that made it."""
     from azure.core.pipeline.transport import AioHttpTransport
 
-    from bot.card_updates import Coalescer
-    from bot.handler import DialogueBot
-    from bot.outbound import Outbound
+    from bot.teams.card_updates import Coalescer
+    from bot.teams.outbound import Outbound
+    from bot.teams.router import DialogueBot
 
     turns: Counter[str] = Counter()
     storage: defaultdict[str, Counter[str]] = defaultdict(Counter)

@@ -2,7 +2,7 @@
 
 `python -m benchmarks.floor_bot` reads the same settings as `python -m bot` and, for every
 Action.Execute, does only the unavoidable: parse the activity, check its token with the bot's
-own validator (bot.auth, same keys and checks), check the tenant, run the CloudAdapter turn
+own validator (bot.teams.auth, same keys and checks), check the tenant, run the CloudAdapter turn
 (which builds its connector and token clients as for any turn), upsert one Azure Tables row
 and answer with a static card. The load generator runs the same clicks against it; the ratio
 of the Dialogue Bot's figures to these is what our own code costs.
@@ -27,7 +27,8 @@ from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
 from bot.app import TURNS, TURNS_AT_ONCE, _adapter_config  # noqa: SLF001 - same configuration
-from bot.auth import (
+from bot.settings import Settings, SettingsError
+from bot.teams.auth import (
     DEFAULT_ISSUER,
     DEFAULT_METADATA_URL,
     Authenticator,
@@ -36,11 +37,10 @@ from bot.auth import (
     TokenValidator,
     Unauthorized,
 )
-from bot.connectors import ReusedClients
-from bot.credentials import SharedCredentialsFactory
-from bot.identity import tenant_of
-from bot.sdk_speedups import cheap_retry_policies
-from bot.settings import Settings, SettingsError
+from bot.teams.connectors import ReusedClients
+from bot.teams.credentials import SharedCredentialsFactory
+from bot.teams.identity import tenant_of
+from bot.teams.sdk_speedups import cheap_retry_policies
 from cards.renderer import CARD_CONTENT_TYPE
 from storage.keys import digest
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from azure.data.tables.aio import TableServiceClient
 
 from bot.settings import Settings
-from tests.support.azurite import Azurite
-from tests.support.connector import FakeConnector
-from tests.support.teams import BotUnderTest
+from testing.azurite import Azurite
+from testing.connector import FakeConnector
+from testing.teams import BotUnderTest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -64,7 +64,7 @@ from benchmarks.workloads import (
     verify_dialogue,
     verify_floor,
 )
-from tests.support.teams import User
+from testing.teams import User
 
 OURS = "benchmarks.botproc"
 FLOOR = "benchmarks.floor_bot"

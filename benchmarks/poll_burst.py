@@ -13,8 +13,8 @@ import json
 import time
 
 from benchmarks.harness import environment, partition, report
-from tests.flows import data_of, find_posted, start_session
-from tests.support.teams import BotUnderTest, Chat, User, card_sid
+from testing.flows import data_of, find_posted, start_session
+from testing.teams import BotUnderTest, Chat, User, card_sid
 
 
 async def run(rounds: int, size: int) -> None:

@@ -1,6 +1,6 @@
 """The local Bot Connector with Teams' rate limits, and the process the load generator runs it in.
 
-`RateLimitedConnector` is `tests.support.connector.FakeConnector` plus what a morning's load
+`RateLimitedConnector` is `testing.connector.FakeConnector` plus what a morning's load
 meets in Teams: at most 7 messages (sends, replies, edits, deletions) per second per
 conversation and 30 requests per second per app, each over a sliding second; above that it
 answers 429 with `Retry-After: 1`. Every call must carry a token from the local authority
@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from benchmarks.aad import LocalAuthority, check_token
-from tests.support.connector import (
+from testing.connector import (
     ACTIVITY_KINDS,
     CREATE_CONVERSATION,
     DELETE,

@@ -26,7 +26,7 @@ from storage.attendance import _to_entity as attendance_entity
 from storage.keys import session_partition, user_key
 from storage.records import AttendeeRecord, Person, SessionRecord
 from storage.sessions import _to_entity as session_entity
-from tests.support.azurite import Azurite
+from testing.azurite import Azurite
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ADMIN = Person("admin", "29:admin", "Admin")

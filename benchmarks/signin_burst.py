@@ -12,8 +12,8 @@ import asyncio
 import time
 
 from benchmarks.harness import environment, partition, report
-from tests.flows import start_session
-from tests.support.teams import BotUnderTest, Chat, User, card_sid
+from testing.flows import start_session
+from testing.teams import BotUnderTest, Chat, User, card_sid
 
 
 async def run(rounds: int, size: int) -> None:

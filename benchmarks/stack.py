@@ -16,10 +16,10 @@ from typing import Any
 import aiohttp
 from azure.data.tables.aio import TableServiceClient
 
-from tests.support.azurite import Azurite, free_port
-from tests.support.openid import OpenIdServer, TokenFactory
-from tests.support.processes import BotProcess as ProcessBase
-from tests.support.teams import TENANT
+from testing.azurite import Azurite, free_port
+from testing.openid import OpenIdServer, TokenFactory
+from testing.processes import BotProcess as ProcessBase
+from testing.teams import TENANT
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"

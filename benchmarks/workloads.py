@@ -26,8 +26,8 @@ import aiohttp
 
 from benchmarks.stack import CYCLE, Services, Tables
 from storage.keys import digest, session_partition, user_key
-from tests.flows import GOOD_F, SETUP
-from tests.support.teams import (
+from testing.flows import GOOD_F, SETUP
+from testing.teams import (
     CARD,
     Chat,
     User,

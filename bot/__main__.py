@@ -10,8 +10,8 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
-from bot.logs import AccessLogger, configure
 from bot.settings import Settings, SettingsError
+from bot.teams.logs import AccessLogger, configure
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,9 +16,19 @@ from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
-from bot.after_actions import AfterActions
-from bot.after_views import AfterViews
-from bot.auth import (
+from bot.after.actions import AfterActions
+from bot.after.views import AfterViews
+from bot.polls.actions import PollActions
+from bot.rollup.actions import RollupActions
+from bot.rollup.downloads import Downloads
+from bot.rollup.views import RollupViews
+from bot.session.actions import DialogueActions
+from bot.session.screens import Screens
+from bot.session.shared_cards import SharedCards
+from bot.session.views import DialogueViews
+from bot.settings import Settings, SettingsError
+from bot.signin.actions import SignInActions
+from bot.teams.auth import (
     DEFAULT_ISSUER,
     DEFAULT_METADATA_URL,
     Authenticator,
@@ -27,33 +37,22 @@ from bot.auth import (
     TokenValidator,
     Unauthorized,
 )
-from bot.card_updates import CardUpdater, Coalescer
-from bot.connectors import ReusedClients
-from bot.context import invoke_body
-from bot.credentials import SharedCredentialsFactory
-from bot.dialogue_actions import DialogueActions
-from bot.dialogue_views import DialogueViews
-from bot.downloads import Downloads
-from bot.handler import DialogueBot
-from bot.identity import tenant_of
-from bot.logs import install_correlation, new_correlation, redact
-from bot.outbound import Outbound
-from bot.pacing import ChatPacer
-from bot.poll_actions import PollActions
-from bot.rollup_actions import RollupActions
-from bot.rollup_views import RollupViews
-from bot.screens import Screens
-from bot.sdk_speedups import cheap_retry_policies
-from bot.settings import Settings, SettingsError
-from bot.shared_cards import SharedCards
-from bot.signin_actions import SignInActions
-from bot.views import Views
+from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.connectors import ReusedClients
+from bot.teams.context import invoke_body
+from bot.teams.credentials import SharedCredentialsFactory
+from bot.teams.identity import tenant_of
+from bot.teams.logs import install_correlation, new_correlation, redact
+from bot.teams.outbound import Outbound
+from bot.teams.pacing import ChatPacer
+from bot.teams.replies import Views
+from bot.teams.router import DialogueBot
+from bot.teams.sdk_speedups import cheap_retry_policies
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
 from cards.packs import load_all
 from cards.renderer import CardRenderer
 from dialogs.assessment import AssessmentService
-from dialogs.dialogue import DialogueService
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError
 from dialogs.feedback import LeaderFeedbackService
@@ -61,6 +60,7 @@ from dialogs.leadership import Leadership, SetupRequests
 from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
 from dialogs.rollup import RollupService
+from dialogs.session import DialogueService
 from dialogs.signin import SignInService
 from storage import StorageUnavailable, TableStore
 

@@ -35,9 +35,9 @@ from cards.content import ContentPack
 from dialogs.common import guard
 from dialogs.errors import DialogueError, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline, parse_rating
+from dialogs.ports import AssessmentStore, AttendanceStore
 from storage import WriteConflict
-from storage.assessments import Aggregate, AggregateTooLarge, AssessmentRepository
-from storage.attendance import AttendanceRepository
+from storage.assessments import Aggregate, AggregateTooLarge
 from storage.records import AttendeeRecord, Person, SessionRecord
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,8 @@ class AssessmentService:
 
     def __init__(
         self,
-        assessments: AssessmentRepository,
-        attendance: AttendanceRepository,
+        assessments: AssessmentStore,
+        attendance: AttendanceStore,
         secret: str,
         min_answers: int,
         clock: Callable[[], datetime],

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
+from dialogs.ports import SessionStore
 from storage import SessionRecord, StorageUnavailable, WriteConflict
 from storage.records import Person
-from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +53,7 @@ async def change(
 
 
 async def change_session(
-    sessions: SessionRepository,
+    sessions: SessionStore,
     session: SessionRecord,
     edit: Callable[[SessionRecord], SessionRecord],
 ) -> SessionRecord:

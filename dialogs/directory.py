@@ -15,15 +15,9 @@ from typing import Any
 from dialogs.common import Expiring, guard
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved
 from dialogs.forms import clean_text
+from dialogs.ports import DirectoryStore
 from storage import WriteConflict
-from storage.directory import (
-    AuditEntry,
-    CycleConfig,
-    DirectoryRepository,
-    EntityRecord,
-    FocalPoint,
-)
-from storage.records import Person
+from storage.records import AuditEntry, CycleConfig, EntityRecord, FocalPoint, Person
 
 _CACHE_SECONDS = 10.0
 # How far back a focal point's history reaches: the newest entries about their entity.
@@ -48,7 +42,7 @@ class Directory:
 
     def __init__(
         self,
-        repo: DirectoryRepository,
+        repo: DirectoryStore,
         *,
         admins: frozenset[str],
         packs: Iterable[str],

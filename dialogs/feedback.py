@@ -12,9 +12,9 @@ from cards.content import ContentPack, FormItem
 from dialogs.common import guard
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.forms import clean_text
+from dialogs.ports import FeedbackStore
 from storage import WriteConflict
-from storage.feedback import FeedbackVersion, LeaderFeedbackRepository
-from storage.records import QuestionRecord, SessionRecord
+from storage.records import FeedbackVersion, QuestionRecord, SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Prefill:
 class LeaderFeedbackService:
     """Validates and stores the leader's feedback; only the leader may submit or amend."""
 
-    def __init__(self, feedback: LeaderFeedbackRepository, clock: Callable[[], datetime]) -> None:
+    def __init__(self, feedback: FeedbackStore, clock: Callable[[], datetime]) -> None:
         self._feedback = feedback
         self._clock = clock
 

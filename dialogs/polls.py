@@ -28,10 +28,9 @@ from typing import Any
 from dialogs.common import change, guard, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
+from dialogs.ports import PollStore, SessionStore
 from storage.keys import digest, normalized_name
-from storage.polls import PollRepository
 from storage.records import Person, PollRecord, SessionRecord
-from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +75,8 @@ class PollService:
 
     def __init__(
         self,
-        polls: PollRepository,
-        sessions: SessionRepository,
+        polls: PollStore,
+        sessions: SessionStore,
         secret: str,
         clock: Callable[[], datetime],
         *,

@@ -11,10 +11,10 @@ from typing import Any
 from dialogs.common import guard, require_leader
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline
+from dialogs.ports import EthicsQueueStore
 from dialogs.signin import SignInService
 from storage import WriteConflict
-from storage.questions import QueuedQuestion, QueueRepository
-from storage.records import Person, QuestionRecord, SessionRecord
+from storage.records import Person, QuestionRecord, QueuedQuestion, SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class QuestionQueue:
 
     def __init__(
         self,
-        queue: QueueRepository,
+        queue: EthicsQueueStore,
         admins: frozenset[str],
         clock: Callable[[], datetime],
         signin: SignInService,
@@ -51,7 +51,7 @@ class QuestionQueue:
         added = 0
         for question in questions:
             item = QueuedQuestion(
-                key=f"{session.session_id}-{question.question_id}",
+                key=self._queue.key_for(session.session_id, question.question_id),
                 cycle=session.cycle,
                 entity=session.entity,
                 session_id=session.session_id,

@@ -15,18 +15,19 @@ from dialogs.common import change_session, guard
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NotAllowed, WrongState
 from dialogs.feedback import clean_multiline
-from storage.attendance import AttendanceRepository
-from storage.directory import CycleConfig, EntityRecord
-from storage.keys import digest, normalized_name
-from storage.records import AttendeeRecord, Person, SessionRecord
-from storage.rollup import (
+from dialogs.ports import AttendanceStore, RollupStore, SessionStore
+from storage.records import (
+    AttendeeRecord,
     Certification,
+    CycleConfig,
+    EntityRecord,
     EntityTotals,
     ExpectedLine,
     Extension,
-    RollupRepository,
+    Person,
+    SessionRecord,
+    normalized_name,
 )
-from storage.sessions import SessionRepository
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +137,9 @@ class RollupService:
 
     def __init__(
         self,
-        sessions: SessionRepository,
-        rollup: RollupRepository,
-        attendance: AttendanceRepository,
+        sessions: SessionStore,
+        rollup: RollupStore,
+        attendance: AttendanceStore,
         directory: Directory,
         clock: Callable[[], datetime],
     ) -> None:
@@ -307,7 +308,7 @@ class RollupService:
         item = Extension(
             cycle=cycle.year,
             entity=entity.code,
-            key=f"{entity.code}-{digest('extension', request_id, length=16)}",
+            key=self._rollup.extension_key(entity.code, request_id),
             reason=reason,
             requested_by=focal.aad_id,
             requested_by_name=focal.name,

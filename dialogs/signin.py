@@ -14,11 +14,10 @@ from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
 from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
+from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.attendance import AttendanceRepository, arranged
-from storage.keys import named_key, session_id_for, user_key
-from storage.records import Person
-from storage.sessions import SessionRepository
+from storage.keys import named_key, user_key
+from storage.records import Person, arranged
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +97,8 @@ class SignInService:
 
     def __init__(
         self,
-        sessions: SessionRepository,
-        attendance: AttendanceRepository,
+        sessions: SessionStore,
+        attendance: AttendanceStore,
         *,
         directory: Directory,
         polls: PollService,
@@ -118,7 +117,7 @@ class SignInService:
         setup = parse_setup(data, await self._directory.codes(), today)
         cycle = await self._directory.cycle()
         session = SessionRecord(
-            session_id=session_id_for(chat.conversation_id, card_id),
+            session_id=self._sessions.id_for(chat.conversation_id, card_id),
             cycle=cycle.year,
             entity=setup.entity,
             unit=setup.unit,

@@ -12,7 +12,7 @@ from azure.data.tables.aio import TableClient
 
 from storage import keys
 from storage.errors import translated
-from storage.records import AttendeeRecord, Person
+from storage.records import AttendeeRecord, Person, arranged
 
 # Azure Tables takes at most 100 operations in one transaction.
 _BATCH = 100
@@ -185,7 +185,7 @@ class AttendanceRepository:
 
     @translated
     async def remove(self, session_id: str, key: str) -> bool:
-        """Take a row off the sheet; False when it was not there (already removed)."""
+        """Take a row off the sheet; True even if it was not there (the SDK ignores a 404)."""
         try:
             await self._table.delete_entity(session_id, key)
         except ResourceNotFoundError:
@@ -212,15 +212,6 @@ class AttendanceRepository:
                 )
             ]
         )
-
-
-def arranged(rows: list[AttendeeRecord]) -> list[AttendeeRecord]:
-    """Rows as the sheet shows them: oldest first, then hints of users not on it yet."""
-    present = {r.aad_id for r in rows if not r.is_hint and r.aad_id}
-    # A hint is moot once its user is on the sheet; it stays stored but is not shown.
-    kept = [r for r in rows if not (r.is_hint and r.aad_id in present)]
-    kept.sort(key=lambda r: (r.is_hint, r.signed_at, r.key))
-    return kept
 
 
 def _to_entity(session_id: str, record: AttendeeRecord) -> dict:

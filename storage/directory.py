@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -19,56 +18,10 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage.errors import WriteConflict, translated
+from storage.records import AuditEntry, CycleConfig, EntityRecord, FocalPoint
 
 # Row keys sort ascending; subtracting from a far date puts the newest audit entry first.
 _FAR_FUTURE = datetime(9999, 1, 1).timestamp()
-
-
-@dataclass(frozen=True)
-class CycleConfig:
-    """The Dialogue's current year, its content pack and the reporting deadline."""
-
-    year: int
-    pack: str
-    deadline: date
-    etag: str | None = None
-
-
-@dataclass(frozen=True)
-class EntityRecord:
-    """An entity sessions are reported under."""
-
-    code: str
-    name: str
-    active: bool = True
-    extension_until: date | None = None
-    etag: str | None = None
-
-
-@dataclass(frozen=True)
-class FocalPoint:
-    """A person nominated to follow and certify an entity's Dialogue."""
-
-    entity: str
-    aad_id: str
-    mri: str
-    name: str
-    added_by: str
-    added_at: datetime
-    # Where the bot can reach them (the chat they were named in) until they write to it.
-    service_url: str = ""
-    tenant_id: str = ""
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One change to the organisation of the Dialogue: who, what, when, about which entity."""
-
-    at: datetime
-    actor: str
-    action: str
-    details: dict[str, Any]
-    entity: str = ""
 
 
 class DirectoryRepository:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from azure.core.exceptions import (
     AzureError,
@@ -34,7 +34,7 @@ class ActiveSessionExists(RuntimeError):
         self.session_id = session_id
 
 
-def translated(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def translated(func: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """Turn azure-core failures that no caller handles itself into StorageUnavailable."""
 
     @functools.wraps(func)

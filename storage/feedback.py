@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,17 +10,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient
 
 from storage.errors import WriteConflict, translated
-
-
-@dataclass(frozen=True)
-class FeedbackVersion:
-    """One submission of the leader's feedback form."""
-
-    session_id: str
-    version: int
-    answers: dict[str, Any]
-    submitted_at: datetime
-    submitted_by: str
+from storage.records import FeedbackVersion
 
 
 class LeaderFeedbackRepository:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import unicodedata
+
+from storage.records import normalized_name
 
 # Characters Azure Tables forbids in keys (/ \ # ?) and control characters never reach a key:
 # every key below is hex, a GUID, a short code or digits.
@@ -28,11 +29,6 @@ def chat_partition(conversation_id: str) -> str:
 def session_id_for(conversation_id: str, card_id: str) -> str:
     """The session started from one setup card always gets the same id, so retries are no-ops."""
     return digest("session", conversation_id, card_id, length=24)
-
-
-def normalized_name(name: str) -> str:
-    """Name as compared for duplicates: Unicode-normalised, case-folded, single-spaced."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def user_key(aad_id: str) -> str:

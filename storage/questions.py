@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from azure.core import MatchConditions
@@ -12,7 +11,7 @@ from azure.data.tables.aio import TableClient
 
 from storage import keys
 from storage.errors import WriteConflict, translated
-from storage.records import QuestionRecord
+from storage.records import QuestionRecord, QueuedQuestion
 
 
 class QuestionRepository:
@@ -55,34 +54,16 @@ class QuestionRepository:
         return sorted(records, key=lambda q: q.asked_at)
 
 
-@dataclass(frozen=True)
-class QueuedQuestion:
-    """A question forwarded to the Ethics Office, with what is needed to answer the leader."""
-
-    key: str
-    cycle: int
-    entity: str
-    session_id: str
-    session_date: str
-    text: str
-    leader_id: str
-    leader_mri: str
-    leader_name: str
-    tenant_id: str
-    service_url: str
-    forwarded_at: datetime
-    status: str = "open"
-    reply: str = ""
-    answered_by: str = ""
-    answered_at: datetime | None = None
-    etag: str | None = None
-
-
 class QueueRepository:
     """The Ethics Office's queue: one partition per cycle, one row per forwarded question."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
+
+    @staticmethod
+    def key_for(session_id: str, question_id: str) -> str:
+        """The queue key of a session's question: forwarding it again finds the same row."""
+        return f"{session_id}-{question_id}"
 
     @translated
     async def add(self, item: QueuedQuestion) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,151 @@ class AttendeeRecord:
     def may_assess(self) -> bool:
         """Whether this row makes its person an assessor: on the sheet when it froze."""
         return not self.is_hint and not self.added_after_freeze
+
+
+def arranged(rows: list[AttendeeRecord]) -> list[AttendeeRecord]:
+    """Rows as the sheet shows them: oldest first, then hints of users not on it yet."""
+    present = {r.aad_id for r in rows if not r.is_hint and r.aad_id}
+    # A hint is moot once its user is on the sheet; it stays stored but is not shown.
+    kept = [r for r in rows if not (r.is_hint and r.aad_id in present)]
+    kept.sort(key=lambda r: (r.is_hint, r.signed_at, r.key))
+    return kept
+
+
+def normalized_name(name: str) -> str:
+    """Name as compared for duplicates: Unicode-normalised, case-folded, single-spaced."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+@dataclass(frozen=True)
+class FeedbackVersion:
+    """One submission of the leader's feedback form."""
+
+    session_id: str
+    version: int
+    answers: dict[str, Any]
+    submitted_at: datetime
+    submitted_by: str
+
+
+@dataclass(frozen=True)
+class QueuedQuestion:
+    """A question forwarded to the Ethics Office, with what is needed to answer the leader."""
+
+    key: str
+    cycle: int
+    entity: str
+    session_id: str
+    session_date: str
+    text: str
+    leader_id: str
+    leader_mri: str
+    leader_name: str
+    tenant_id: str
+    service_url: str
+    forwarded_at: datetime
+    status: str = "open"
+    reply: str = ""
+    answered_by: str = ""
+    answered_at: datetime | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    """The Dialogue's current year, its content pack and the reporting deadline."""
+
+    year: int
+    pack: str
+    deadline: date
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    """An entity sessions are reported under."""
+
+    code: str
+    name: str
+    active: bool = True
+    extension_until: date | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class FocalPoint:
+    """A person nominated to follow and certify an entity's Dialogue."""
+
+    entity: str
+    aad_id: str
+    mri: str
+    name: str
+    added_by: str
+    added_at: datetime
+    # Where the bot can reach them (the chat they were named in) until they write to it.
+    service_url: str = ""
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change to the organisation of the Dialogue: who, what, when, about which entity."""
+
+    at: datetime
+    actor: str
+    action: str
+    details: dict[str, Any]
+    entity: str = ""
+
+
+@dataclass(frozen=True)
+class EntityTotals:
+    """Running totals of an entity's held sessions, recomputed from its sessions."""
+
+    cycle: int
+    entity: str
+    sessions: int
+    participants: int
+    personnel: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Certification:
+    """The focal point's Appendix E certification: a snapshot of the totals when certified."""
+
+    cycle: int
+    entity: str
+    sessions: int
+    participants: int
+    personnel: int
+    units: list[dict[str, Any]]
+    certified_by: str
+    certified_by_name: str
+    certified_at: datetime
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A request for more time, and the Ethics Office's decision."""
+
+    cycle: int
+    entity: str
+    key: str
+    reason: str
+    requested_by: str
+    requested_by_name: str
+    requested_at: datetime
+    status: str = "requested"
+    new_deadline: date | None = None
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedLine:
+    """A unit (and its leader, when known) the entity expects to hold a session."""
+
+    unit: str
+    leader: str = ""

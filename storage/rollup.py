@@ -9,8 +9,7 @@ Tables (partition key first): `entitytotals` (cycle, entity), `certifications` (
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from azure.core import MatchConditions
@@ -20,61 +19,9 @@ from azure.data.tables.aio import TableClient
 
 from storage import keys
 from storage.errors import WriteConflict, translated
+from storage.records import Certification, EntityTotals, ExpectedLine, Extension
 
 _BATCH = 100
-
-
-@dataclass(frozen=True)
-class EntityTotals:
-    """Running totals of an entity's held sessions, recomputed from its sessions."""
-
-    cycle: int
-    entity: str
-    sessions: int
-    participants: int
-    personnel: int
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Certification:
-    """The focal point's Appendix E certification: a snapshot of the totals when certified."""
-
-    cycle: int
-    entity: str
-    sessions: int
-    participants: int
-    personnel: int
-    units: list[dict[str, Any]]
-    certified_by: str
-    certified_by_name: str
-    certified_at: datetime
-
-
-@dataclass(frozen=True)
-class Extension:
-    """A request for more time, and the Ethics Office's decision."""
-
-    cycle: int
-    entity: str
-    key: str
-    reason: str
-    requested_by: str
-    requested_by_name: str
-    requested_at: datetime
-    status: str = "requested"
-    new_deadline: date | None = None
-    decided_by: str = ""
-    decided_at: datetime | None = None
-    etag: str | None = None
-
-
-@dataclass(frozen=True)
-class ExpectedLine:
-    """A unit (and its leader, when known) the entity expects to hold a session."""
-
-    unit: str
-    leader: str = ""
 
 
 class RollupRepository:
@@ -93,6 +40,11 @@ class RollupRepository:
         self._extensions = extensions
         self._attended = attended
         self._expected = expected
+
+    @staticmethod
+    def extension_key(entity: str, request_id: str) -> str:
+        """The key of an extension request: the same click (request id) is the same request."""
+        return f"{entity}-{keys.digest('extension', request_id, length=16)}"
 
     @translated
     async def save_totals(self, totals: EntityTotals) -> None:

@@ -36,6 +36,11 @@ class SessionRepository:
         # chat partition -> (session partition, session id), as last read from `chats`.
         self._pointers: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
+    @staticmethod
+    def id_for(conversation_id: str, card_id: str) -> str:
+        """The id of the session started from this setup card (so retries are no-ops)."""
+        return keys.session_id_for(conversation_id, card_id)
+
     @translated
     async def create(self, session: SessionRecord) -> SessionRecord:
         """Store a new session and make it the chat's active one; idempotent for its own id."""

@@ -2,52 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.settings import Settings
-from tests.support.azurite import Azurite
-from tests.support.cardcheck import CardChecker
-from tests.support.connector import FakeConnector
-from tests.support.faultproxy import FaultProxy
-from tests.support.teams import TENANT, BotUnderTest, User
-
-ROOT = Path(__file__).resolve().parent.parent
+from testing.azurite import Azurite
+from testing.cardcheck import CardChecker, CardLog
+from testing.clock import Clock
+from testing.connector import FakeConnector
+from testing.env import ROOT, bot_env
+from testing.faultproxy import FaultProxy
+from testing.teams import BotUnderTest, StartBot, User
 
 # Property-based tests draw the same examples on every run, so CI is reproducible; run with
 # HYPOTHESIS_PROFILE=explore to draw fresh ones when hunting for new bugs.
 hypothesis_settings.register_profile("default", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-ENTITIES = (
-    "DESA=Department of Economic and Social Affairs;"
-    "DPO=Department of Peace Operations;"
-    "OICT=Office of Information and Communications Technology"
-)
-
-
-class CardLog:
-    """Every card the bot showed during the run, validated once at the end."""
-
-    def __init__(self) -> None:
-        self._cards: dict[str, tuple[str, dict[str, Any]]] = {}
-
-    def add(self, label: str, card: dict[str, Any]) -> None:
-        """Remember a card (identical cards are checked once)."""
-        key = json.dumps(card, sort_keys=True)
-        self._cards.setdefault(key, (f"{label}#{len(self._cards)}", card))
-
-    def cards(self) -> list[tuple[str, dict[str, Any]]]:
-        """The distinct cards seen."""
-        return list(self._cards.values())
 
 
 @pytest.fixture(scope="session")
@@ -90,19 +65,6 @@ def make_settings(azurite: Azurite) -> Callable[..., Settings]:
     return make
 
 
-def bot_env(azurite: Azurite, prefix: str) -> dict[str, str]:
-    """The settings every test's bot runs with: the session's Azurite, its own tables."""
-    return {
-        "TABLES_CONNECTION_STRING": azurite.connection_string,
-        "ANONYMITY_SECRET": "test-secret-" + "x" * 40,
-        "ENTITIES": ENTITIES,
-        "ALLOWED_TENANT_IDS": TENANT,
-        "TABLE_PREFIX": prefix,
-        "CARD_UPDATE_INTERVAL_SECONDS": "0.2",
-        "DIALOGUE_CYCLE": "2026",
-    }
-
-
 @pytest.fixture
 async def bot(
     make_settings: Callable[..., Settings], connector: FakeConnector, card_log: CardLog, request
@@ -115,20 +77,6 @@ async def bot(
     await harness.stop()
     for card in harness.cards_seen + connector.cards():
         card_log.add(request.node.name, card)
-
-
-class Clock:
-    """A clock tests move by hand, so that 25 minutes of discussion take no time."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        """Let time pass."""
-        self.now += timedelta(minutes=minutes)
 
 
 @pytest.fixture
@@ -153,10 +101,6 @@ async def timed_bot(
     await harness.stop()
     for card in harness.cards_seen + connector.cards():
         card_log.add(request.node.name, card)
-
-
-# Starts the real app, on the test's tables, with settings overrides.
-StartBot = Callable[..., Awaitable[BotUnderTest]]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 //
 // Readable source of deploy/azure/main.json. The Bicep CLI is a downloaded binary that the
 // project's machines cannot fetch, so main.json is kept by hand as its compiled equivalent and is
-// the file CI checks (tests/test_azure_templates.py); edit both together. deploy/README.md says
+// the file CI checks (tests/app/test_azure_templates.py); edit both together. deploy/README.md says
 // how to compare them where the Bicep CLI is available.
 //
 // Every name comes from a parameter. The defaults derive them from `namePrefix` and a hash of
@@ -179,7 +179,7 @@ param logRetentionDays int = 90
 @maxValue(90)
 param keyVaultSoftDeleteDays int = 90
 
-@description('Optional Entra object id of the identity that runs the backups (python -m bot.maintenance export): it may read the storage connection secret and no other, never the anonymity secret. Empty grants nothing.')
+@description('Optional Entra object id of the identity that runs the backups (python -m cli.maintenance export): it may read the storage connection secret and no other, never the anonymity secret. Empty grants nothing.')
 param backupPrincipalId string = ''
 
 @description('Kind of the backup identity: a person, a group, or a service principal (e.g. a scheduled job\'s managed identity).')

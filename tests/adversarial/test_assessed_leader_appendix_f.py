@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CardLog, Clock
-from tests.flows import GOOD_F, run_to_conclusion
-from tests.support.connector import CREATE_CONVERSATION, FakeConnector, adaptive_cards
-from tests.support.teams import BotUnderTest, Chat, User, card_text
-from tests.test_rollup import ADMIN, FOCAL, name_focal_points
-from tests.test_signin import rows
+from testing.cardcheck import CardLog
+from testing.clock import Clock
+from testing.connector import CREATE_CONVERSATION, FakeConnector, adaptive_cards
+from testing.flows import ADMIN, FOCAL, GOOD_F, name_focal_points, rows, run_to_conclusion
+from testing.teams import BotUnderTest, Chat, User, card_text
 
 OPEN_DAYS = 7
 SAVED = "your assessment is stored anonymously"

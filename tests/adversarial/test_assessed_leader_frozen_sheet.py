@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.flows import GOOD_F, run_to_conclusion
-from tests.support.teams import BotUnderTest, Chat, card_text, verbs
-from tests.test_signin import rows
+from testing.flows import GOOD_F, rows, run_to_conclusion
+from testing.teams import BotUnderTest, Chat, card_text, verbs
 
 FROZEN = "The session has concluded: its sign-in sheet is final"
 

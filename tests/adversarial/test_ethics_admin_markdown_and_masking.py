@@ -14,10 +14,8 @@ from typing import Any
 
 from cards.templating import Markdown, escape_markdown
 from dialogs.names import NAME_MASK, NameMask
-from tests.flows import run_to_conclusion, start_session
-from tests.support.teams import Chat, User, card_sid, card_text, elements, inputs
-from tests.test_rollup import ADMIN, FOCAL, name_focal_points
-from tests.test_signin import rows
+from testing.flows import ADMIN, FOCAL, name_focal_points, rows, run_to_conclusion, start_session
+from testing.teams import Chat, User, card_sid, card_text, elements, inputs
 
 LINK = "[click](https://evil.example)"
 REASON = f"{LINK} to approve **now**, see <https://evil.example/x> or https://evil.example"

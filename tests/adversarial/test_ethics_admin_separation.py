@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.flows import run_to_conclusion
-from tests.support.connector import CREATE_CONVERSATION, FakeConnector, adaptive_cards
-from tests.support.teams import BotUnderTest, Chat, User, card_text, data_of, verbs
-from tests.test_signin import rows
+from testing.connector import CREATE_CONVERSATION, FakeConnector, adaptive_cards
+from testing.flows import rows, run_to_conclusion
+from testing.teams import BotUnderTest, Chat, User, card_text, data_of, verbs
 
 ADMIN = User.make("Layla Haddad", 500)
 FOCAL = User.make("Mateo Fernández", 501)

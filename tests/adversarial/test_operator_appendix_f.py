@@ -23,11 +23,11 @@ from typing import Any
 
 from azure.data.tables.aio import TableServiceClient
 
-from bot.maintenance import DONE, parser, run
+from cli.maintenance import DONE, parser, run
 from storage.assessments import AssessmentRepository
-from tests.conftest import Clock
-from tests.flows import GOOD_F, run_to_conclusion
-from tests.support.teams import BotUnderTest, Chat, User, card_text
+from testing.clock import Clock
+from testing.flows import GOOD_F, run_to_conclusion
+from testing.teams import BotUnderTest, Chat, User, card_text
 
 OPEN_DAYS = 7
 SAVED = "your assessment is stored anonymously"

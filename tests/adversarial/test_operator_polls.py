@@ -18,11 +18,10 @@ from pathlib import Path
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from bot.maintenance import DONE, parser, run
+from cli.maintenance import DONE, parser, run
+from testing.flows import GOOD_F, data_of, find_posted, rows, shared_card
+from testing.teams import BotUnderTest, Chat, card_text
 from tests.adversarial.test_participant_polls import COUNTS, open_poll, vote
-from tests.flows import GOOD_F, data_of, find_posted
-from tests.support.teams import BotUnderTest, Chat, card_text
-from tests.test_signin import rows, shared_card
 
 
 def voter_key(secret: str, salt: str, poll_id: str, aad_id: str) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.flows import GOOD_F, run_to_conclusion, start_session
-from tests.support.connector import FakeConnector
-from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, verbs
-from tests.test_signin import rows
+from testing.connector import FakeConnector
+from testing.flows import GOOD_F, rows, run_to_conclusion, start_session
+from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, verbs
 
 ADMIN = User.make("Layla Haddad", 500)
 FOCAL = User.make("Mateo Fernández", 501)

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from bot.logs import JsonFormatter
-from tests.support.teams import Chat, card_text
-from tests.test_rollup import ADMIN, FOCAL, hold_two_sessions, last_card, name_focal_points, urls
+from bot.teams.logs import JsonFormatter
+from testing.flows import ADMIN, FOCAL, hold_two_sessions, last_card, name_focal_points, urls
+from testing.teams import Chat, card_text
 
 
 def local_path(url: str) -> str:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.flows import start_session
-from tests.support.connector import CREATE_CONVERSATION, adaptive_cards
-from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, elements
-from tests.test_rollup import ADMIN, FOCAL, OTHER_FOCAL, name_focal_points
-from tests.test_signin import rows
+from testing.connector import CREATE_CONVERSATION, adaptive_cards
+from testing.flows import ADMIN, FOCAL, OTHER_FOCAL, name_focal_points, rows, start_session
+from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, elements
 
 TAKER = User.make("Marker Taker", 950)
 REAL = User.make("Leaderia Zed", 951)

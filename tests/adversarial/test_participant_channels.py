@@ -15,22 +15,23 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.settings import Settings
-from tests.conftest import CardLog, bot_env
-from tests.support.azurite import Azurite
-from tests.support.connector import FakeConnector
-from tests.support.openid import BOT_FRAMEWORK_ISSUER, OpenIdServer, SignedBot, TokenFactory
-from tests.support.teams import Chat
-from tests.test_auth import (
+from testing.auth import (
     APP_ID,
     assert_accepted,
     assert_nothing_happened,
     assert_refused,
     bearer,
     probe,
-    rows,
     setup_submission,
     start_message,
 )
+from testing.azurite import Azurite
+from testing.cardcheck import CardLog
+from testing.connector import FakeConnector
+from testing.env import bot_env
+from testing.flows import rows
+from testing.openid import BOT_FRAMEWORK_ISSUER, OpenIdServer, SignedBot, TokenFactory
+from testing.teams import Chat
 
 # Endorsed the way the public Bot Framework keys are: for Teams and many other channels.
 MANY_CHANNELS = ("msteams", "webchat", "directline", "slack", "emulator", "skype")

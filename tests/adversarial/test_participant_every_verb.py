@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from bot.app import BOT
-from tests.flows import GOOD_F, find_posted, start_session
-from tests.support.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, inputs
+from testing.flows import GOOD_F, find_posted, start_session
+from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, inputs
 
 LEADER = User.make("Leaderia Zed", 900)
 OTHERS = [User.make(f"Marker {n}", 901 + i) for i, n in enumerate(("Alpha", "Bravo", "Charlie"))]

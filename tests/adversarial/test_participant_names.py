@@ -11,9 +11,8 @@ from __future__ import annotations
 import pytest
 
 from dialogs.names import name_skeleton, strip_invisible
-from tests.flows import start_session
-from tests.support.teams import Chat, User, card_sid, card_text
-from tests.test_signin import rows, shared_card
+from testing.flows import rows, shared_card, start_session
+from testing.teams import Chat, User, card_sid, card_text
 
 SAME_PERSON = [
     "Jane Doe",

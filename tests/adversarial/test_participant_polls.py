@@ -12,9 +12,8 @@ import json
 import re
 from typing import Any
 
-from tests.flows import data_of, find_posted, start_session
-from tests.support.teams import Chat, card_sid, card_text
-from tests.test_signin import rows, shared_card
+from testing.flows import data_of, find_posted, rows, shared_card, start_session
+from testing.teams import Chat, card_sid, card_text
 
 # A results bar as the card words it: "Yes: 2 (67%)" (French and Spanish put a space before %).
 COUNTS = re.compile(r": \d+ \(\d+\s?%\)")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 
-from tests.flows import GOOD_F, find_posted, run_to_conclusion
-from tests.support.teams import Chat, User, card_text, data_of, inputs
-from tests.test_signin import rows
+from testing.flows import GOOD_F, find_posted, rows, run_to_conclusion
+from testing.teams import Chat, User, card_text, data_of, inputs
 
 LEADER = User.make("Leaderia Zed", 920)
 PARTICIPANTS = [User.make(f"Marker {n}", 921 + i) for i, n in enumerate(("Alpha", "Bravo"))]

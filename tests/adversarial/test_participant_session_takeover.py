@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.flows import SETUP, last_card_message
-from tests.support.teams import Chat, User, card_text, inputs, verbs
-from tests.test_signin import rows
+from testing.flows import SETUP, last_card_message, rows
+from testing.teams import Chat, User, card_text, inputs, verbs
 
 STARTER = User.make("Leaderia Zed", 940)
 MEMBER = User.make("Marker Alpha", 941)

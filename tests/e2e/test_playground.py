@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.playground import PlaygroundProcess
-from tests.flows import SETUP
-from tests.support.teams import (
+from testing.flows import SETUP, rows
+from testing.playground import PlaygroundProcess
+from testing.teams import (
     BotUnderTest,
     card_sid,
     card_text,
@@ -19,7 +19,6 @@ from tests.support.teams import (
     inputs,
     verbs,
 )
-from tests.test_signin import rows
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,1 @@
+"""After the session: Appendix C, Appendix F and the questions' path."""

@@ -1,0 +1,317 @@
+"""After the session: Appendix C, Appendix F with reminders, and the questions' path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from bot.after.views import AfterViews
+from bot.session.screens import Screens
+from bot.settings import Settings
+from bot.teams.context import ActionContext, Card, Handler, send_card
+from bot.teams.identity import is_group_chat, person_of
+from bot.teams.outbound import Outbound, PersonalMessage
+from bot.teams.replies import Notice
+from dialogs.assessment import CLOSED, AssessmentService
+from dialogs.directory import Directory
+from dialogs.errors import DialogueError, InvalidInput, NoSession, NotAllowed, WrongState
+from dialogs.feedback import LeaderFeedbackService
+from dialogs.queue import QuestionQueue
+from dialogs.rollup import RollupService
+from dialogs.session import DONE, DialogueService
+from dialogs.signin import SignInService
+from storage.records import Person, SessionRecord
+
+log = logging.getLogger(__name__)
+
+
+class AfterActions:
+    """The forms the guide asks for after the session, where the session happened."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        rollup: RollupService,
+        signin: SignInService,
+        dialogue: DialogueService,
+        feedback: LeaderFeedbackService,
+        assessment: AssessmentService,
+        queue: QuestionQueue,
+        screens: Screens,
+        views: AfterViews,
+        outbound: Outbound,
+    ) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._rollup = rollup
+        self._signin = signin
+        self._dialogue = dialogue
+        self._feedback = feedback
+        self._assessment = assessment
+        self._queue = queue
+        self._screens = screens
+        self._views = views
+        self._outbound = outbound
+
+    def verbs(self) -> dict[str, Handler]:
+        """The verbs this module answers."""
+        return {
+            "feedback.open": self._feedback_open,
+            "feedback.submit": self._feedback_submit,
+            "assess.open": self._assess_open,
+            "assess.submit": self._assess_submit,
+            "assess.results": self._results,
+            "assess.remind": self._remind,
+            "questions.forward": self._forward,
+            "queue.answer": self._answer,
+        }
+
+    async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
+        """The form the person was filling, with the reason, and what they typed kept.
+
+        Only to whom the form belongs: Appendix C to the leader, Appendix F to a participant on
+        the sheet, the queue to an admin; anyone else gets the reason alone.
+        """
+        text = self._screens.views.notice_text(act.lang, notice)
+        if act.verb == "queue.answer":
+            if not self._directory.is_admin(act.person):
+                return None
+            return await self._queue_card(act.person, act.lang, (text, "attention"))
+        session = await self._signin.by_keys(act.data)
+        if act.verb == "feedback.submit" and session.is_leader(act.person.aad_id):
+            return await self._feedback_card(
+                session, act.lang, entered=act.data, notice=(text, "attention")
+            )
+        # Past the "held" check, AssessmentService.submit refuses anyone but a participant on the
+        # sheet (NotAllowed, a plain notice) before it reads an answer: what reaches here from a
+        # held session is a participant's own answer refused (or the assessment closed), and
+        # costs no second sheet read. Closed: the form without its inputs.
+        if (
+            (act.verb == "assess.submit" or notice.key == CLOSED)
+            and session.stage == DONE
+            and not session.is_leader(act.person.aad_id)
+        ):
+            return self._views.assessment_form(
+                session,
+                self._dialogue.pack(session, act.lang),
+                act.lang,
+                open_=notice.key != CLOSED,
+                notice=(text, "attention"),
+            )
+        return None
+
+    # Appendix C ------------------------------------------------------------------------------
+
+    async def _feedback_card(
+        self,
+        session: SessionRecord,
+        lang: str,
+        *,
+        entered: dict[str, Any] | None = None,
+        notice: tuple[str, str] | None = None,
+    ) -> Card:
+        pack = self._dialogue.pack(session, lang)
+        sheet = await self._signin.sheet(session)
+        questions = await self._dialogue.questions(session)
+        names = await self._directory.names()
+        prefill = self._feedback.prefill(
+            session, pack, names.get(session.entity, session.entity), sheet.count, questions
+        )
+        return self._views.feedback_form(
+            session,
+            pack,
+            lang,
+            prefill,
+            await self._feedback.latest(session),
+            has_questions=bool(questions),
+            entered=entered,
+            notice=notice,
+        )
+
+    async def _feedback_open(self, act: ActionContext) -> Card:
+        session = await self._signin.by_keys(act.data)
+        if not session.is_leader(act.person.aad_id):
+            raise NotAllowed("error.leader_only")
+        return await self._feedback_card(session, act.lang)
+
+    async def _feedback_submit(self, act: ActionContext) -> Card:
+        session = await self._signin.by_keys(act.data)
+        pack = self._dialogue.pack(session, act.lang)
+        locked = await self._rollup.is_certified(session.cycle, session.entity)
+        version = await self._feedback.submit(
+            session, act.person.aad_id, pack, act.data, locked=locked
+        )
+        if act.data.get("forward_questions") == "true":
+            questions = await self._dialogue.questions(session)
+            await self._queue.forward(session, act.person, questions)
+        text = self._screens.views.text(act.lang, "notice.feedback_saved", version=version.version)
+        return await self._feedback_card(session, act.lang, notice=(text, "good"))
+
+    # Appendix F ------------------------------------------------------------------------------
+
+    async def _held(self, act: ActionContext) -> SessionRecord:
+        session = await self._signin.by_keys(act.data)
+        if session.stage != DONE:
+            raise WrongState("error.not_held")
+        return session
+
+    async def _assess_open(self, act: ActionContext) -> Card:
+        session = await self._held(act)
+        pack = self._dialogue.pack(session, act.lang)
+        if session.is_leader(act.person.aad_id):
+            raise NotAllowed("error.leader_assesses")
+        if await self._assessment.participant(session, act.person) is None:
+            raise NotAllowed("error.not_participant")
+        if await self._assessment.has_answered(session, act.person):
+            text = self._screens.views.text(act.lang, "error.already_assessed")
+            return self._views.assessment_form(
+                session, pack, act.lang, open_=False, notice=(text, "good")
+            )
+        return self._views.assessment_form(session, pack, act.lang, open_=True)
+
+    async def _assess_submit(self, act: ActionContext) -> Card:
+        session = await self._held(act)
+        pack = self._dialogue.pack(session, act.lang)
+        await self._assessment.submit(session, act.person, pack, act.data)
+        text = self._screens.views.text(act.lang, "notice.assessed")
+        return self._views.assessment_form(
+            session, pack, act.lang, open_=False, notice=(text, "good")
+        )
+
+    async def _results(self, act: ActionContext) -> Card:
+        session = await self._signin.by_keys(act.data)
+        pack = self._dialogue.pack(session, act.lang)
+        results = await self._assessment.results(session, act.person, pack)
+        return self._views.results(session, pack, act.lang, results)
+
+    async def _remind(self, act: ActionContext) -> Card:
+        session = await self._held(act)
+        sent = await self.start_reminders(session, act.person)
+        notice = (
+            Notice("notice.reminders", {})
+            if sent
+            else Notice("notice.reminders_closed", {}, "warning")
+        )
+        return await self._screens.agenda(session, act.lang, person=act.person, notice=notice)
+
+    async def start_reminders(self, session: SessionRecord, caller: Person) -> bool:
+        """Remind, in personal chat, those who signed in and have not answered (leader only).
+
+        False, and nobody reminded, once the assessment is closed.
+        """
+        if not session.is_leader(caller.aad_id):
+            raise NotAllowed("error.leader_only")
+        if not await self._assessment.is_open(session):
+            return False
+        self.send_reminders([session])
+        return True
+
+    def may_remind(self, session: SessionRecord) -> bool:
+        """Whether the session's assessment may still take answers, judged by its date alone."""
+        return self._assessment.open_by_date(session)
+
+    def send_reminders(self, sessions: list[SessionRecord]) -> None:
+        """In the background, remind each held session's participants who have not answered."""
+
+        async def messages() -> AsyncIterator[PersonalMessage]:
+            for session in sessions:
+                pending = await self._assessment.not_answered(session)
+                card = self._views.reminder(session, session.language)
+                for row in pending:
+                    yield PersonalMessage(
+                        service_url=session.service_url,
+                        tenant_id=session.tenant_id,
+                        bot_id=session.bot_id,
+                        user_mri=row.mri,
+                        card=card,
+                    )
+
+        async def send() -> None:
+            sent = await self._outbound.broadcast(messages())
+            log.info("assessment reminders sessions=%d sent=%d", len(sessions), sent)
+
+        self._outbound.run(send())
+
+    # Questions -------------------------------------------------------------------------------
+
+    async def _forward(self, act: ActionContext) -> Card:
+        session = await self._signin.by_keys(act.data)
+        questions = await self._dialogue.questions(session)
+        added = await self._queue.forward(session, act.person, questions)
+        return await self._screens.agenda(
+            session,
+            act.lang,
+            person=act.person,
+            notice=Notice("notice.forwarded", {"count": added}),
+        )
+
+    async def _queue_card(
+        self, person: Person, lang: str, notice: tuple[str, str] | None = None
+    ) -> Card:
+        cycle = await self._directory.cycle()
+        items = await self._queue.items(person, cycle.year)
+        names = await self._directory.names()
+        return self._views.queue(items, lang, names, notice)
+
+    async def _answer(self, act: ActionContext) -> Card:
+        field = act.data.get("field")
+        if not isinstance(field, str) or not field.startswith("reply_") or len(field) > 12:
+            raise InvalidInput("error.unknown_question", field="question")
+        cycle = act.data.get("cycle")
+        if isinstance(cycle, str) and cycle.isdecimal():
+            cycle = int(cycle)
+        if not isinstance(cycle, int) or isinstance(cycle, bool):
+            raise InvalidInput("error.unknown_question", field="question")
+        item = await self._queue.answer(
+            act.person, cycle, act.data.get("key"), {"reply": act.data.get(field)}
+        )
+        delivered = await self._outbound.personal(
+            service_url=item.service_url,
+            tenant_id=item.tenant_id,
+            bot_id=act.turn_context.activity.recipient.id,
+            user_mri=item.leader_mri,
+            card=self._views.reply(item, act.lang),
+        )
+        key = "notice.answer_sent" if delivered else "notice.answer_stored"
+        text = self._screens.views.text(act.lang, key, leader=item.leader_name)
+        return await self._queue_card(
+            act.person, act.lang, (text, "good" if delivered else "warning")
+        )
+
+    # Commands --------------------------------------------------------------------------------
+
+    async def command(self, name: str, turn_context: TurnContext, lang: str) -> None:
+        """`feedback` (a leader's sessions), `questions` (Ethics Office), `remind` (leader)."""
+        person = person_of(turn_context.activity)
+        if person is None:
+            raise NotAllowed("error.leader_only")
+        if name == "feedback":
+            sessions = await self._signin.led_by(person)
+            rows = [(s, await self._feedback.latest(s)) for s in sessions]
+            names = await self._directory.names()
+            await send_card(turn_context, self._views.my_sessions(rows, lang, names))
+        elif name == "questions":
+            await send_card(turn_context, await self._queue_card(person, lang))
+        elif name == "remind":
+            if not is_group_chat(turn_context.activity):
+                raise NoSession("error.not_in_chat")
+            session = await self._signin.active(turn_context.activity.conversation.id)
+            if session is None:
+                raise NoSession("error.no_session")
+            if session.stage != DONE:
+                raise WrongState("error.not_held")
+            sent = await self.start_reminders(session, person)
+            key = "notice.reminders" if sent else "notice.reminders_closed"
+            await turn_context.send_activity(self._screens.views.text(lang, key))
+        else:
+            raise DialogueError("error.unknown_action")
+
+    async def post_conclusion_reminder(
+        self, turn_context: TurnContext, session: SessionRecord
+    ) -> None:
+        """At conclusion, a card in the meeting chat asks participants to assess the facilitator."""
+        await send_card(turn_context, self._views.reminder(session, session.language))

@@ -1,0 +1,332 @@
+"""Cards after the session: Appendix C and F forms, results, the leader's list, the queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from bot.teams.replies import plain, plain_masked
+from cards.catalog import Catalogs
+from cards.content import ContentPack
+from cards.renderer import Card, CardRenderer
+from dialogs.assessment import Results
+from dialogs.feedback import NUMBERS, Prefill
+from storage.feedback import FeedbackVersion
+from storage.questions import QueuedQuestion
+from storage.records import SessionRecord
+
+# Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
+# messages above about 40 KB.
+_COMMENT_BYTES = 20_000
+
+
+def _wire_bytes(text: str) -> int:
+    """The text's size in the JSON botbuilder sends (non-ASCII escaped, as Teams receives it)."""
+    return len(json.dumps(text)) - 2
+
+
+def _shortened(text: str, budget: int | None) -> str:
+    """The text cut to `budget` bytes as sent, with an ellipsis; whole characters only."""
+    if budget is None or _wire_bytes(text) <= budget:
+        return text
+    kept, used = [], 0
+    for char in text:
+        cost = _wire_bytes(char)
+        if used + cost > budget - 3:
+            break
+        kept.append(char)
+        used += cost
+    return "".join(kept) + "…"
+
+
+class AfterViews:
+    """Builds the cards of the post-session journeys in a language."""
+
+    def __init__(self, renderer: CardRenderer, min_answers: int) -> None:
+        self._r = renderer
+        self._min = min_answers
+
+    @property
+    def _catalogs(self) -> Catalogs:
+        return self._r.catalogs
+
+    def _t(self, lang: str, key: str, **fields: Any) -> str:
+        return self._r.text(lang, key, **fields)
+
+    def _keys(self, session: SessionRecord) -> dict[str, Any]:
+        return {"sid": session.session_id, "cycle": session.cycle, "entity": session.entity}
+
+    def _rating_choices(self, lang: str) -> list[dict[str, str]]:
+        labels = {1: self._t(lang, "feedback.rating_low"), 5: self._t(lang, "feedback.rating_high")}
+        return [{"title": labels.get(n, str(n)), "value": str(n)} for n in range(1, 6)]
+
+    def _notice(self, text: str | None, style: str) -> dict[str, str] | None:
+        return {"text": text, "style": style} if text else None
+
+    def feedback_form(
+        self,
+        session: SessionRecord,
+        pack: ContentPack,
+        lang: str,
+        prefill: Prefill,
+        latest: FeedbackVersion | None,
+        *,
+        has_questions: bool,
+        entered: dict[str, Any] | None = None,
+        notice: tuple[str, str] | None = None,
+    ) -> Card:
+        """Appendix C with the bot's prefill, the last version, or what the leader just typed."""
+        values: dict[str, Any] = dict(prefill.values)
+        if latest is not None:
+            values.update(latest.answers)
+        if entered:
+            # What the leader typed comes back after a refusal, cut to what the form accepts.
+            values.update(
+                {
+                    k: v[:2000] if isinstance(v, str) else None
+                    for k, v in entered.items()
+                    if k in {item.id for item in pack.leader_feedback_form}
+                }
+            )
+        items = []
+        for item in pack.leader_feedback_form:
+            value = values.get(item.id)
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            kind = (
+                "rating"
+                if item.kind == "rating"
+                else "date"
+                if item.id == "c1"
+                else "number"
+                if item.id in NUMBERS
+                else "scenarios"
+                if item.id == "c8"
+                else "text"
+            )
+            if kind == "rating" and value is not None:
+                value = str(value)
+            if kind == "number" and isinstance(value, str):
+                value = int(value) if value.strip().isdecimal() and len(value) <= 6 else None
+            if kind == "rating" and value not in {"1", "2", "3", "4", "5"}:
+                value = None
+            items.append(
+                {
+                    "id": item.id,
+                    "label": f"{item.id[1:]}. {plain(item.text.value)}",
+                    "value": value if value not in ("", None) else None,
+                    "is_rating": kind == "rating",
+                    "is_date": kind == "date",
+                    "is_number": kind == "number",
+                    "is_scenarios": kind == "scenarios",
+                    "is_text": kind == "text",
+                    "multiline": item.kind != "prefilled",
+                }
+            )
+        data = {
+            **self._keys(session),
+            "notice": self._notice(*(notice or (None, "good"))),
+            "version_note": (
+                self._t(
+                    lang,
+                    "feedback.version_note",
+                    version=latest.version,
+                    date=self._catalogs.date(lang, latest.submitted_at.date()),
+                )
+                if latest
+                else ""
+            ),
+            "items": items,
+            "rating_choices": self._rating_choices(lang),
+            "scenario_choices": [
+                {
+                    "title": self._t(
+                        lang, "agenda.scenario_choice", number=s.number, title=s.title.value
+                    ),
+                    "value": str(s.number),
+                }
+                for s in pack.scenarios
+            ],
+            "has_questions": has_questions,
+            "submit_label": self._t(lang, "feedback.amend" if latest else "feedback.submit"),
+        }
+        return self._r.render("feedback_form", data, lang)
+
+    def _facts(self, session: SessionRecord, lang: str) -> dict[str, Any]:
+        return {
+            "leader": plain(session.leader.name),
+            "date": self._catalogs.date(lang, session.session_date),
+            "unit": plain(session.unit),
+            "minimum": self._min,
+        }
+
+    def assessment_form(
+        self,
+        session: SessionRecord,
+        pack: ContentPack,
+        lang: str,
+        *,
+        open_: bool,
+        notice: tuple[str, str] | None = None,
+    ) -> Card:
+        """Appendix F; after submitting, the same card without the inputs."""
+        items = [
+            {
+                "id": item.id,
+                "label": f"{index}. {plain(item.text.value)}",
+                "is_rating": item.kind == "rating",
+                "is_text": item.kind != "rating",
+            }
+            for index, item in enumerate(pack.participant_assessment_form, start=1)
+        ]
+        data = {
+            **self._keys(session),
+            "facts": self._facts(session, lang),
+            "notice": self._notice(*(notice or (None, "good"))),
+            "open": open_,
+            "items": items,
+            "rating_choices": self._rating_choices(lang),
+        }
+        return self._r.render("assessment_form", data, lang)
+
+    def results(
+        self, session: SessionRecord, pack: ContentPack, lang: str, results: Results
+    ) -> Card:
+        """The facilitator's Appendix F: minimum reached or not while open, then fixed results."""
+        labels = {
+            item.id: f"{index}. {plain(item.text.value)}"
+            for index, item in enumerate(pack.participant_assessment_form, start=1)
+        }
+        items = [
+            {
+                "label": labels.get(r.id, r.id),
+                "mean_text": self._t(
+                    lang, "results.mean", mean=self._catalogs.number(lang, round(r.mean, 1))
+                ),
+                "distribution": [
+                    {"title": self._t(lang, "results.rating", rating=n + 1), "value": str(c)}
+                    for n, c in enumerate(r.counts)
+                ],
+            }
+            for r in results.items
+        ]
+        shown = {item: texts for item, texts in results.comments.items() if texts}
+        # Every comment is shown; when all of them would not fit in one Teams message, each is
+        # shortened alike, so every voice is still heard.
+        count = sum(len(texts) for texts in shown.values())
+        total = sum(_wire_bytes(plain(c)) for texts in shown.values() for c in texts)
+        each = _COMMENT_BYTES // count if total > _COMMENT_BYTES else None
+        groups = [
+            {
+                "label": labels.get(item, item),
+                "comments": [{"text": f"“{_shortened(plain(c), each)}”"} for c in texts],
+            }
+            for item, texts in shown.items()
+        ]
+        closes = self._catalogs.date(lang, results.closes_at.date())
+        state = {"minimum": results.minimum, "date": closes}
+        if not results.closed:
+            # While open: only which side of the minimum, never a count, never a result.
+            key = "results.open_reached" if results.reached else "results.open_below"
+            status, note = self._t(lang, key, **state), self._t(lang, "results.open_note", **state)
+        elif results.released:
+            status = self._t(lang, "results.answers", count=results.answers)
+            note = self._t(lang, "results.closed_note", **state)
+        else:
+            status, note = self._t(lang, "results.too_few", **state), ""
+        data = {
+            "subtitle": self._t(
+                lang,
+                "mine.heading",
+                date=self._catalogs.date(lang, session.session_date),
+                unit=plain(session.unit),
+                entity=session.entity,
+            ),
+            "status": status,
+            "note": note,
+            "shortened": bool(results.released and each is not None),
+            "items": items if results.released else [],
+            "comment_groups": groups if results.released else [],
+        }
+        return self._r.render("assessment_results", data, lang)
+
+    def my_sessions(
+        self,
+        sessions: list[tuple[SessionRecord, FeedbackVersion | None]],
+        lang: str,
+        entity_names: dict[str, str],
+    ) -> Card:
+        """The leader's own sessions with their Appendix C state."""
+        rows = []
+        for session, latest in sessions[:20]:
+            rows.append(
+                {
+                    **self._keys(session),
+                    "heading": self._t(
+                        lang,
+                        "mine.heading",
+                        date=self._catalogs.date(lang, session.session_date),
+                        unit=plain(session.unit),
+                        entity=plain(entity_names.get(session.entity, session.entity)),
+                    ),
+                    "status": self._t(lang, "mine.feedback_done", version=latest.version)
+                    if latest
+                    else self._t(lang, "mine.feedback_missing"),
+                    "feedback_label": self._t(lang, "mine.feedback"),
+                }
+            )
+        return self._r.render("my_sessions", {"empty": not rows, "sessions": rows}, lang)
+
+    def queue(
+        self,
+        items: list[QueuedQuestion],
+        lang: str,
+        entity_names: dict[str, str],
+        notice: tuple[str, str] | None = None,
+    ) -> Card:
+        """The Ethics Office's queue; no participant name is ever part of it."""
+        rows = []
+        for n, item in enumerate(items[:30]):
+            rows.append(
+                {
+                    "key": item.key,
+                    "cycle": item.cycle,
+                    "input_id": f"reply_{n}",
+                    "text": f"? {plain_masked(item.text, self._t(lang, 'mask.name'))}",
+                    "context": self._t(
+                        lang,
+                        "queue.context",
+                        entity=plain(entity_names.get(item.entity, item.entity)),
+                        date=item.session_date,
+                        leader=plain(item.leader_name),
+                    ),
+                    "reply": self._t(lang, "queue.answered", reply=plain(item.reply))
+                    if item.reply
+                    else "",
+                    "open": item.status == "open",
+                }
+            )
+        data = {
+            "summary": {
+                "open": sum(1 for i in items if i.status == "open"),
+                "total": len(items),
+            },
+            "notice": self._notice(*(notice or (None, "good"))),
+            "items": rows,
+        }
+        return self._r.render("queue", data, lang)
+
+    def reply(self, item: QueuedQuestion, lang: str) -> Card:
+        """The Ethics Office's answer, for the leader's personal chat."""
+        data = {
+            "facts": {"date": self._catalogs.date(lang, date.fromisoformat(item.session_date))},
+            "question": plain_masked(item.text, self._t(lang, "mask.name")),
+            "answer": plain(item.reply),
+        }
+        return self._r.render("question_reply", data, lang)
+
+    def reminder(self, session: SessionRecord, lang: str) -> Card:
+        """A personal reminder to assess the facilitator."""
+        data = {**self._keys(session), "facts": self._facts(session, lang)}
+        return self._r.render("reminder", data, lang)

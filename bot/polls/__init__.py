@@ -1,0 +1,1 @@
+"""Anonymous quick polls: their verbs."""

@@ -1,0 +1,164 @@
+"""Card actions of anonymous polls: open, vote, reveal, close."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.session.screens import Screens
+from bot.session.shared_cards import SharedCards
+from bot.teams.context import ActionContext, Card, Handler, send_card
+from bot.teams.replies import Notice
+from dialogs.errors import InvalidInput, WrongState
+from dialogs.polls import PollService
+from dialogs.session import DialogueService
+from dialogs.signin import SignInService
+from storage.records import PollRecord, SessionRecord
+
+log = logging.getLogger(__name__)
+
+
+class PollActions:
+    """Every poll action is checked: the poll belongs to this chat's session and is open."""
+
+    def __init__(
+        self,
+        signin: SignInService,
+        dialogue: DialogueService,
+        polls: PollService,
+        screens: Screens,
+        shared: SharedCards,
+    ) -> None:
+        self._signin = signin
+        self._dialogue = dialogue
+        self._polls = polls
+        self._screens = screens
+        self._shared = shared
+
+    def verbs(self) -> dict[str, Handler]:
+        """The verbs this module answers."""
+        return {
+            "poll.view": self._view,
+            "poll.vote": self._vote,
+            "poll.reveal": self._reveal,
+            "poll.close": self._close,
+            "poll.open_pack": self._open_pack,
+            "poll.open_adhoc": self._open_adhoc,
+        }
+
+    async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
+        """The card the person was looking at, with the reason their action was refused."""
+        session = await self._session(act)
+        if act.verb.startswith("poll.open"):
+            return self._screens.scenario(
+                session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
+            )
+        poll = await self._polls.get(session, act.data.get("poll"))
+        return await self._screens.poll(session, poll, act.lang, person=act.person, notice=notice)
+
+    async def _session(self, act: ActionContext) -> SessionRecord:
+        return await self._signin.for_card(act.conversation_id, act.data.get("sid"))
+
+    async def _poll(self, act: ActionContext) -> tuple[SessionRecord, PollRecord]:
+        session = await self._session(act)
+        return session, await self._polls.get(session, act.data.get("poll"))
+
+    async def _card(
+        self, session: SessionRecord, poll: PollRecord, act: ActionContext, notice: Notice | None
+    ) -> Card:
+        return await self._screens.poll(session, poll, act.lang, person=act.person, notice=notice)
+
+    async def _view(self, act: ActionContext) -> Card:
+        session, poll = await self._poll(act)
+        notice = None
+        if not session.is_leader(act.person.aad_id) and not act.automatic:
+            notice = Notice("error.leader_only", {}, "attention")
+        return await self._card(session, poll, act, notice)
+
+    async def _vote(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        poll = await self._polls.for_vote(session, act.data.get("poll"))
+        if session.is_leader(act.person.aad_id):
+            # The leader runs the poll; their vote would sway the quieter colleagues it is for.
+            raise WrongState("error.leader_votes")
+        result = await self._polls.vote(poll, act.person, act.data.get("vote"))
+        self._shared.poll(session, poll.poll_id)
+        return await self._screens.poll(
+            session,
+            result.poll,
+            act.lang,
+            person=act.person,
+            notice=Notice("notice.voted", {}),
+            vote=result,
+        )
+
+    async def _reveal(self, act: ActionContext) -> Card:
+        session, poll = await self._poll(act)
+        poll = await self._polls.reveal(poll, act.person, session)
+        self._shared.poll(session, poll.poll_id)
+        return await self._card(session, poll, act, Notice("notice.revealed", {}))
+
+    async def _close(self, act: ActionContext) -> Card:
+        session, poll = await self._poll(act)
+        poll = await self._polls.close(poll, act.person, session)
+        self._shared.poll(session, poll.poll_id)
+        return await self._card(session, poll, act, Notice("notice.poll_closed", {}))
+
+    async def _open_pack(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        scenario = self._dialogue.current_scenario(session)
+        if scenario is None or scenario.id != act.data.get("scenario"):
+            raise WrongState("error.not_current_scenario")
+        wanted = act.data.get("pack_poll")
+        # The poll's words are the session's language: everyone votes on the same card.
+        pack_scenario = self._dialogue.pack(session).scenario(scenario.id)
+        assert pack_scenario is not None
+        spec = next((p for p in pack_scenario.polls if p.id == wanted), None)
+        if spec is None:
+            raise InvalidInput("error.unknown_poll", field="poll")
+        poll = await self._polls.open(
+            session,
+            act.person,
+            kind="pack",
+            question=spec.question.value,
+            options=[o.value for o in spec.options],
+            ref=spec.id,
+        )
+        await post_poll(act, self._screens, self._polls, session, poll)
+        return self._opened(session, scenario.id, act)
+
+    async def _open_adhoc(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        scenario = self._dialogue.current_scenario(session)
+        poll = await self._polls.open_adhoc(session, act.person, act.data)
+        await post_poll(act, self._screens, self._polls, session, poll)
+        if scenario is None:
+            return await self._screens.agenda(
+                session, act.lang, person=act.person, notice=Notice("notice.poll_opened", {})
+            )
+        return self._opened(session, scenario.id, act)
+
+    def _opened(self, session: SessionRecord, scenario_id: str, act: ActionContext) -> Card:
+        card = self._screens.scenario(
+            session,
+            scenario_id,
+            act.lang,
+            person=act.person,
+            notice=Notice("notice.poll_opened", {}),
+        )
+        assert card is not None
+        return card
+
+
+async def post_poll(
+    act: ActionContext,
+    screens: Screens,
+    polls: PollService,
+    session: SessionRecord,
+    poll: PollRecord,
+) -> None:
+    """Post a new poll's card in the chat and remember its message."""
+    if poll.card_id:
+        return  # opened before (a double click): its card is already in the chat
+    posted = await send_card(act.turn_context, await screens.poll(session, poll, session.language))
+    if posted is not None and posted.id:
+        await polls.attach_card(poll, posted.id)

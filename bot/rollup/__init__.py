@@ -1,0 +1,1 @@
+"""Focal points and the Ethics Office: progress, sheets, exports, certification."""

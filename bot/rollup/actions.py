@@ -1,0 +1,498 @@
+"""Focal points and the Ethics Office: progress, sheets, exports, certification, reminders,
+extensions, the cascade, the Organization report and administration. Roles are checked on the
+server for every action; the Ethics Office's cards carry counts, never participant names."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.after.actions import AfterActions
+from bot.rollup.downloads import TTL_SECONDS, Downloads
+from bot.rollup.views import RollupViews
+from bot.session.screens import Screens
+from bot.session.shared_cards import SharedCards
+from bot.teams.context import ActionContext, Card, Handler, send_card
+from bot.teams.identity import display_name, person_of, tenant_of
+from bot.teams.outbound import Outbound
+from bot.teams.replies import FOCAL, Notice, plain
+from cards.library import PackLibrary
+from dialogs.directory import Directory
+from dialogs.errors import DialogueError, InvalidInput, NotAllowed
+from dialogs.feedback import LeaderFeedbackService
+from dialogs.leadership import Leadership
+from dialogs.rollup import RollupService
+from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
+from storage.directory import EntityRecord, FocalPoint
+from storage.records import Person
+
+log = logging.getLogger(__name__)
+# A user principal name as Teams knows it: it goes into the member-lookup URL as is.
+_UPN = re.compile(r"[A-Za-z0-9._%+'-]{1,100}@[A-Za-z0-9.-]{1,100}\.[A-Za-z]{2,30}")
+
+
+class RollupActions:
+    """Card actions and commands of focal points and Ethics Office administrators."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        rollup: RollupService,
+        signin: SignInService,
+        feedback: LeaderFeedbackService,
+        after: AfterActions,
+        screens: Screens,
+        views: RollupViews,
+        downloads: Downloads,
+        outbound: Outbound,
+        library: PackLibrary,
+        leadership: Leadership,
+        shared: SharedCards,
+    ) -> None:
+        self._leadership = leadership
+        self._shared = shared
+        self._directory = directory
+        self._rollup = rollup
+        self._signin = signin
+        self._feedback = feedback
+        self._after = after
+        self._screens = screens
+        self._views = views
+        self._downloads = downloads
+        self._outbound = outbound
+        self._library = library
+
+    def verbs(self) -> dict[str, Handler]:
+        """The verbs this module answers."""
+        return {
+            "focal.progress": self._progress,
+            "focal.sessions": self._sessions,
+            "focal.sheet": self._sheet,
+            "focal.reassign": self._reassign,
+            "focal.end": self._end,
+            "focal.certify_preview": self._certify_preview,
+            "focal.certify": self._certify,
+            "focal.remind": self._remind,
+            "focal.extension": self._extension,
+            "focal.cascade": self._cascade,
+            "focal.expected": self._expected,
+            "focal.history": self._history,
+            "focal.sheet_add": self._sheet_add,
+            "focal.sheet_remove": self._sheet_remove,
+            "admin.cycle": self._admin_cycle,
+            "admin.entity": self._admin_entity,
+            "admin.focal": self._admin_focal,
+            "admin.extension": self._admin_extension,
+            "admin.focal_remove": self._admin_focal_remove,
+            "admin.entity_remove": self._admin_entity_remove,
+            "admin.feedback": self._admin_feedback,
+        }
+
+    async def refusal(self, act: ActionContext, notice: Any) -> Card | None:
+        """Refusals show as a notice card; a sheet correction's, on the sheet (its focal point's
+        only: anyone else's refusal fails the same check again and gets the notice alone)."""
+        if act.verb in ("focal.sheet_add", "focal.sheet_remove"):
+            return await self._sheet(act, notice)
+        return None
+
+    # Focal points ----------------------------------------------------------------------------
+
+    async def _entity(self, act: ActionContext) -> EntityRecord:
+        return await self._directory.require_focal(act.person, act.data.get("entity"))
+
+    async def progress_card(
+        self, person: Person, entity: EntityRecord, lang: str, notice: tuple[str, str] | None = None
+    ) -> Card:
+        """The progress card with fresh export links."""
+        progress = await self._rollup.progress(entity)
+        return self._views.progress(
+            progress,
+            lang,
+            csv_url=self._downloads.link("entity", entity.code, "csv", lang, person.aad_id),
+            xlsx_url=self._downloads.link("entity", entity.code, "xlsx", lang, person.aad_id),
+            ttl_minutes=TTL_SECONDS // 60,
+            notice=notice,
+        )
+
+    async def _progress(self, act: ActionContext) -> Card:
+        return await self.progress_card(act.person, await self._entity(act), act.lang)
+
+    async def _sessions(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        cycle = await self._directory.cycle()
+        sessions = await self._signin.of_entity(cycle.year, entity.code)
+        return self._views.sessions(entity, sessions, act.lang)
+
+    async def _sheet(self, act: ActionContext, notice: Notice | None = None) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        sheet = await self._signin.sheet(session)
+        name = (await self._directory.names()).get(session.entity, "")
+        card = self._screens.views.sheet(
+            sheet, act.lang, viewer=FOCAL, entity_name=name, notice=notice
+        )
+        return self._views.sheet_corrections(card, sheet, act.lang) if is_final(session) else card
+
+    async def _sheet_add(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        upn = act.data.get("fix_upn")
+        person = None
+        if isinstance(upn, str) and upn.strip():
+            if not _UPN.fullmatch(upn.strip()):
+                raise InvalidInput("error.member_not_in_meeting", field="name")
+            # A member of the session's meeting chat: who Teams knows there, not a typed name.
+            person = await lookup_member(
+                act.turn_context, upn.strip(), conversation_id=session.conversation_id
+            )
+        _, name, outcome = await self._signin.correct_add(session, act.person, act.data, person)
+        self._shared.sheet(session)
+        key = {ADDED: "notice.fix_added", RESTORED: "notice.fix_restored"}.get(
+            outcome, "notice.already_listed"
+        )
+        return await self._sheet(act, Notice(key, {"name": name}))
+
+    async def _sheet_remove(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        await self._signin.correct_remove(session, act.person, act.data.get("fix_remove_key"))
+        self._shared.sheet(session)
+        return await self._sheet(act, Notice("notice.fix_removed", {}))
+
+    async def _history(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        entries = await self._directory.entity_history(act.person, entity.code)
+        return self._views.history(entity, entries, act.lang)
+
+    async def _reassign(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        done = await self._leadership.reassign(act.person, session, act.data.get("new_leader_key"))
+        updated, leader = done.session, done.session.leader
+        # The shared cards' refresh now targets the new leader, and shows them on the sheet.
+        self._shared.sheet(updated)
+        self._shared.agenda(updated)
+        names = await self._directory.names()
+        lang = updated.language
+        told = await self._outbound.personal(
+            service_url=updated.service_url,
+            tenant_id=updated.tenant_id,
+            bot_id=updated.bot_id,
+            user_mri=leader.mri,
+            card=self._screens.views.notice(
+                lang,
+                Notice(
+                    "msg.you_lead",
+                    {
+                        "entity": plain(names.get(updated.entity, updated.entity)),
+                        "date": self._screens.views.date(lang, updated.session_date),
+                        "unit": plain(updated.unit),
+                    },
+                ),
+            ),
+        )
+        key = "notice.leader_reassigned" if told else "notice.leader_reassigned_untold"
+        notice = Notice(key, {"name": plain(leader.name)}, "good" if told else "warning")
+        return await self._sheet(act, notice)
+
+    async def _end(self, act: ActionContext) -> Card:
+        await self._entity(act)
+        session = await self._signin.by_keys(act.data)
+        if session.status != ENDED:
+            sheet = await self._signin.end(session, act.person)
+            self._shared.sheet(sheet.session)
+            self._shared.agenda(sheet.session)
+            self._shared.totals(sheet.session)
+        return await self._sheet(act, Notice("notice.focal_ended", {}))
+
+    async def _certify_preview(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        progress = await self._rollup.progress(entity)
+        return self._views.certify(entity, progress.cycle, progress.totals, act.lang)
+
+    async def _certify(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        item = await self._rollup.certify(act.person, entity)
+        text = self._screens.views.text(
+            act.lang, "notice.certified", participants=item.participants, sessions=item.sessions
+        )
+        return await self.progress_card(act.person, entity, act.lang, (text, "good"))
+
+    async def _remind(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        progress = await self._rollup.progress(entity)
+        # Closed assessments take no answers: their participants get no reminder (and the
+        # background check of each aggregate skips any that closed meanwhile).
+        sessions = [s for s in progress.held if s.stage == "done" and self._after.may_remind(s)]
+        if not sessions:
+            text = self._screens.views.text(act.lang, "notice.entity_reminders_closed")
+            return await self.progress_card(act.person, entity, act.lang, (text, "warning"))
+        self._after.send_reminders(sessions)
+        text = self._screens.views.text(act.lang, "notice.entity_reminders")
+        return await self.progress_card(act.person, entity, act.lang, (text, "good"))
+
+    async def _extension(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        request_id = act.turn_context.activity.id or ""
+        item = await self._rollup.request_extension(act.person, entity, act.data, request_id)
+        lang = act.lang
+        card = self._screens.views.notice(
+            lang, Notice("extension.notify", {"entity": entity.name, "reason": item.reason})
+        )
+
+        async def notify() -> None:
+            for mri, service_url, tenant in await self._directory.admin_contacts():
+                await self._outbound.personal(
+                    service_url=service_url,
+                    tenant_id=tenant,
+                    bot_id=act.turn_context.activity.recipient.id,
+                    user_mri=mri,
+                    card=card,
+                )
+
+        self._outbound.run(notify())
+        text = self._screens.views.text(lang, "notice.extension_requested")
+        return await self.progress_card(act.person, entity, lang, (text, "good"))
+
+    async def _cascade(self, act: ActionContext, notice: tuple[str, str] | None = None) -> Card:
+        entity = await self._entity(act)
+        leaders, missing = await self._rollup.cascade(entity)
+        has_expected = bool(missing) or await self._rollup.has_expected(entity)
+        return self._views.cascade(entity, leaders, missing, has_expected, act.lang, notice)
+
+    async def _expected(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        count = await self._rollup.import_expected(entity, act.data)
+        text = self._screens.views.text(act.lang, "notice.expected_imported", count=count)
+        return await self._cascade(act, (text, "good"))
+
+    # Ethics Office ---------------------------------------------------------------------------
+
+    def _require_admin(self, person: Person) -> None:
+        if not self._directory.is_admin(person):
+            raise NotAllowed("error.admin_only")
+
+    async def report_card(
+        self, person: Person, lang: str, notice: tuple[str, str] | None = None
+    ) -> Card:
+        """The Organization-wide report (admins only)."""
+        cycle, lines = await self._rollup.organization(person)
+        extensions = await self._rollup.extensions(person)
+        return self._views.organization(
+            cycle,
+            lines,
+            extensions,
+            lang,
+            csv_url=self._downloads.link("org", "", "csv", lang, person.aad_id),
+            xlsx_url=self._downloads.link("org", "", "xlsx", lang, person.aad_id),
+            notice=notice,
+        )
+
+    async def admin_card(
+        self, person: Person, lang: str, notice: tuple[str, str] | None = None
+    ) -> Card:
+        """Cycle, entities, focal points and the audit log (admins only)."""
+        self._require_admin(person)
+        cycle = await self._directory.cycle()
+        entities = await self._directory.entities()
+        focal = dict(
+            zip(
+                [e.code for e in entities],
+                await asyncio.gather(*(self._directory.focal_points(e.code) for e in entities)),
+                strict=True,
+            )
+        )
+        audit = await self._directory.audit_log(person, limit=10)
+        return self._views.admin(cycle, entities, focal, audit, self._library.ids(), lang, notice)
+
+    async def _admin_cycle(self, act: ActionContext) -> Card:
+        await self._directory.set_cycle(act.person, act.data)
+        text = self._screens.views.text(act.lang, "notice.cycle_saved")
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_entity(self, act: ActionContext) -> Card:
+        record = await self._directory.save_entity(act.person, act.data)
+        text = self._screens.views.text(act.lang, "notice.entity_saved", code=record.code)
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_focal(self, act: ActionContext) -> Card:
+        self._require_admin(act.person)
+        upn = act.data.get("focal_upn")
+        if not isinstance(upn, str) or not _UPN.fullmatch(upn.strip()):
+            raise InvalidInput("error.person_not_found", field="focal")
+        person = await lookup_member(act.turn_context, upn.strip())
+        point = await self._name_focal(
+            act.turn_context, act.person, act.data.get("focal_entity"), person, act.lang
+        )
+        text = self._screens.views.text(
+            act.lang, "notice.focal_added", name=point.name, entity=point.entity
+        )
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_focal_remove(self, act: ActionContext) -> Card:
+        choice = act.data.get("withdraw_focal")
+        code, _, aad_id = choice.partition("|") if isinstance(choice, str) else ("", "", "")
+        if not await self._directory.remove_focal_point(act.person, code, aad_id):
+            raise InvalidInput("error.invalid_field", field="focal")
+        text = self._screens.views.text(act.lang, "notice.focal_removed")
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_entity_remove(self, act: ActionContext) -> Card:
+        record = await self._directory.deactivate_entity(
+            act.person, act.data.get("deactivate_entity")
+        )
+        text = self._screens.views.text(act.lang, "notice.entity_deactivated", code=record.code)
+        return await self.admin_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_extension(self, act: ActionContext) -> Card:
+        self._require_admin(act.person)
+        field = act.data.get("field")
+        if not isinstance(field, str) or not field.startswith("until_") or len(field) > 10:
+            raise InvalidInput("error.unknown_extension", field="extension")
+        decided = await self._rollup.decide_extension(
+            act.person, act.data.get("key"), act.data.get(field)
+        )
+        text = self._screens.views.text(
+            act.lang,
+            "notice.extension_granted",
+            entity=decided.entity,
+            date=self._screens.views.date(act.lang, decided.new_deadline),
+        )
+        return await self.report_card(act.person, act.lang, (text, "good"))
+
+    async def _admin_feedback(self, act: ActionContext) -> Card:
+        self._require_admin(act.person)
+        cycle = await self._directory.cycle()
+        entries = []
+        for entity in await self._directory.entities(active_only=False):
+            sessions = [s for s in await self._signin.of_entity(cycle.year, entity.code) if s.held]
+            versions = await asyncio.gather(*(self._feedback.latest(s) for s in sessions))
+            latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
+            if not latest:
+                continue
+            guide = sum(int(v.answers.get("c7", 0)) for _, v in latest) / len(latest)
+            topics = sum(int(v.answers.get("c9", 0)) for _, v in latest) / len(latest)
+            # The leader's own record keeps the comments as written; the Ethics Office reads
+            # them with the names of the session's participants masked.
+            masks = await asyncio.gather(*(self._signin.name_mask(s) for s, _ in latest))
+            comments = [
+                mask.apply(str(v.answers[item]))
+                for (_, v), mask in zip(latest, masks, strict=True)
+                for item in ("c10", "c11", "c13", "c14")
+                if v.answers.get(item)
+            ]
+            entries.append((entity, len(latest), guide, topics, comments))
+        return self._views.feedback_summary(cycle, entries, act.lang)
+
+    # Commands --------------------------------------------------------------------------------
+
+    async def command(self, name: str, turn_context: TurnContext, lang: str) -> None:
+        """`progress`, `report`, `admin`, `focal CODE @person|upn`."""
+        activity = turn_context.activity
+        person = person_of(activity)
+        if person is None:
+            raise NotAllowed("error.focal_only")
+        await self._directory.remember_contact(person, activity.service_url, tenant_of(activity))
+        if name == "progress":
+            roles = await self._directory.roles(person)
+            if not roles.focal_for:
+                raise NotAllowed("error.no_entity")
+            for code in sorted(roles.focal_for)[:5]:
+                entity = await self._directory.entity(code)
+                if entity is not None:
+                    await send_card(turn_context, await self.progress_card(person, entity, lang))
+        elif name == "report":
+            await send_card(turn_context, await self.report_card(person, lang))
+        elif name == "admin":
+            await send_card(turn_context, await self.admin_card(person, lang))
+        elif name == "focal":
+            await self._focal_command(turn_context, person, lang)
+        else:
+            raise DialogueError("error.unknown_action")
+
+    async def _focal_command(self, turn_context: TurnContext, admin: Person, lang: str) -> None:
+        """`focal CODE @mention` or `focal CODE name@un.org`, in a chat the person is in."""
+        self._require_admin(admin)
+        activity = turn_context.activity
+        text = (TurnContext.remove_recipient_mention(activity) or "").split()
+        code = text[1].upper() if len(text) > 1 else ""
+        mentioned = [
+            e.additional_properties.get("mentioned", {}).get("id")
+            for e in activity.entities or []
+            if e.type == "mention"
+            and e.additional_properties.get("mentioned", {}).get("id") != activity.recipient.id
+        ]
+        target = mentioned[0] if mentioned else (text[2] if len(text) > 2 else "")
+        if not target:
+            raise InvalidInput("error.person_not_found", field="focal")
+        person = await lookup_member(turn_context, target)
+        point = await self._name_focal(turn_context, admin, code, person, lang)
+        await turn_context.send_activity(
+            self._screens.views.text(lang, "notice.focal_added", name=point.name, entity=code)
+        )
+
+    async def _name_focal(
+        self, turn_context: TurnContext, admin: Person, code: Any, person: Person, lang: str
+    ) -> FocalPoint:
+        """Name a focal point; the entity's current focal points are told in personal chat."""
+        activity = turn_context.activity
+        point, colleagues = await self._directory.add_focal_point(
+            admin, code, person, service_url=activity.service_url, tenant_id=tenant_of(activity)
+        )
+        if colleagues:
+            entity = await self._directory.entity(point.entity)
+            fields = {
+                "name": plain(point.name),
+                "entity": plain(entity.name if entity else point.entity),
+                "admin": plain(admin.name),
+            }
+            card = self._screens.views.notice(lang, Notice("focal.notify", fields))
+            bot_id = activity.recipient.id
+
+            async def notify() -> None:
+                for mri, service_url, tenant in colleagues:
+                    await self._outbound.personal(
+                        service_url=service_url,
+                        tenant_id=tenant,
+                        bot_id=bot_id,
+                        user_mri=mri,
+                        card=card,
+                    )
+
+            self._outbound.run(notify())
+        return point
+
+
+async def lookup_member(
+    turn_context: TurnContext, member_id: str, *, conversation_id: str | None = None
+) -> Person:
+    """A chat member by Teams id or UPN, through the Bot Connector's member lookup.
+
+    `conversation_id`: look in that chat (a session's meeting chat) rather than this one.
+    """
+    try:
+        if conversation_id is None:
+            member = await TeamsInfo.get_member(turn_context, member_id)
+        else:
+            connector = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+            member = await connector.conversations.get_conversation_member(
+                conversation_id, member_id
+            )
+    except (HttpOperationError, ClientRequestError) as error:
+        log.info("member lookup failed: %s", type(error).__name__)
+        raise _not_found(conversation_id) from error
+    if member is None or not member.aad_object_id:
+        raise _not_found(conversation_id)
+    return Person(str(member.aad_object_id).lower(), member.id, display_name(member.name))
+
+
+def _not_found(conversation_id: str | None) -> InvalidInput:
+    if conversation_id is None:
+        return InvalidInput("error.person_not_found", field="focal")
+    return InvalidInput("error.member_not_in_meeting", field="name")

@@ -1,0 +1,1 @@
+"""The session itself: agenda, scenarios, questions, conclusion; its cards."""

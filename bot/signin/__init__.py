@@ -1,0 +1,1 @@
+"""The sign-in sheet (Appendix A): its verbs and its cards."""

@@ -1,0 +1,219 @@
+"""Card actions of the sign-in sheet (Appendix A)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.session.screens import Screens
+from bot.session.shared_cards import SharedCards
+from bot.teams.context import ActionContext, Card, Handler, local_today, send_card
+from bot.teams.identity import display_name, is_group_chat, tenant_of
+from bot.teams.replies import PARTICIPANT, Notice, viewer_role
+from dialogs.errors import DialogueError, NoSession, NotAllowed
+from dialogs.leadership import SetupRequests
+from dialogs.session import DialogueService
+from dialogs.signin import Chat, Sheet, SignInService
+from storage.records import Person, SessionRecord
+
+log = logging.getLogger(__name__)
+
+# Paged members: Teams serves at most 500 a page; a meeting chat rarely has more than a few pages.
+_ROSTER_PAGE = 200
+_ROSTER_MAX_PAGES = 20
+
+
+class SignInActions:
+    """Setup, sign-in, undo, the leader's and monitor's controls."""
+
+    def __init__(
+        self,
+        signin: SignInService,
+        dialogue: DialogueService,
+        screens: Screens,
+        shared: SharedCards,
+        clock: Callable[[], datetime],
+        setups: SetupRequests,
+    ) -> None:
+        self._setups = setups
+        self._signin = signin
+        self._dialogue = dialogue
+        self._screens = screens
+        self._shared = shared
+        self._clock = clock
+
+    def verbs(self) -> dict[str, Handler]:
+        """The verbs this module answers."""
+        return {
+            "setup.submit": self._setup_submit,
+            "signin.view": self._view,
+            "signin": self._sign_in,
+            "signin.undo": self._undo,
+            "attendance.add": self._add,
+            "attendance.remove": self._remove,
+            "attendance.import": self._import,
+            "attendance.confirm_hints": self._confirm_hints,
+            "session.monitor": self._monitor,
+            "signin.close": self._close,
+            "signin.reopen": self._reopen,
+        }
+
+    async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
+        """The card the person was looking at, as their role shows it, with the reason.
+
+        The setup form comes back only to whoever asked for it (others are refused before).
+        """
+        if act.verb == "setup.submit":
+            return await self._screens.setup(
+                act.lang, local_today(act.turn_context, self._clock), act.data, notice
+            )
+        session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
+        sheet = await self._signin.sheet(session)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+
+    async def _session(self, act: ActionContext) -> SessionRecord:
+        return await self._signin.for_card(act.conversation_id, act.data.get("sid"))
+
+    async def _setup_submit(self, act: ActionContext) -> Card:
+        activity = act.turn_context.activity
+        if not is_group_chat(activity):
+            raise NoSession("error.not_in_chat")
+        card_id = activity.reply_to_id
+        if not card_id:
+            raise NoSession("error.unknown_action")
+        # Before anything is read from the card: whoever submits it becomes the leader.
+        await self._setups.require_requester(act.conversation_id, card_id, act.person)
+        chat = Chat(
+            conversation_id=act.conversation_id,
+            tenant_id=tenant_of(activity),
+            service_url=activity.service_url,
+            bot_id=activity.recipient.id,
+        )
+        sheet = await self._signin.start(
+            chat, card_id, act.person, act.data, local_today(act.turn_context, self._clock)
+        )
+        await self._setups.used(act.conversation_id)
+        session = sheet.session
+        self._shared.sheet(session)
+        if not session.agenda_card_id:
+            # The session plan follows the sheet as its own message; the clock starts now.
+            agenda = await self._screens.agenda(session, session.language)
+            posted = await send_card(act.turn_context, agenda)
+            if posted is not None and posted.id:
+                session = await self._dialogue.begin(session, posted.id)
+        return await self._screens.sheet_for(
+            Sheet(session, sheet.rows), act.person, act.lang, Notice("notice.started", {})
+        )
+
+    async def _view(self, act: ActionContext) -> Card:
+        sheet = await self._signin.sheet(await self._session(act))
+        role = viewer_role(sheet, act.person)
+        if role == PARTICIPANT and not act.automatic and sheet.find(act.person.aad_id) is None:
+            # A participant pressed "Leader controls": say why nothing more is shown.
+            notice = Notice("error.leader_only", {}, "attention")
+            return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._screens.sheet_for(sheet, act.person, act.lang, None)
+
+    async def _sign_in(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        sheet, had_row = await self._signin.sign_in(session, act.person, act.data)
+        self._shared.sheet(session)
+        key = "notice.details_saved" if had_row else "notice.signed_in"
+        return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
+
+    async def _undo(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        was_in = (await self._signin.sheet(session)).find(act.person.aad_id) is not None
+        sheet = await self._signin.undo(session, act.person)
+        self._shared.sheet(session)
+        key = "notice.undone" if was_in else "notice.not_signed_in"
+        return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
+
+    async def _add(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        sheet, name, added = await self._signin.add_named(session, act.person, act.data)
+        self._shared.sheet(session)
+        key = "notice.added" if added else "notice.already_listed"
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice(key, {"name": name})
+        )
+
+    async def _remove(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        sheet = await self._signin.remove(session, act.person, act.data.get("remove_key"))
+        self._shared.sheet(session)
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice("notice.removed", {})
+        )
+
+    async def _import(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        if not session.is_leader(act.person.aad_id):
+            # Check before asking Teams for the roster: a refusal costs no connector call.
+            raise NotAllowed("error.leader_only")
+        members = await _roster(act.turn_context)
+        sheet, added = await self._signin.import_roster(session, act.person, members)
+        self._shared.sheet(session)
+        notice = Notice("notice.imported", {"count": added})
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+
+    async def _confirm_hints(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        sheet, added = await self._signin.confirm_hints(session, act.person)
+        self._shared.sheet(session)
+        notice = Notice("notice.hints_confirmed", {"count": added})
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+
+    async def _monitor(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        sheet = await self._signin.name_monitor(session, act.person, act.data.get("monitor_key"))
+        self._shared.sheet(sheet.session)
+        name = sheet.session.monitors[0].name if sheet.session.monitors else ""
+        notice = Notice("notice.monitor", {"name": name})
+        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+
+    async def _close(self, act: ActionContext) -> Card:
+        sheet = await self._signin.close(await self._session(act), act.person)
+        self._shared.sheet(sheet.session)
+        self._shared.totals(sheet.session)
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice("notice.closed", {})
+        )
+
+    async def _reopen(self, act: ActionContext) -> Card:
+        sheet = await self._signin.reopen(await self._session(act), act.person)
+        self._shared.sheet(sheet.session)
+        self._shared.totals(sheet.session)
+        return await self._screens.sheet_for(
+            sheet, act.person, act.lang, Notice("notice.reopened", {})
+        )
+
+
+async def _roster(turn_context: TurnContext) -> list[Person]:
+    """The chat's members, page by page, as Teams' Bot Connector lists them."""
+    people: list[Person] = []
+    token: str | None = None
+    try:
+        for _ in range(_ROSTER_MAX_PAGES):
+            page = await TeamsInfo.get_paged_members(turn_context, token, _ROSTER_PAGE)
+            for member in page.members or []:
+                if member.aad_object_id and member.id != turn_context.activity.recipient.id:
+                    people.append(
+                        Person(
+                            str(member.aad_object_id).lower(),
+                            member.id,
+                            display_name(member.name),
+                        )
+                    )
+            token = page.continuation_token
+            if not token:
+                break
+    except (HttpOperationError, ClientRequestError) as error:
+        log.warning("roster request failed: %s", type(error).__name__)
+        raise DialogueError("error.roster_failed") from error
+    return people

@@ -1,0 +1,1 @@
+"""The Teams edge: routing, authentication, connectors, pacing, outbound, logs."""

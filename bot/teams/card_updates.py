@@ -1,0 +1,117 @@
+"""Keeps shared cards and derived totals current, coalescing bursts into few writes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.bot_adapter import BotAdapter
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+
+from bot.teams.outbound import with_retries
+from storage.records import SessionRecord
+
+log = logging.getLogger(__name__)
+
+# Renders a shared card from storage at send time: the message id and the card, or None.
+Render = Callable[[], Awaitable[tuple[str, dict[str, Any]] | None]]
+Work = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class _Pending:
+    work: Work
+    task: asyncio.Task[None] | None = None
+    dirty: bool = False
+    last_run: float = field(default=float("-inf"))
+
+
+class Coalescer:
+    """Runs work for a key at most once per interval; requests meanwhile fold into one run.
+
+    The work reads what is stored when it runs, so the last run always reflects every change.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._pending: dict[str, _Pending] = {}
+
+    def schedule(self, key: str, work: Work) -> None:
+        """Ask for `work` to run soon for this key."""
+        state = self._pending.get(key)
+        if state is None:
+            state = self._pending[key] = _Pending(work)
+        state.work = work
+        if state.task is not None and not state.task.done():
+            state.dirty = True
+            return
+        state.dirty = False
+        state.task = asyncio.create_task(self._run(key, state))
+
+    async def flush(self) -> None:
+        """Wait for every scheduled run (at shutdown, and in tests)."""
+        while tasks := [s.task for s in self._pending.values() if s.task and not s.task.done()]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, key: str, state: _Pending) -> None:
+        while True:
+            delay = state.last_run + self._interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            state.dirty = False
+            try:
+                await state.work()
+            except Exception:  # a background task must log, not die silently
+                log.exception("background update failed key=%s", key.split(":")[-1])
+            state.last_run = time.monotonic()
+            if not state.dirty:
+                return
+
+
+class CardUpdater:
+    """Schedules updates of shared cards; each is rendered from storage when it is sent."""
+
+    # Teams allows 7 messages per second per conversation; one update per card per interval,
+    # whatever the number of clicks, stays far below it.
+    def __init__(self, adapter: BotAdapter, app_id: str, interval: float = 1.0) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._coalescer = Coalescer(interval)
+
+    def schedule(self, key: str, session: SessionRecord, render: Render) -> None:
+        """Ask for the shared card `key` of this session's chat to show the latest state soon."""
+
+        async def work() -> None:
+            rendered = await render()
+            if rendered is not None:
+                await self._send(session, *rendered)
+
+        self._coalescer.schedule(key, work)
+
+    async def flush(self) -> None:
+        """Wait for every scheduled update (at shutdown, so no update is dropped)."""
+        await self._coalescer.flush()
+
+    async def _send(self, session: SessionRecord, card_id: str, card: dict[str, Any]) -> None:
+        reference = ConversationReference(
+            channel_id="msteams",
+            service_url=session.service_url,
+            conversation=ConversationAccount(
+                id=session.conversation_id, tenant_id=session.tenant_id, is_group=True
+            ),
+            bot=ChannelAccount(id=session.bot_id),
+        )
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        activity.id = card_id
+
+        async def update(turn_context: TurnContext) -> None:
+            # Retry inside the turn: errors raised here go to the adapter's error handler,
+            # never back to the caller of continue_conversation.
+            await with_retries(lambda: turn_context.update_activity(activity))
+
+        await self._adapter.continue_conversation(reference, update, self._app_id)

@@ -1,0 +1,1 @@
+"""Maintenance commands run by operators, outside the bot's process."""

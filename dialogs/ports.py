@@ -1,0 +1,337 @@
+"""The repositories the rules need, as Protocols: storage/ implements them over Azure Tables,
+testing/fakes.py in memory, and tests/contract/ holds both to the same semantics.
+
+Every method is exactly one the services call. Shared semantics, unless a method says otherwise:
+reads of a missing row give None (or an empty list); `save` replaces a record only if its `etag`
+is still the stored one, else raises `WriteConflict`; lists come in the order stated; any
+failure of the storage itself is `StorageUnavailable`. Records are the plain dataclasses of
+storage/records.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from storage.assessments import Aggregate
+from storage.records import (
+    AttendeeRecord,
+    AuditEntry,
+    Certification,
+    CycleConfig,
+    EntityRecord,
+    EntityTotals,
+    ExpectedLine,
+    Extension,
+    FeedbackVersion,
+    FocalPoint,
+    Person,
+    PollRecord,
+    QuestionRecord,
+    QueuedQuestion,
+    SessionRecord,
+)
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Sessions by (cycle, entity, id); a chat points at most at one active session."""
+
+    def id_for(self, conversation_id: str, card_id: str) -> str:
+        """The id of the session started from this setup card in this chat (stable)."""
+        ...
+
+    async def create(self, session: SessionRecord) -> SessionRecord:
+        """Store a new session as the chat's active one (ActiveSessionExists if another
+        stored session holds the chat); creating the same id again stores it again."""
+        ...
+
+    async def active_for_chat(
+        self, conversation_id: str, *, expected: str | None = None
+    ) -> SessionRecord | None:
+        """The chat's active session, or None."""
+        ...
+
+    async def get(self, cycle: int, entity: str, session_id: str) -> SessionRecord | None:
+        """One session, or None."""
+        ...
+
+    async def of_entity(self, cycle: int, entity: str) -> list[SessionRecord]:
+        """Every session of an entity in a cycle, by session id."""
+        ...
+
+    async def led_by(self, leader_id: str) -> list[SessionRecord]:
+        """Every session this person led, newest (session date, then creation) first."""
+        ...
+
+    async def save(self, session: SessionRecord) -> SessionRecord:
+        """Replace under the ETag (else WriteConflict); the record with its new ETag."""
+        ...
+
+    async def release_chat(self, conversation_id: str, session_id: str) -> None:
+        """Free the chat if this session still holds it; otherwise nothing."""
+        ...
+
+
+@runtime_checkable
+class AttendanceStore(Protocol):
+    """The sign-in sheet: one row per Teams user, per typed name, per join hint."""
+
+    async def sign_in(
+        self,
+        session_id: str,
+        person: Person,
+        at: datetime,
+        *,
+        source: str = "self",
+        category: str = "staff",
+        agency: str = "",
+    ) -> AttendeeRecord:
+        """Put a Teams user on the sheet, or replace their row."""
+        ...
+
+    async def add_named(
+        self,
+        session_id: str,
+        name: str,
+        at: datetime,
+        *,
+        category: str,
+        agency: str,
+        added_by: str,
+    ) -> AttendeeRecord:
+        """Put a person on the sheet by name; the same normalised name is the same row."""
+        ...
+
+    async def add_users(
+        self, session_id: str, people: Iterable[Person], at: datetime, *, source: str, added_by: str
+    ) -> int:
+        """Add the Teams users not yet signed in (rows already there are kept); count the new."""
+        ...
+
+    async def add_hint(self, session_id: str, person: Person, at: datetime) -> None:
+        """Record a meeting-join hint for a Teams user (a separate row from their sign-in)."""
+        ...
+
+    async def remove(self, session_id: str, key: str) -> bool:
+        """Delete a row; deleting a missing row is no error (both backends answer True)."""
+        ...
+
+    async def get(self, session_id: str, aad_id: str) -> AttendeeRecord | None:
+        """A Teams user's own sign-in row (never their hint), or None."""
+        ...
+
+    async def list(self, session_id: str) -> list[AttendeeRecord]:
+        """The rows as `storage.records.arranged` orders them."""
+        ...
+
+
+@runtime_checkable
+class PollStore(Protocol):
+    """Polls in their session's partition; votes keyed by an anonymous voter key."""
+
+    async def create(self, poll: PollRecord) -> PollRecord:
+        """Insert the poll; if its id exists, the stored poll unchanged."""
+        ...
+
+    async def get(self, session_id: str, poll_id: str) -> PollRecord | None:
+        """One poll, or None."""
+        ...
+
+    async def save(self, poll: PollRecord) -> PollRecord:
+        """Replace under the ETag (else WriteConflict); the poll as stored now."""
+        ...
+
+    async def put_vote(self, poll_id: str, voter_key: str, choices: list[int]) -> datetime:
+        """Store or replace one voter's choices; the storage time of the write."""
+        ...
+
+    async def get_vote(self, poll_id: str, voter_key: str) -> list[int] | None:
+        """One voter's choices, or None."""
+        ...
+
+    async def delete_vote(self, poll_id: str, voter_key: str) -> None:
+        """Remove a vote; a missing vote is no error."""
+        ...
+
+    async def votes(self, poll_id: str) -> list[tuple[list[int], datetime]]:
+        """Every vote with its storage time, by voter key."""
+        ...
+
+    async def server_time_of(self, session_id: str, poll_id: str) -> datetime:
+        """The storage time of the poll's last write."""
+        ...
+
+
+@runtime_checkable
+class QuestionStore(Protocol):
+    """A session's unanswered questions; the same text (normalised) is one question."""
+
+    async def add(self, session_id: str, text: str, at: datetime) -> QuestionRecord:
+        """Log a question; the first logging of a text is the one kept."""
+        ...
+
+    async def for_session(self, session_id: str) -> list[QuestionRecord]:
+        """The session's questions, oldest first."""
+        ...
+
+
+@runtime_checkable
+class EthicsQueueStore(Protocol):
+    """The Ethics Office's queue of forwarded questions, one partition per cycle."""
+
+    def key_for(self, session_id: str, question_id: str) -> str:
+        """The queue key of a session's question (stable)."""
+        ...
+
+    async def add(self, item: QueuedQuestion) -> bool:
+        """Insert-only: False (and the stored item kept) if the key was queued before."""
+        ...
+
+    async def for_cycle(self, cycle: int) -> list[QueuedQuestion]:
+        """Every item of the cycle, oldest forwarded first."""
+        ...
+
+    async def get(self, cycle: int, key: str) -> QueuedQuestion | None:
+        """One item, or None."""
+        ...
+
+    async def save(self, item: QueuedQuestion) -> QueuedQuestion:
+        """Replace under the ETag (else WriteConflict); the item as stored now."""
+        ...
+
+
+@runtime_checkable
+class FeedbackStore(Protocol):
+    """Appendix C versions per session; a version, once written, is never replaced."""
+
+    async def versions(self, session_id: str) -> list[FeedbackVersion]:
+        """Every version, by number."""
+        ...
+
+    async def add(
+        self, session_id: str, version: int, answers: dict[str, Any], at: datetime, by: str
+    ) -> FeedbackVersion:
+        """Insert a version; WriteConflict if that number holds other answers (the same
+        answers at the same time are our own retried write, and succeed)."""
+        ...
+
+
+@runtime_checkable
+class AssessmentStore(Protocol):
+    """Appendix F: one aggregate per session."""
+
+    async def aggregate(self, session_id: str) -> Aggregate:
+        """The session's aggregate, created empty with a fresh salt the first time."""
+        ...
+
+    async def save(self, aggregate: Aggregate) -> Aggregate:
+        """Replace under the ETag (else WriteConflict); the aggregate with its new ETag."""
+        ...
+
+
+@runtime_checkable
+class DirectoryStore(Protocol):
+    """The cycle, entities, focal points (both ways), admin contacts and the audit log."""
+
+    async def cycle(self) -> CycleConfig | None:
+        """The current cycle, or None before it is first set."""
+        ...
+
+    async def save_cycle(self, config: CycleConfig, *, create: bool = False) -> None:
+        """With `create`, insert unless present (silently kept); else replace under the ETag."""
+        ...
+
+    async def entities(self) -> list[EntityRecord]:
+        """Every entity, by code."""
+        ...
+
+    async def save_entity(self, record: EntityRecord, *, create: bool = False) -> bool:
+        """With `create`, insert (False if the code exists); else replace under the ETag."""
+        ...
+
+    async def focal_points(self, entity: str) -> list[FocalPoint]:
+        """The entity's focal points, by Entra id."""
+        ...
+
+    async def add_focal_point(self, point: FocalPoint) -> None:
+        """Name a focal point (again: replaced); the person's roles then include the entity."""
+        ...
+
+    async def remove_focal_point(self, entity: str, aad_id: str) -> bool:
+        """Withdraw a focal point; False when they were not one."""
+        ...
+
+    async def focal_entities(self, aad_id: str) -> set[str]:
+        """The entities this person is focal point for."""
+        ...
+
+    async def save_contact(self, aad_id: str, mri: str, service_url: str, tenant_id: str) -> None:
+        """Remember how to reach a person."""
+        ...
+
+    async def contacts(self, aad_ids: set[str]) -> list[tuple[str, str, str]]:
+        """(mri, service url, tenant) of the known ones among these people, by Entra id."""
+        ...
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Append to the audit log (details as JSON, non-JSON values as text)."""
+        ...
+
+    async def audit_log(self, limit: int = 50) -> list[AuditEntry]:
+        """At most `limit` entries, newest first."""
+        ...
+
+
+@runtime_checkable
+class RollupStore(Protocol):
+    """Entity totals, certifications, extensions, who attended, expected units."""
+
+    def extension_key(self, entity: str, request_id: str) -> str:
+        """The key of the extension request made by this click (stable)."""
+        ...
+
+    async def save_totals(self, totals: EntityTotals) -> None:
+        """Store (replace) an entity's totals."""
+        ...
+
+    async def totals(self, cycle: int) -> dict[str, EntityTotals]:
+        """Every entity's totals of the cycle, by entity code."""
+        ...
+
+    async def certify(self, item: Certification) -> None:
+        """Store (replace) the entity's certification."""
+        ...
+
+    async def certifications(self, cycle: int) -> dict[str, Certification]:
+        """Every certification of the cycle, by entity code."""
+        ...
+
+    async def add_extension(self, item: Extension) -> bool:
+        """Insert-only: False (and the stored request kept) if the key exists."""
+        ...
+
+    async def extensions(self, cycle: int) -> list[Extension]:
+        """Every request of the cycle, oldest first."""
+        ...
+
+    async def save_extension(self, item: Extension) -> None:
+        """Replace under the ETag (else WriteConflict)."""
+        ...
+
+    async def mark_attended(self, cycle: int, aad_id: str) -> None:
+        """Remember that this person attended a session this cycle."""
+        ...
+
+    async def attended(self, cycle: int, aad_ids: set[str]) -> set[str]:
+        """Which of these people attended a session this cycle."""
+        ...
+
+    async def replace_expected(self, cycle: int, entity: str, lines: list[ExpectedLine]) -> None:
+        """Replace the entity's expected list (lines with the same unit and leader: one)."""
+        ...
+
+    async def expected(self, cycle: int, entity: str) -> list[ExpectedLine]:
+        """The entity's expected lines, in storage order (by a hash of the line)."""
+        ...

@@ -1,0 +1,769 @@
+"""In-memory fakes of the repository ports (dialogs/ports.py), for rule tests in milliseconds.
+
+They are fakes of our own interfaces, not of azure-data-tables: plain dicts of records. They
+keep the semantics tests/contract/ holds the real repositories to: stale ETags raise
+WriteConflict, a save without an ETag raises ValueError and a save of a missing row
+ResourceNotFoundError (as the SDK does), insert-only writes answer False or keep the first row,
+lists come in the real order (by row key, then as the repository sorts), times come back in UTC
+and JSON-stored fields come back as JSON gives them. Every read returns a copy.
+`Outage.down = True` makes every call raise StorageUnavailable, as a storage fault would.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from storage import keys
+from storage.assessments import Aggregate
+from storage.errors import ActiveSessionExists, StorageUnavailable, WriteConflict
+from storage.records import (
+    AttendeeRecord,
+    AuditEntry,
+    Certification,
+    CycleConfig,
+    EntityRecord,
+    EntityTotals,
+    ExpectedLine,
+    Extension,
+    FeedbackVersion,
+    FocalPoint,
+    Person,
+    PollRecord,
+    QuestionRecord,
+    QueuedQuestion,
+    SessionRecord,
+    arranged,
+)
+
+R = TypeVar("R")
+
+
+@dataclass
+class Outage:
+    """A switch shared by one store's fakes: while `down`, every call fails like storage would."""
+
+    down: bool = False
+
+    def check(self) -> None:
+        """Raise StorageUnavailable while storage is down."""
+        if self.down:
+            raise StorageUnavailable("storage is down (fake)")
+
+
+class _Etags:
+    """Fresh ETags, never repeated within one store."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f'W/"fake-{next(self._next)}"'
+
+
+class _StorageClock:
+    """Storage's own time: now in UTC, strictly increasing from one write to the next."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._last: datetime | None = None
+
+    def __call__(self) -> datetime:
+        at = self._now().astimezone(UTC)
+        if self._last is not None and at <= self._last:
+            at = self._last + timedelta(microseconds=1)
+        self._last = at
+        return at
+
+
+def _utc(value: datetime) -> datetime:
+    """A time as Azure Tables gives it back: in UTC (a naive time is taken as local, as the SDK
+    does)."""
+    return value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    """An optional time as Azure Tables gives it back."""
+    return None if value is None else _utc(value)
+
+
+def _json(value: Any, **dumps: Any) -> Any:
+    """A value as it comes back from a JSON property (tuples become lists, keys strings)."""
+    return json.loads(json.dumps(value, **dumps))
+
+
+def _conditional(stored: Any, etag: str | None, what: str) -> None:
+    """The checks of a replace under `MatchConditions.IfNotModified`, in the SDK's order."""
+    if not etag:
+        raise ValueError("IfNotModified must be specified with etag.")
+    if stored is None:
+        raise ResourceNotFoundError("The specified resource does not exist.")
+    if stored.etag != etag:
+        raise WriteConflict(f"{what} changed since it was read")
+
+
+def _sorted_rows(rows: dict[str, R]) -> list[R]:
+    """A partition's rows in row-key order, as a partition query returns them."""
+    return [rows[k] for k in sorted(rows)]
+
+
+class FakeSessionStore:
+    """Sessions, the chat pointers and the leaders' index, in dicts."""
+
+    def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._sessions: dict[tuple[int, str], dict[str, SessionRecord]] = {}
+        self._chats: dict[str, tuple[int, str, str]] = {}
+        self._leaders: dict[str, dict[str, tuple[int, str]]] = {}
+
+    @staticmethod
+    def id_for(conversation_id: str, card_id: str) -> str:
+        """The id of the session started from this setup card (so retries are no-ops)."""
+        return keys.session_id_for(conversation_id, card_id)
+
+    async def create(self, session: SessionRecord) -> SessionRecord:
+        """Store a new session and make it the chat's active one; idempotent for its own id."""
+        self._outage.check()
+        pointer = self._chats.get(session.conversation_id)
+        if pointer is not None and pointer[2] != session.session_id:
+            if self._find(*pointer) is not None:
+                raise ActiveSessionExists(pointer[2])
+        self._chats[session.conversation_id] = (
+            session.cycle,
+            session.entity,
+            session.session_id,
+        )
+        self._store(session)
+        self._leaders.setdefault(session.leader.aad_id, {})[session.session_id] = (
+            session.cycle,
+            session.entity,
+        )
+        stored = await self.get(session.cycle, session.entity, session.session_id)
+        assert stored is not None
+        return stored
+
+    async def active_for_chat(
+        self, conversation_id: str, *, expected: str | None = None
+    ) -> SessionRecord | None:
+        """The chat's active session, or None."""
+        self._outage.check()
+        pointer = self._chats.get(conversation_id)
+        return None if pointer is None else copy.deepcopy(self._find(*pointer))
+
+    async def get(self, cycle: int, entity: str, session_id: str) -> SessionRecord | None:
+        """One session by its keys, or None."""
+        self._outage.check()
+        return copy.deepcopy(self._find(cycle, entity, session_id))
+
+    async def of_entity(self, cycle: int, entity: str) -> list[SessionRecord]:
+        """Every session of an entity in a cycle, by session id."""
+        self._outage.check()
+        return [copy.deepcopy(s) for s in _sorted_rows(self._sessions.get((cycle, entity), {}))]
+
+    async def led_by(self, leader_id: str) -> list[SessionRecord]:
+        """Every session this person led, newest first."""
+        self._outage.check()
+        refs = _sorted_rows(
+            {sid: (c, e, sid) for sid, (c, e) in self._leaders.get(leader_id, {}).items()}
+        )
+        found = [self._find(*ref) for ref in refs]
+        sessions = [copy.deepcopy(s) for s in found if s is not None]
+        return sorted(sessions, key=lambda s: (s.session_date, s.created_at), reverse=True)
+
+    async def save(self, session: SessionRecord) -> SessionRecord:
+        """Replace the session if nobody changed it since it was read; else WriteConflict."""
+        self._outage.check()
+        stored = self._find(session.cycle, session.entity, session.session_id)
+        _conditional(stored, session.etag, "session")
+        return replace(session, etag=self._store(session))
+
+    async def release_chat(self, conversation_id: str, session_id: str) -> None:
+        """Free the chat for a new session, if this session still holds it."""
+        self._outage.check()
+        pointer = self._chats.get(conversation_id)
+        if pointer is not None and pointer[2] == session_id:
+            del self._chats[conversation_id]
+
+    def _find(self, cycle: int, entity: str, session_id: str) -> SessionRecord | None:
+        return self._sessions.get((cycle, entity), {}).get(session_id)
+
+    def _store(self, session: SessionRecord) -> str:
+        etag = self._etag()
+        self._sessions.setdefault((session.cycle, session.entity), {})[session.session_id] = (
+            replace(
+                session,
+                monitors=list(session.monitors),
+                agencies=_json(session.agencies, ensure_ascii=False),
+                stage_seconds=_json(session.stage_seconds),
+                scenario_order=_json(session.scenario_order),
+                scenario_seconds=_json(session.scenario_seconds),
+                created_at=_utc(session.created_at),
+                closed_at=_utc_or_none(session.closed_at),
+                ended_at=_utc_or_none(session.ended_at),
+                stage_started_at=_utc_or_none(session.stage_started_at),
+                scenario_started_at=_utc_or_none(session.scenario_started_at),
+                held_at=_utc_or_none(session.held_at),
+                etag=etag,
+            )
+        )
+        return etag
+
+
+class FakeAttendanceStore:
+    """Sign-in sheets: session id -> row key -> row."""
+
+    def __init__(self, outage: Outage) -> None:
+        self._outage = outage
+        self._rows: dict[str, dict[str, AttendeeRecord]] = {}
+
+    async def sign_in(
+        self,
+        session_id: str,
+        person: Person,
+        at: datetime,
+        *,
+        source: str = "self",
+        category: str = "staff",
+        agency: str = "",
+    ) -> AttendeeRecord:
+        """Put a Teams user on the sheet, or update their details."""
+        self._outage.check()
+        record = AttendeeRecord(
+            key=keys.user_key(person.aad_id),
+            name=person.name,
+            source=source,
+            signed_at=at,
+            aad_id=person.aad_id,
+            mri=person.mri,
+            category=category,
+            agency=agency,
+            added_by=person.aad_id if source == "self" else "",
+        )
+        self._put(session_id, record)
+        return record
+
+    async def add_named(
+        self,
+        session_id: str,
+        name: str,
+        at: datetime,
+        *,
+        category: str,
+        agency: str,
+        added_by: str,
+    ) -> AttendeeRecord:
+        """Put a person who has no Teams presence on the sheet by name."""
+        self._outage.check()
+        record = AttendeeRecord(
+            key=keys.named_key(name),
+            name=name,
+            source="added",
+            signed_at=at,
+            category=category,
+            agency=agency,
+            added_by=added_by,
+        )
+        self._put(session_id, record)
+        return record
+
+    async def add_users(
+        self, session_id: str, people: Iterable[Person], at: datetime, *, source: str, added_by: str
+    ) -> int:
+        """Add Teams users not yet on the sheet; count the new."""
+        self._outage.check()
+        present = {r.key for r in await self.list(session_id) if not r.is_hint}
+        fresh: dict[str, AttendeeRecord] = {}
+        for person in people:
+            key = keys.user_key(person.aad_id)
+            if key in present or key in fresh:
+                continue
+            fresh[key] = AttendeeRecord(
+                key=key,
+                name=person.name,
+                source=source,
+                signed_at=at,
+                aad_id=person.aad_id,
+                mri=person.mri,
+                added_by=added_by,
+            )
+        for record in fresh.values():
+            self._put(session_id, record)
+        return len(fresh)
+
+    async def add_hint(self, session_id: str, person: Person, at: datetime) -> None:
+        """Record that Teams said this user joined the meeting."""
+        self._outage.check()
+        self._put(
+            session_id,
+            AttendeeRecord(
+                key=keys.hint_key(person.aad_id),
+                name=person.name,
+                source="hint",
+                signed_at=at,
+                aad_id=person.aad_id,
+                mri=person.mri,
+            ),
+        )
+
+    async def remove(self, session_id: str, key: str) -> bool:
+        """Delete a row; like the SDK's delete, a missing row is no error and answers True."""
+        self._outage.check()
+        self._rows.get(session_id, {}).pop(key, None)
+        return True
+
+    async def get(self, session_id: str, aad_id: str) -> AttendeeRecord | None:
+        """A Teams user's own sign-in row, or None."""
+        self._outage.check()
+        return self._rows.get(session_id, {}).get(keys.user_key(aad_id))
+
+    async def list(self, session_id: str) -> list[AttendeeRecord]:
+        """The sheet's rows oldest first, then the hints of users not yet on it."""
+        self._outage.check()
+        return arranged(_sorted_rows(self._rows.get(session_id, {})))
+
+    def _put(self, session_id: str, record: AttendeeRecord) -> None:
+        self._rows.setdefault(session_id, {})[record.key] = replace(
+            record, signed_at=_utc(record.signed_at)
+        )
+
+
+class FakePollStore:
+    """Polls by session and votes by poll, with storage times from a strictly rising clock."""
+
+    def __init__(
+        self, outage: Outage, etags: Callable[[], str], storage_time: Callable[[], datetime]
+    ) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._time = storage_time
+        self._polls: dict[str, dict[str, tuple[PollRecord, datetime]]] = {}
+        self._votes: dict[str, dict[str, tuple[str, datetime]]] = {}
+
+    async def create(self, poll: PollRecord) -> PollRecord:
+        """Store a new poll; an existing poll with the same id is returned instead."""
+        self._outage.check()
+        if poll.poll_id not in self._polls.get(poll.session_id, {}):
+            self._store(poll)
+        stored = await self.get(poll.session_id, poll.poll_id)
+        assert stored is not None
+        return stored
+
+    async def get(self, session_id: str, poll_id: str) -> PollRecord | None:
+        """One poll, or None."""
+        self._outage.check()
+        found = self._polls.get(session_id, {}).get(poll_id)
+        return None if found is None else copy.deepcopy(found[0])
+
+    async def save(self, poll: PollRecord) -> PollRecord:
+        """Replace the poll if unchanged since read; else WriteConflict."""
+        self._outage.check()
+        found = self._polls.get(poll.session_id, {}).get(poll.poll_id)
+        _conditional(None if found is None else found[0], poll.etag, "poll")
+        self._store(poll)
+        stored = await self.get(poll.session_id, poll.poll_id)
+        assert stored is not None
+        return stored
+
+    async def put_vote(self, poll_id: str, voter_key: str, choices: list[int]) -> datetime:
+        """Store (or change) one voter's choice; the storage time of the write."""
+        self._outage.check()
+        at = self._time()
+        self._votes.setdefault(poll_id, {})[voter_key] = (json.dumps(choices), at)
+        return at
+
+    async def get_vote(self, poll_id: str, voter_key: str) -> list[int] | None:
+        """One voter's current choices, or None."""
+        self._outage.check()
+        found = self._votes.get(poll_id, {}).get(voter_key)
+        return None if found is None else json.loads(found[0])
+
+    async def delete_vote(self, poll_id: str, voter_key: str) -> None:
+        """Remove a vote; a missing one is no error."""
+        self._outage.check()
+        self._votes.get(poll_id, {}).pop(voter_key, None)
+
+    async def votes(self, poll_id: str) -> list[tuple[list[int], datetime]]:
+        """Every vote's choices with the storage time it was written, by voter key."""
+        self._outage.check()
+        return [(json.loads(c), at) for c, at in _sorted_rows(self._votes.get(poll_id, {}))]
+
+    async def server_time_of(self, session_id: str, poll_id: str) -> datetime:
+        """The storage time of the poll's last write."""
+        self._outage.check()
+        found = self._polls.get(session_id, {}).get(poll_id)
+        if found is None:
+            raise ResourceNotFoundError("The specified resource does not exist.")
+        return found[1]
+
+    def _store(self, poll: PollRecord) -> None:
+        stored = replace(
+            poll,
+            options=_json(poll.options),
+            results=None if poll.results is None else _json(poll.results),
+            created_at=_utc(poll.created_at),
+            closed_at=_utc_or_none(poll.closed_at),
+            cutoff=_utc_or_none(poll.cutoff),
+            etag=self._etag(),
+        )
+        self._polls.setdefault(poll.session_id, {})[poll.poll_id] = (stored, self._time())
+
+
+class FakeQuestionStore:
+    """A session's questions by the hash of their normalised text; the first logging stays."""
+
+    def __init__(self, outage: Outage) -> None:
+        self._outage = outage
+        self._rows: dict[str, dict[str, QuestionRecord]] = {}
+
+    async def add(self, session_id: str, text: str, at: datetime) -> QuestionRecord:
+        """Log a question; logging the same text again changes nothing."""
+        self._outage.check()
+        record = QuestionRecord(
+            question_id=keys.digest("question", keys.normalized_name(text), length=24),
+            session_id=session_id,
+            text=text,
+            asked_at=at,
+        )
+        self._rows.setdefault(session_id, {}).setdefault(
+            record.question_id, replace(record, asked_at=_utc(at))
+        )
+        return record
+
+    async def for_session(self, session_id: str) -> list[QuestionRecord]:
+        """The session's questions, in the order they were asked."""
+        self._outage.check()
+        return sorted(_sorted_rows(self._rows.get(session_id, {})), key=lambda q: q.asked_at)
+
+
+class FakeEthicsQueueStore:
+    """The Ethics Office's queue: cycle -> key -> item."""
+
+    def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._rows: dict[int, dict[str, QueuedQuestion]] = {}
+
+    @staticmethod
+    def key_for(session_id: str, question_id: str) -> str:
+        """The queue key of a session's question."""
+        return f"{session_id}-{question_id}"
+
+    async def add(self, item: QueuedQuestion) -> bool:
+        """Queue a question; False when it was queued before."""
+        self._outage.check()
+        if item.key in self._rows.get(item.cycle, {}):
+            return False
+        self._store(item)
+        return True
+
+    async def for_cycle(self, cycle: int) -> list[QueuedQuestion]:
+        """Every queued question of a cycle, oldest first."""
+        self._outage.check()
+        return sorted(_sorted_rows(self._rows.get(cycle, {})), key=lambda q: q.forwarded_at)
+
+    async def get(self, cycle: int, key: str) -> QueuedQuestion | None:
+        """One queued question, or None."""
+        self._outage.check()
+        return self._rows.get(cycle, {}).get(key)
+
+    async def save(self, item: QueuedQuestion) -> QueuedQuestion:
+        """Replace if unchanged since read; else WriteConflict."""
+        self._outage.check()
+        _conditional(self._rows.get(item.cycle, {}).get(item.key), item.etag, "question")
+        self._store(item)
+        stored = await self.get(item.cycle, item.key)
+        assert stored is not None
+        return stored
+
+    def _store(self, item: QueuedQuestion) -> None:
+        self._rows.setdefault(item.cycle, {})[item.key] = replace(
+            item,
+            forwarded_at=_utc(item.forwarded_at),
+            answered_at=_utc_or_none(item.answered_at),
+            etag=self._etag(),
+        )
+
+
+class FakeFeedbackStore:
+    """Appendix C versions: session id -> version -> (answers as JSON, time, by)."""
+
+    def __init__(self, outage: Outage) -> None:
+        self._outage = outage
+        self._rows: dict[str, dict[int, tuple[str, datetime, str]]] = {}
+
+    async def versions(self, session_id: str) -> list[FeedbackVersion]:
+        """Every version, oldest first."""
+        self._outage.check()
+        rows = self._rows.get(session_id, {})
+        return [
+            FeedbackVersion(session_id, number, json.loads(rows[number][0]), *rows[number][1:])
+            for number in sorted(rows)
+        ]
+
+    async def add(
+        self, session_id: str, version: int, answers: dict[str, Any], at: datetime, by: str
+    ) -> FeedbackVersion:
+        """Store a new version; WriteConflict when that number was taken meanwhile."""
+        self._outage.check()
+        encoded = json.dumps(answers, ensure_ascii=False)
+        rows = self._rows.setdefault(session_id, {})
+        existing = rows.get(version)
+        if existing is None:
+            rows[version] = (encoded, _utc(at), by)
+        elif not (existing[0] == encoded and existing[1] == at):
+            raise WriteConflict("that version exists")
+        return FeedbackVersion(session_id, version, answers, at, by)
+
+
+class FakeAssessmentStore:
+    """Appendix F: one aggregate per session."""
+
+    def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._rows: dict[str, Aggregate] = {}
+
+    async def aggregate(self, session_id: str) -> Aggregate:
+        """The session's aggregate, created empty (with a fresh salt) the first time."""
+        self._outage.check()
+        if session_id not in self._rows:
+            self._store(Aggregate(session_id, secrets.token_hex(16)))
+        return copy.deepcopy(self._rows[session_id])
+
+    async def save(self, aggregate: Aggregate) -> Aggregate:
+        """Replace the aggregate if unchanged since read (else WriteConflict)."""
+        self._outage.check()
+        _conditional(self._rows.get(aggregate.session_id), aggregate.etag, "aggregate")
+        return replace(aggregate, etag=self._store(aggregate))
+
+    def _store(self, aggregate: Aggregate) -> str:
+        etag = self._etag()
+        self._rows[aggregate.session_id] = replace(
+            aggregate,
+            ratings=_json(aggregate.ratings),
+            comments=_json(aggregate.comments, ensure_ascii=False),
+            folded=_json(aggregate.folded),
+            etag=etag,
+        )
+        return etag
+
+
+class FakeDirectoryStore:
+    """The cycle, entities, focal points both ways, contacts and the audit log."""
+
+    def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._cycle: CycleConfig | None = None
+        self._entities: dict[str, EntityRecord] = {}
+        self._focal: dict[str, dict[str, FocalPoint]] = {}
+        self._roles: dict[str, set[str]] = {}
+        self._contacts: dict[str, tuple[str, str, str]] = {}
+        self._audit: list[tuple[float, int, AuditEntry]] = []
+        self._sequence = itertools.count()
+
+    async def cycle(self) -> CycleConfig | None:
+        """The current cycle, or None before it is first set."""
+        self._outage.check()
+        return self._cycle
+
+    async def save_cycle(self, config: CycleConfig, *, create: bool = False) -> None:
+        """Create the cycle (if `create`, only when absent) or replace it under its ETag."""
+        self._outage.check()
+        if create:
+            if self._cycle is None:
+                self._cycle = replace(config, etag=self._etag())
+            return
+        _conditional(self._cycle, config.etag, "cycle")
+        self._cycle = replace(config, etag=self._etag())
+
+    async def entities(self) -> list[EntityRecord]:
+        """Every entity, active or not, by code."""
+        self._outage.check()
+        return _sorted_rows(self._entities)
+
+    async def save_entity(self, record: EntityRecord, *, create: bool = False) -> bool:
+        """Create an entity (False if it exists) or replace it under its ETag."""
+        self._outage.check()
+        if create:
+            if record.code in self._entities:
+                return False
+        else:
+            _conditional(self._entities.get(record.code), record.etag, "entity")
+        self._entities[record.code] = replace(record, etag=self._etag())
+        return True
+
+    async def focal_points(self, entity: str) -> list[FocalPoint]:
+        """The entity's focal points, by Entra id."""
+        self._outage.check()
+        return _sorted_rows(self._focal.get(entity, {}))
+
+    async def add_focal_point(self, point: FocalPoint) -> None:
+        """Name a focal point (idempotent), with the reverse index."""
+        self._outage.check()
+        self._focal.setdefault(point.entity, {})[point.aad_id] = replace(
+            point, added_at=_utc(point.added_at)
+        )
+        self._roles.setdefault(point.aad_id, set()).add(point.entity)
+
+    async def remove_focal_point(self, entity: str, aad_id: str) -> bool:
+        """Withdraw a focal point; False when they were not one."""
+        self._outage.check()
+        if self._focal.get(entity, {}).pop(aad_id, None) is None:
+            return False
+        self._roles.get(aad_id, set()).discard(entity)
+        return True
+
+    async def focal_entities(self, aad_id: str) -> set[str]:
+        """The entities this person is focal point for."""
+        self._outage.check()
+        return set(self._roles.get(aad_id, set()))
+
+    async def save_contact(self, aad_id: str, mri: str, service_url: str, tenant_id: str) -> None:
+        """Remember how to reach a person in personal chat."""
+        self._outage.check()
+        self._contacts[aad_id] = (mri, service_url, tenant_id)
+
+    async def contacts(self, aad_ids: set[str]) -> list[tuple[str, str, str]]:
+        """(mri, service url, tenant) of those of these people the bot can reach."""
+        self._outage.check()
+        return [self._contacts[a] for a in sorted(aad_ids) if a in self._contacts]
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Append to the audit log; details come back as JSON gives them."""
+        self._outage.check()
+        stored = replace(
+            entry,
+            at=_utc(entry.at),
+            details=_json(entry.details, ensure_ascii=False, default=str),
+        )
+        self._audit.append((-entry.at.timestamp(), -next(self._sequence), stored))
+
+    async def audit_log(self, limit: int = 50) -> list[AuditEntry]:
+        """The newest entries first (of two in the same instant, the later recorded first)."""
+        self._outage.check()
+        newest = sorted(self._audit, key=lambda x: x[:2])
+        return [copy.deepcopy(entry) for *_, entry in newest[:limit]]
+
+
+class FakeRollupStore:
+    """Totals, certifications, extensions, attendance index and expected lists."""
+
+    def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._totals: dict[int, dict[str, EntityTotals]] = {}
+        self._certifications: dict[int, dict[str, Certification]] = {}
+        self._extensions: dict[int, dict[str, Extension]] = {}
+        self._attended: dict[int, set[str]] = {}
+        self._expected: dict[tuple[int, str], dict[str, ExpectedLine]] = {}
+
+    @staticmethod
+    def extension_key(entity: str, request_id: str) -> str:
+        """The key of an extension request."""
+        return f"{entity}-{keys.digest('extension', request_id, length=16)}"
+
+    async def save_totals(self, totals: EntityTotals) -> None:
+        """Store an entity's recomputed totals."""
+        self._outage.check()
+        self._totals.setdefault(totals.cycle, {})[totals.entity] = replace(
+            totals, updated_at=_utc(totals.updated_at)
+        )
+
+    async def totals(self, cycle: int) -> dict[str, EntityTotals]:
+        """Every entity's totals for the cycle."""
+        self._outage.check()
+        return {t.entity: t for t in _sorted_rows(self._totals.get(cycle, {}))}
+
+    async def certify(self, item: Certification) -> None:
+        """Store (or replace) the entity's certification snapshot."""
+        self._outage.check()
+        self._certifications.setdefault(item.cycle, {})[item.entity] = replace(
+            item,
+            units=_json(item.units, ensure_ascii=False),
+            certified_at=_utc(item.certified_at),
+        )
+
+    async def certifications(self, cycle: int) -> dict[str, Certification]:
+        """Every certification of the cycle, by entity."""
+        self._outage.check()
+        return {
+            c.entity: copy.deepcopy(c) for c in _sorted_rows(self._certifications.get(cycle, {}))
+        }
+
+    async def add_extension(self, item: Extension) -> bool:
+        """Store a request; False if the same key exists."""
+        self._outage.check()
+        if item.key in self._extensions.get(item.cycle, {}):
+            return False
+        self._store_extension(item)
+        return True
+
+    async def extensions(self, cycle: int) -> list[Extension]:
+        """Every extension request of the cycle, oldest first."""
+        self._outage.check()
+        return sorted(_sorted_rows(self._extensions.get(cycle, {})), key=lambda x: x.requested_at)
+
+    async def save_extension(self, item: Extension) -> None:
+        """Record a decision under the request's ETag."""
+        self._outage.check()
+        _conditional(self._extensions.get(item.cycle, {}).get(item.key), item.etag, "extension")
+        self._store_extension(item)
+
+    async def mark_attended(self, cycle: int, aad_id: str) -> None:
+        """Remember that this person attended a session this cycle."""
+        self._outage.check()
+        self._attended.setdefault(cycle, set()).add(aad_id)
+
+    async def attended(self, cycle: int, aad_ids: set[str]) -> set[str]:
+        """Which of these people attended a session this cycle."""
+        self._outage.check()
+        return set(aad_ids) & self._attended.get(cycle, set())
+
+    async def replace_expected(self, cycle: int, entity: str, lines: list[ExpectedLine]) -> None:
+        """Replace the entity's expected list with these lines."""
+        self._outage.check()
+        self._expected[(cycle, entity)] = {
+            keys.digest("expected", keys.normalized_name(line.unit), line.leader.lower()): line
+            for line in lines
+        }
+
+    async def expected(self, cycle: int, entity: str) -> list[ExpectedLine]:
+        """The entity's expected units or leaders, in storage (row-key) order."""
+        self._outage.check()
+        return _sorted_rows(self._expected.get((cycle, entity), {}))
+
+    def _store_extension(self, item: Extension) -> None:
+        self._extensions.setdefault(item.cycle, {})[item.key] = replace(
+            item,
+            requested_at=_utc(item.requested_at),
+            decided_at=_utc_or_none(item.decided_at),
+            etag=self._etag(),
+        )
+
+
+class FakeStore:
+    """The fakes of every port under the names `storage.TableStore` gives its repositories."""
+
+    def __init__(self, storage_time: Callable[[], datetime] | None = None) -> None:
+        self.outage = Outage()
+        etags = _Etags()
+        clock = _StorageClock(storage_time or (lambda: datetime.now(UTC)))
+        self.sessions = FakeSessionStore(self.outage, etags)
+        self.attendance = FakeAttendanceStore(self.outage)
+        self.polls = FakePollStore(self.outage, etags, clock)
+        self.questions = FakeQuestionStore(self.outage)
+        self.queue = FakeEthicsQueueStore(self.outage, etags)
+        self.feedback = FakeFeedbackStore(self.outage)
+        self.assessments = FakeAssessmentStore(self.outage, etags)
+        self.directory = FakeDirectoryStore(self.outage, etags)
+        self.rollup = FakeRollupStore(self.outage, etags)

@@ -1,0 +1,223 @@
+"""Cards and catalogs: every template valid in every language, and no string outside catalogs."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.teams.replies import LEADER, MONITOR, PARTICIPANT, Notice, Views
+from cards.catalog import LANGUAGES, Catalogs, resolve_language
+from cards.renderer import CardRenderer
+from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet
+from storage.records import AttendeeRecord, Person, SessionRecord
+from testing.cardcheck import CardChecker
+from testing.env import ENTITIES, ROOT
+from testing.teams import card_text
+
+# Properties whose strings a person reads.
+VISIBLE = {"text", "title", "label", "placeholder", "errorMessage", "altText", "fallbackText"}
+BINDING = re.compile(r"^(\$\{[!$\w.]+\}|@\{[\w.]+(\|[$\w.]+)?\})$")
+CATALOG_REF = re.compile(r"@\{([\w.]+)")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> CardRenderer:
+    return CardRenderer(Catalogs.load())
+
+
+@pytest.fixture(scope="module")
+def views(renderer: CardRenderer) -> Views:
+    return Views(renderer)
+
+
+def walk_strings(node, key=None):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from walk_strings(v, k)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk_strings(item, key)
+    elif isinstance(node, str):
+        yield key, node
+
+
+def test_templates_hold_no_literal_user_visible_string(renderer: CardRenderer):
+    literals = [
+        (name, key, value)
+        for name in renderer.template_names()
+        for key, value in walk_strings(renderer.template(name))
+        if key in VISIBLE and value.strip() and not BINDING.match(value)
+    ]
+    assert literals == []
+
+
+def test_every_catalog_key_a_template_uses_exists(renderer: CardRenderer):
+    keys = renderer.catalogs.keys()
+    used = {
+        match
+        for name in renderer.template_names()
+        for _, value in walk_strings(renderer.template(name))
+        for match in CATALOG_REF.findall(value)
+    }
+    assert used and used <= keys, sorted(used - keys)
+
+
+def test_catalogs_agree_on_keys_and_fields(renderer: CardRenderer):
+    catalogs = renderer.catalogs
+
+    def fields(entry) -> set[str]:
+        texts = entry.values() if isinstance(entry, dict) else [entry]
+        return {f for text in texts for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for key in catalogs.keys():
+        expected = fields(catalogs.raw("en", key))
+        for lang in LANGUAGES:
+            assert fields(catalogs.raw(lang, key)) == expected, (lang, key)
+            assert catalogs.raw(lang, key), (lang, key)
+
+
+def test_a_catalog_missing_a_key_is_refused():
+    with pytest.raises(ValueError, match="fr differs"):
+        Catalogs({"en": {"a": "A", "b": "B"}, "fr": {"a": "A"}, "es": {"a": "A", "b": "B"}})
+
+
+def test_locales_resolve_to_supported_languages():
+    assert resolve_language("fr-FR") == "fr"
+    assert resolve_language("es-419") == "es"
+    assert resolve_language("de-DE") == "en"
+    assert resolve_language(None) == "en"
+
+
+def test_plural_forms_and_local_formats(renderer: CardRenderer):
+    catalogs = renderer.catalogs
+    assert catalogs.text("en", "signin.count", {"count": 1}) == "1 participant signed in"
+    assert catalogs.text("fr", "signin.count", {"count": 0}) == "0 participant a émargé"
+    assert catalogs.text("es", "signin.count", {"count": 2}) == "2 participantes registrados"
+    assert catalogs.date("fr", date(2026, 11, 20)) == "20 novembre 2026"
+    assert catalogs.date("es", date(2026, 11, 20)) == "20 de noviembre de 2026"
+    assert catalogs.number("fr", 12500).replace("\u202f", " ") == "12 500"
+
+
+def sample_sheet(status: str, count: int, hints: int = 0) -> Sheet:
+    now = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    session = SessionRecord(
+        session_id="a" * 24,
+        cycle=2026,
+        entity="DESA",
+        unit="Population Division <script>*bold*</script>",
+        personnel=40,
+        language="en",
+        session_date=date(2026, 11, 20),
+        leader=Person("0" * 8 + "-0000-0000-0000-" + "0" * 12, "29:leader", "Amina Diallo"),
+        conversation_id="19:meeting@thread.v2",
+        tenant_id="t",
+        service_url="https://smba.example/",
+        bot_id="28:bot",
+        card_id="1",
+        created_at=now,
+        status=status,
+        monitors=[Person("m", "29:monitor", "Kenji Watanabe")],
+    )
+    rows = [
+        AttendeeRecord(
+            key=f"u{n:04d}",
+            name=f"Participant Number {n} with a Rather Long Name",
+            source="self",
+            signed_at=now,
+            aad_id=f"{n:04d}",
+            mri=f"29:{n}",
+            category="non_staff" if n % 5 == 0 else "staff",
+            agency="UNHCR" if n % 7 == 0 else "",
+        )
+        for n in range(count)
+    ]
+    rows += [
+        AttendeeRecord(
+            key=f"h{n}", name=f"Joiner {n}", source="hint", signed_at=now, aad_id=f"h{n}"
+        )
+        for n in range(hints)
+    ]
+    return Sheet(session, rows)
+
+
+def every_card(views: Views) -> list[tuple[str, dict]]:
+    today = date(2026, 11, 21)
+    cards = []
+    for lang in LANGUAGES:
+        notice = Notice("error.too_long", {"field": "unit", "max": 120}, "attention")
+        entities = [
+            (code, name) for code, _, name in (e.partition("=") for e in ENTITIES.split(";"))
+        ]
+        cards.append((f"setup-{lang}", views.setup(lang, today, entities)))
+        cards.append(
+            (f"setup-error-{lang}", views.setup(lang, today, entities, {"personnel": "12"}, notice))
+        )
+        cards.append((f"help-{lang}", views.help(lang, in_personal=True, unknown="*what*")))
+        cards.append((f"help-chat-{lang}", views.help(lang, in_personal=False)))
+        cards.append((f"notice-{lang}", views.notice(lang, Notice("error.no_session", {}))))
+        for status in (SIGNIN, SIGNIN_CLOSED):
+            for count in (0, 3, 25, 120):
+                sheet = sample_sheet(status, count, hints=2)
+                me = sheet.attendees[0] if count else None
+                for viewer in (PARTICIPANT, LEADER, MONITOR):
+                    label = f"sheet-{lang}-{status}-{count}-{viewer}"
+                    cards.append((label, views.sheet(sheet, lang, viewer=viewer, notice=notice)))
+                if me:
+                    cards.append((f"{label}-me", views.sheet(sheet, lang, me=me)))
+            # Only people added by name (no Teams id): nobody can be named monitor.
+            named = sample_sheet(status, 2)
+            named = Sheet(named.session, [replace(r, aad_id="", mri="") for r in named.attendees])
+            cards.append((f"named-{lang}-{status}", views.sheet(named, lang, viewer=LEADER)))
+    return cards
+
+
+def test_every_card_passes_the_schema_and_the_renderer(views: Views):
+    cards = every_card(views)
+    assert len(cards) > 100
+    assert CardChecker(ROOT / "node_modules").check(cards) == []
+
+
+def test_participant_view_never_lists_names_and_leader_view_does(views: Views):
+    sheet = sample_sheet(SIGNIN, 3)
+    name = sheet.attendees[1].name
+    assert name not in str(views.sheet(sheet, "en", viewer=PARTICIPANT))
+    assert name not in str(views.sheet(sheet, "en", me=sheet.attendees[0]))
+    assert name in str(views.sheet(sheet, "en", viewer=LEADER))
+
+
+def test_user_text_cannot_inject_markdown(views: Views):
+    text = card_text(views.sheet(sample_sheet(SIGNIN, 1), "en", viewer=LEADER))
+    assert "\\<script\\>\\*bold\\*\\</script\\>" in text
+    assert "<script>" not in text
+
+
+def test_a_large_sheet_still_fits_in_a_teams_message(views: Views):
+    import json
+
+    card = views.sheet(sample_sheet(SIGNIN, 150), "en", viewer=LEADER)
+    assert len(json.dumps(card).encode()) < 40_000
+
+
+def test_untranslated_pack_items_say_so_plainly(renderer: CardRenderer):
+    from dataclasses import replace
+
+    from bot.session.views import DialogueViews
+    from cards.content import Text
+    from cards.packs import load_pack
+
+    pack = load_pack("2023", "fr")
+    scenario = pack.scenarios[0]
+    english = replace(scenario, introduction=Text("Read this aloud.", translated=False))
+    session = sample_sheet(SIGNIN, 0).session
+    card = DialogueViews(renderer).scenario(session, english, "fr", leader=False, seconds=0.0)
+    text = card_text(card)
+    assert "Read this aloud. (pas encore traduit)" in text
+    assert "pas encore traduite et s'affiche en anglais" in text
+    translated = DialogueViews(renderer).scenario(
+        session, scenario, "fr", leader=False, seconds=0.0
+    )
+    assert "pas encore traduit" not in card_text(translated)
