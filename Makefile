@@ -18,7 +18,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 run: setup
-	$(BIN)/python scripts/run_local.py
+	$(BIN)/python -m scripts.run_local
 
 # The date-dependent suites run again in a timezone far from UTC: a naive datetime anywhere
 # would be stored as the machine's local time and show up here.

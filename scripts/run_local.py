@@ -9,33 +9,34 @@ import re
 import secrets
 import shlex
 import signal
-import socket
-import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from testing import azurite
+from testing.processes import (
+    StartupError,
+    Supervisor,
+    accepts,
+    exit_status,
+    http_get,
+    port_in_use,
+    shown,
+    tail,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 LOGS = DATA / "logs"
 PLAYGROUND_CONFIG = ROOT / "deploy" / "playground" / "m365agentsplayground.yml"
-AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite-table"
 PLAYGROUND_BIN = ROOT / "node_modules" / ".bin" / "agentsplayground"
 
 AZURITE_PORT = 10002
 PLAYGROUND_PORT = 56150
 DEFAULT_BOT_PORT = 3978
-# Azurite's published development account key; it is not a secret.
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
 DEV_ENTITIES = (
     "DESA=Department of Economic and Social Affairs;"
     "DPO=Department of Peace Operations;"
@@ -45,12 +46,6 @@ DEV_ENTITIES = (
 )
 # The Playground user whose aadObjectId becomes ETHICS_ADMIN_IDS in development.
 DEV_ETHICS_ADMIN = "Layla Haddad"
-STOP_GRACE_SECONDS = 8.0
-LOG_TAIL_LINES = 40
-
-
-class StartupError(RuntimeError):
-    """Something could not start; the message says what and where to look."""
 
 
 class Stop(Exception):
@@ -206,14 +201,6 @@ def dev_secret(path: Path) -> str:
     return secret
 
 
-def azurite_connection_string(port: int) -> str:
-    """The connection string of the local Azurite table service."""
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-        f"TableEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
-    )
-
-
 def bot_environment(
     base: Mapping[str, str], dotenv: Mapping[str, str], config: Mapping[str, Any]
 ) -> tuple[dict[str, str], list[str]]:
@@ -228,7 +215,7 @@ def bot_environment(
             notes.append(f"{name}: {why}")
 
     previous = env.get("TABLES_CONNECTION_STRING", "").strip()
-    env["TABLES_CONNECTION_STRING"] = azurite_connection_string(AZURITE_PORT)
+    env["TABLES_CONNECTION_STRING"] = azurite.connection_string(AZURITE_PORT)
     if previous and previous != env["TABLES_CONNECTION_STRING"]:
         notes.append("TABLES_CONNECTION_STRING: replaced by the local Azurite's")
     if env.get("MicrosoftAppId", "").strip():
@@ -246,198 +233,6 @@ def bot_environment(
     return env, notes
 
 
-# --- processes ---------------------------------------------------------------------------------
-
-
-def port_in_use(port: int) -> bool:
-    """Whether something already holds this loopback port."""
-    with socket.socket() as sock:
-        # Lingering TIME_WAIT connections from a previous run must not count as "in use".
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def accepts(port: int) -> bool:
-    """Whether a loopback port accepts connections."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def http_get(url: str, timeout: float = 1.0) -> tuple[int, str] | None:
-    """GET a loopback URL without any proxy; None when nothing answers."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=timeout) as response:
-            return response.status, response.read(4096).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-    except (OSError, ValueError):
-        return None
-
-
-def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of a log file, indented, for error messages."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "    (no log)"
-    last = text.splitlines()[-lines:]
-    return "\n".join("    " + line for line in last) or "    (empty log)"
-
-
-@dataclass
-class Child:
-    """One supervised process, the leader of its own process group."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    stop_signal: signal.Signals = signal.SIGTERM
-    pump: threading.Thread | None = None
-
-
-@dataclass
-class Supervisor:
-    """Starts children in their own process groups and stops them all, last started first."""
-
-    children: list[Child] = field(default_factory=list)
-
-    def start(
-        self,
-        name: str,
-        command: list[str],
-        *,
-        env: Mapping[str, str],
-        cwd: Path,
-        log: Path,
-        echo: bool = False,
-        stop_signal: signal.Signals = signal.SIGTERM,
-    ) -> Child:
-        """Start a command with output to `log` (and to the terminal, prefixed, if `echo`)."""
-        log.parent.mkdir(parents=True, exist_ok=True)
-        handle = log.open("wb")
-        try:
-            # Own session: the terminal's Ctrl-C reaches only us, and we stop the whole group.
-            process = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if echo else handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as error:
-            handle.close()
-            raise StartupError(f"cannot start {name} ({shlex.join(command)}): {error}") from error
-        child = Child(name, process, log, stop_signal)
-        if echo and process.stdout is not None:
-            child.pump = threading.Thread(
-                target=_pump, args=(process.stdout, handle, f"[{name}] "), daemon=True
-            )
-            child.pump.start()
-        else:
-            handle.close()
-        self.children.append(child)
-        return child
-
-    def exited(self) -> Child | None:
-        """The first child that has exited, if any (left unreaped until stop_all)."""
-        return next((c for c in self.children if exit_status(c.process)), None)
-
-    def stop_all(self) -> None:
-        """Stop each process group, last started first, so the bot finishes before its storage."""
-        for child in reversed(self.children):
-            if child.process.returncode is None:
-                if not exit_status(child.process):
-                    _signal_group(child.process, child.stop_signal)
-                    _wait_unreaped(child.process, STOP_GRACE_SECONDS)
-                # Grandchildren may outlive the leader; the group kill reaches them too. The
-                # leader is not reaped yet, so its id (the group's id) cannot have been reused.
-                _signal_group(child.process, signal.SIGKILL)
-                child.process.wait()
-            if child.pump is not None:
-                child.pump.join(timeout=2)
-
-
-def exit_status(process: subprocess.Popen[bytes]) -> str:
-    """How the process ended ("exited with code 1", "was killed by SIGKILL"), or "" if running.
-
-    It peeks without reaping, so the process group id stays reserved until stop_all.
-    """
-    if process.returncode is not None:
-        return f"exited with code {process.returncode}"
-    try:
-        result = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return "exited"
-    if result is None:
-        return ""
-    if result.si_code == os.CLD_EXITED:
-        return f"exited with code {result.si_status}"
-    return f"was killed by {signal.Signals(result.si_status).name}"
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    """Signal a child's process group, ignoring groups already gone."""
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _wait_unreaped(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait until the process exits or the timeout passes, leaving it for Popen to reap."""
-    deadline = time.monotonic() + timeout
-    while not exit_status(process) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def _pump(source: IO[bytes], log: IO[bytes], prefix: str) -> None:
-    """Copy a child's output to its log file and to our terminal."""
-    with log:
-        for line in iter(source.readline, b""):
-            log.write(line)
-            log.flush()
-            sys.stdout.write(prefix + line.decode("utf-8", "replace"))
-            sys.stdout.flush()
-
-
-def wait_until(
-    ready: Callable[[], bool], supervisor: Supervisor, child: Child, what: str, timeout: float
-) -> None:
-    """Poll `ready` until true; fail early if any child exits, or at the timeout."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        dead = supervisor.exited()
-        if dead is not None:
-            raise StartupError(
-                f"{dead.name} {exit_status(dead.process)} while waiting for "
-                f"{what}. Last lines of {_rel(dead.log)}:\n{tail(dead.log)}"
-            )
-        if time.monotonic() > deadline:
-            raise StartupError(
-                f"{what} did not answer within {timeout:.0f} s. "
-                f"Last lines of {_rel(child.log)}:\n{tail(child.log)}"
-            )
-        time.sleep(0.2)
-
-
-def _rel(path: Path) -> str:
-    """A path relative to the project, for messages."""
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
 def _raise_stop(signum: int, _frame: object) -> None:
     """Turn a termination signal into a clean stop."""
     raise Stop(signal.Signals(signum).name)
@@ -448,11 +243,12 @@ def _raise_stop(signum: int, _frame: object) -> None:
 
 def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
     """Start Azurite, the bot and the Playground in order; return the banner to print."""
-    for path, hint in ((AZURITE_BIN, "npm ci"), (PLAYGROUND_BIN, "npm ci")):
+    azurite_command = azurite.command(ROOT, AZURITE_PORT, DATA / "azurite")
+    for path, hint in ((Path(azurite_command[0]), "npm ci"), (PLAYGROUND_BIN, "npm ci")):
         if not path.exists():
-            raise StartupError(f"{_rel(path)} is missing: run `{hint}` (or `make setup`) first")
+            raise StartupError(f"{shown(path)} is missing: run `{hint}` (or `make setup`) first")
     if not PLAYGROUND_CONFIG.exists():
-        raise StartupError(f"{_rel(PLAYGROUND_CONFIG)} is missing")
+        raise StartupError(f"{shown(PLAYGROUND_CONFIG)} is missing")
     config = parse_yaml_subset(PLAYGROUND_CONFIG.read_text(encoding="utf-8"))
     config_path = PLAYGROUND_CONFIG
     if args.as_user:
@@ -479,26 +275,16 @@ def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
             raise StartupError(f"port {port} ({what}) is already in use on 127.0.0.1: {fix}.")
 
     (DATA / "azurite").mkdir(parents=True, exist_ok=True)
-    azurite = supervisor.start(
+    storage = supervisor.start(
         "azurite",
-        [
-            str(AZURITE_BIN),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(AZURITE_PORT),
-            "--location",
-            str(DATA / "azurite"),
-            "--disableTelemetry",
-            "--silent",
-        ],
+        azurite_command,
         env=os.environ,
         cwd=DATA,
         log=LOGS / "azurite.log",
         # SIGINT is Azurite's graceful close, which saves its tables; SIGTERM loses the last 5 s.
         stop_signal=signal.SIGINT,
     )
-    wait_until(lambda: accepts(AZURITE_PORT), supervisor, azurite, "Azurite", args.startup_timeout)
+    wait_until(lambda: accepts(AZURITE_PORT), supervisor, storage, "Azurite", args.startup_timeout)
 
     python = ROOT / ".venv" / "bin" / "python"
     default_cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "bot", "--dev"]
@@ -554,7 +340,7 @@ def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
     if loaded is None or config["tenantId"] not in loaded[1]:
         # A config it cannot find makes the Playground fall back to its built-in tenant silently.
         raise StartupError(
-            f"the Playground did not load {_rel(config_path)}; see {_rel(LOGS)}/playground*.log"
+            f"the Playground did not load {shown(config_path)}; see {shown(LOGS)}/playground*.log"
         )
     return banner(config, bot_port)
 
@@ -579,7 +365,7 @@ def banner(config: Mapping[str, Any], bot_port: int) -> str:
             "",
             f'  (type "@" and pick "{bot_name}": in a group chat only messages that mention the',
             "  bot reach it). The Playground acts as one person; to be someone else, stop and",
-            f'  run again with: .venv/bin/python scripts/run_local.py --as "{example}"',
+            f'  run again with: .venv/bin/python -m scripts.run_local --as "{example}"',
             f"  People: {others}.",
             "",
             f"  Bot:        http://127.0.0.1:{bot_port}/api/messages   log: .data/logs/bot.log",
@@ -603,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.3)
         print(
             f"\n{dead.name} {exit_status(dead.process)}; stopping the others.\n"
-            f"Last lines of {_rel(dead.log)}:\n{tail(dead.log)}",
+            f"Last lines of {shown(dead.log)}:\n{tail(dead.log)}",
             file=sys.stderr,
         )
         status = 1

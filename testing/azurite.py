@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+from testing.processes import stop_group
 
 # Azurite's published development account; it is not a secret.
 ACCOUNT = "devstoreaccount1"
@@ -23,6 +23,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def command(root: Path, port: int, location: Path | None = None) -> list[str]:
+    """Azurite's table service on loopback: in memory, or with its tables kept in `location`."""
+    storage = ["--location", str(location)] if location else ["--inMemoryPersistence"]
+    return [
+        str(root / "node_modules" / ".bin" / "azurite-table"),
+        *storage,
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(port),
+        "--disableTelemetry",
+        "--silent",
+    ]
+
+
 def connection_string(port: int) -> str:
     """The connection string for an Azurite table service on this port."""
     return (
@@ -35,10 +50,10 @@ class Azurite:
     """One Azurite table service process on a free port, in memory."""
 
     def __init__(self, root: Path) -> None:
-        self._binary = root / "node_modules" / ".bin" / "azurite-table"
-        if not self._binary.exists():
-            raise FileNotFoundError(f"{self._binary} is missing: run `npm ci` first")
         self.port = free_port()
+        self._command = command(root, self.port)
+        if not Path(self._command[0]).exists():
+            raise FileNotFoundError(f"{self._command[0]} is missing: run `npm ci` first")
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,16 +64,7 @@ class Azurite:
     def start(self, timeout: float = 20.0) -> None:
         """Start and wait until the port accepts connections."""
         self._process = subprocess.Popen(
-            [
-                str(self._binary),
-                "--inMemoryPersistence",
-                "--tableHost",
-                "127.0.0.1",
-                "--tablePort",
-                str(self.port),
-                "--disableTelemetry",
-                "--silent",
-            ],
+            self._command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -82,11 +88,5 @@ class Azurite:
 
     def stop(self) -> None:
         """Stop the process group (npm's .bin script starts node as a child)."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        os.killpg(self._process.pid, signal.SIGTERM)
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
+        if self._process is not None:
+            stop_group(self._process)

@@ -166,3 +166,19 @@ class CardChecker:
         for problem in json.loads(result.stdout):
             grouped.setdefault(problem["label"], []).append(problem["message"])
         return grouped
+
+
+class CardLog:
+    """Every card the bot showed during the run, validated once at the end."""
+
+    def __init__(self) -> None:
+        self._cards: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def add(self, label: str, card: dict[str, Any]) -> None:
+        """Remember a card (identical cards are checked once)."""
+        key = json.dumps(card, sort_keys=True)
+        self._cards.setdefault(key, (f"{label}#{len(self._cards)}", card))
+
+    def cards(self) -> list[tuple[str, dict[str, Any]]]:
+        """The distinct cards seen."""
+        return list(self._cards.values())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.data.tables.aio import TableServiceClient
+
 from testing.connector import REPLY, SEND, FakeConnector, adaptive_cards
-from testing.teams import BotUnderTest, Chat, User, card_sid, data_of, verbs
+from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, verbs
 
 SETUP = {
     "entity": "DESA",
@@ -14,6 +16,13 @@ SETUP = {
     "language": "en",
     "date": "2026-11-20",
 }
+# A question the group could not answer, and a complete Appendix C answer.
+QUESTION = "May I share a UN job advert on LinkedIn with my own comment?"
+GOOD_C = {"c7": "4", "c9": "5", "c10": "Lively discussion", "c15": "Impartiality online"}
+# An Ethics Office admin and the focal points of DESA and DPO.
+ADMIN = User.make("Layla Haddad", 500)
+FOCAL = User.make("Mateo Fernández", 501)
+OTHER_FOCAL = User.make("Ingrid Berg", 502)
 # A complete Appendix F answer: every rating item, and one comment.
 GOOD_F = {"f1": "5", "f2": "4", "f3": "5", "f4": "3", "f5": "4", "f6": "Well prepared"}
 
@@ -109,3 +118,63 @@ async def run_to_conclusion(
     await next_section()
     _, card = await bot.execute(leader, chat, agenda_id, "dialogue.conclude", {"sid": sid})
     return sid, agenda_id, data_of(card, "feedback.open")
+
+
+async def rows(bot: BotUnderTest, table: str) -> list[dict]:
+    """Every entity of one of the bot's tables, read straight from Azurite."""
+    service = TableServiceClient.from_connection_string(bot.settings.tables_connection_string)
+    async with service:
+        client = service.get_table_client(bot.settings.table_prefix + table)
+        return [entity async for entity in client.list_entities()]
+
+
+async def shared_card(connector: FakeConnector, chat: Chat, card_id: str, expect: str) -> dict:
+    """The shared card once a background update shows the expected text."""
+    return await connector.wait_for(
+        lambda: (
+            (card := connector.latest_card(chat.id, card_id)) and expect in card_text(card) and card
+        ),
+        timeout=5,
+    )
+
+
+def last_card(connector: FakeConnector, chat: Chat) -> dict[str, Any]:
+    """The newest card the bot sent in the chat, in any activity."""
+    for activity in reversed(connector.activities(chat.id)):
+        cards = adaptive_cards(activity)
+        if cards:
+            return cards[0]
+    raise AssertionError("no card")
+
+
+async def name_focal_points(bot: BotUnderTest, connector: FakeConnector) -> None:
+    """The admin names FOCAL for DESA by mention, OTHER_FOCAL for DPO by e-mail (UPN)."""
+    group = Chat()
+    connector.set_members(group.id, [ADMIN.member(), FOCAL.member(), OTHER_FOCAL.member()])
+    at = f"<at>{FOCAL.name}</at>"
+    activity = bot.activity(
+        ADMIN,
+        group,
+        type="message",
+        text=f"<at>Dialogue Bot</at> focal DESA {at}",
+        entities=[
+            {
+                "type": "mention",
+                "mentioned": {"id": "28:dialogue-bot", "name": "Dialogue Bot"},
+                "text": "<at>Dialogue Bot</at>",
+            },
+            {"type": "mention", "mentioned": {"id": FOCAL.mri, "name": FOCAL.name}, "text": at},
+        ],
+    )
+    assert (await bot.post(activity))[0] == 201
+    assert (
+        "Mateo Fernández is now focal point for DESA" in connector.activities(group.id)[-1]["text"]
+    )
+    status, card = await bot.execute(
+        ADMIN,
+        group,
+        "1",
+        "admin.focal",
+        {"focal_entity": "DPO", "focal_upn": OTHER_FOCAL.member()["userPrincipalName"]},
+    )
+    assert "Ingrid Berg is now focal point for DPO" in card_text(card)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -249,3 +249,7 @@ def clicked(card_id: Any, verb: Any, data: Any, *, trigger: Any = "manual") -> d
             "trigger": trigger,
         },
     }
+
+
+# Starts the real app, on the test's tables, with settings overrides.
+StartBot = Callable[..., Awaitable[BotUnderTest]]

@@ -2,52 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.settings import Settings
 from testing.azurite import Azurite
-from testing.cardcheck import CardChecker
+from testing.cardcheck import CardChecker, CardLog
 from testing.connector import FakeConnector
+from testing.env import ROOT, bot_env
 from testing.faultproxy import FaultProxy
-from testing.teams import TENANT, BotUnderTest, User
-
-ROOT = Path(__file__).resolve().parent.parent
+from testing.teams import BotUnderTest, StartBot, User
 
 # Property-based tests draw the same examples on every run, so CI is reproducible; run with
 # HYPOTHESIS_PROFILE=explore to draw fresh ones when hunting for new bugs.
 hypothesis_settings.register_profile("default", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-ENTITIES = (
-    "DESA=Department of Economic and Social Affairs;"
-    "DPO=Department of Peace Operations;"
-    "OICT=Office of Information and Communications Technology"
-)
-
-
-class CardLog:
-    """Every card the bot showed during the run, validated once at the end."""
-
-    def __init__(self) -> None:
-        self._cards: dict[str, tuple[str, dict[str, Any]]] = {}
-
-    def add(self, label: str, card: dict[str, Any]) -> None:
-        """Remember a card (identical cards are checked once)."""
-        key = json.dumps(card, sort_keys=True)
-        self._cards.setdefault(key, (f"{label}#{len(self._cards)}", card))
-
-    def cards(self) -> list[tuple[str, dict[str, Any]]]:
-        """The distinct cards seen."""
-        return list(self._cards.values())
 
 
 @pytest.fixture(scope="session")
@@ -88,19 +63,6 @@ def make_settings(azurite: Azurite) -> Callable[..., Settings]:
         return Settings.from_env({**bot_env(azurite, prefix), **overrides}, dev=True)
 
     return make
-
-
-def bot_env(azurite: Azurite, prefix: str) -> dict[str, str]:
-    """The settings every test's bot runs with: the session's Azurite, its own tables."""
-    return {
-        "TABLES_CONNECTION_STRING": azurite.connection_string,
-        "ANONYMITY_SECRET": "test-secret-" + "x" * 40,
-        "ENTITIES": ENTITIES,
-        "ALLOWED_TENANT_IDS": TENANT,
-        "TABLE_PREFIX": prefix,
-        "CARD_UPDATE_INTERVAL_SECONDS": "0.2",
-        "DIALOGUE_CYCLE": "2026",
-    }
 
 
 @pytest.fixture
@@ -153,10 +115,6 @@ async def timed_bot(
     await harness.stop()
     for card in harness.cards_seen + connector.cards():
         card_log.add(request.node.name, card)
-
-
-# Starts the real app, on the test's tables, with settings overrides.
-StartBot = Callable[..., Awaitable[BotUnderTest]]
 
 
 @pytest.fixture

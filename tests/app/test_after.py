@@ -6,12 +6,8 @@ import asyncio
 import json
 
 from testing.connector import CREATE_CONVERSATION, adaptive_cards
-from testing.flows import GOOD_F, run_to_conclusion
+from testing.flows import GOOD_C, GOOD_F, QUESTION, rows, run_to_conclusion
 from testing.teams import Chat, User, card_text, inputs
-from tests.app.test_signin import rows
-
-QUESTION = "May I share a UN job advert on LinkedIn with my own comment?"
-GOOD_C = {"c7": "4", "c9": "5", "c10": "Lively discussion", "c15": "Impartiality online"}
 
 
 async def test_appendix_c_is_prefilled_validated_versioned_and_forwards_questions(

@@ -17,8 +17,7 @@ from azure.data.tables.aio import TableServiceClient
 from testing.azurite import Azurite
 from testing.faultproxy import FORWARDED_THEN_FAILED, INJECTED, on
 from testing.flows import GOOD_F, run_to_conclusion
-from testing.teams import BotUnderTest, Chat, User, card_text
-from tests.conftest import StartBot
+from testing.teams import BotUnderTest, Chat, StartBot, User, card_text
 
 SAVED = "your assessment is stored anonymously"
 ALREADY = "You have already assessed this session"

@@ -23,7 +23,9 @@ from azure.data.tables.aio import TableServiceClient
 
 from bot.settings import Settings
 from testing.azurite import Azurite
+from testing.cardcheck import CardLog
 from testing.connector import FakeConnector
+from testing.env import ENTITIES, ROOT, bot_env
 from testing.flows import SETUP
 from testing.openid import (
     BOT_FRAMEWORK_ISSUER,
@@ -35,7 +37,6 @@ from testing.openid import (
     TokenFactory,
 )
 from testing.teams import CARD, TENANT, BotUnderTest, Chat, User, card_text, clicked, typed
-from tests.conftest import ENTITIES, ROOT, CardLog, bot_env
 
 APP_ID = "5f6c1a2e-8d3b-4c7a-9e10-3b2d4f6a8c01"
 OTHER_APP_ID = "0d9e8f7a-6b5c-4d3e-8f21-a1b2c3d4e5f6"

@@ -15,8 +15,8 @@ from cards.renderer import CardRenderer
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet
 from storage.records import AttendeeRecord, Person, SessionRecord
 from testing.cardcheck import CardChecker
+from testing.env import ENTITIES, ROOT
 from testing.teams import card_text
-from tests.conftest import ENTITIES, ROOT
 
 # Properties whose strings a person reads.
 VISIBLE = {"text", "title", "label", "placeholder", "errorMessage", "altText", "fallbackText"}

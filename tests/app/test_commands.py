@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from testing.connector import REPLY, SEND, UPDATE, adaptive_cards
-from testing.flows import SETUP, last_card_message, start_session
+from testing.flows import SETUP, last_card_message, rows, shared_card, start_session
 from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, verbs
-from tests.app.test_signin import rows, shared_card
 
 
 def replies(connector, chat):

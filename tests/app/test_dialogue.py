@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from testing.flows import data_of, find_posted, start_session
+from testing.flows import data_of, find_posted, rows, shared_card, start_session
 from testing.teams import Chat, User, card_sid, card_text, verbs
-from tests.app.test_signin import rows, shared_card
 
 
 async def begin(bot, connector, people, chat):

@@ -17,11 +17,18 @@ from storage.tables import TABLES
 from testing.azurite import Azurite
 from testing.cardcheck import CardChecker
 from testing.connector import UPDATE, FakeConnector
+from testing.env import ROOT
 from testing.faultproxy import FORWARDED, FORWARDED_THEN_FAILED, INJECTED, on
-from testing.flows import GOOD_F, data_of, find_posted, run_to_conclusion, start_session
-from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, inputs
-from tests.app.test_after import GOOD_C, QUESTION
-from tests.conftest import ROOT, StartBot
+from testing.flows import (
+    GOOD_C,
+    GOOD_F,
+    QUESTION,
+    data_of,
+    find_posted,
+    run_to_conclusion,
+    start_session,
+)
+from testing.teams import BotUnderTest, Chat, StartBot, User, card_sid, card_text, inputs
 
 NOT_SAVED = "Sorry, that was not saved: storage is not answering"
 ADMIN = User.make("Layla Haddad", 500)

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from testing.env import ROOT
 
 TIMEOUT_SECONDS = 240
 

@@ -19,11 +19,18 @@ from cli.maintenance import DONE, NOT_CONFIRMED, REFUSED, SKIPPED, Purge, parser
 from storage import keys
 from storage.records import PollRecord
 from storage.tables import TABLES, TableStore
-from testing.flows import GOOD_F, run_to_conclusion
+from testing.flows import (
+    ADMIN,
+    FOCAL,
+    GOOD_C,
+    GOOD_F,
+    QUESTION,
+    last_card,
+    name_focal_points,
+    rows,
+    run_to_conclusion,
+)
 from testing.teams import Chat, card_text, elements, inputs
-from tests.app.test_after import GOOD_C, QUESTION
-from tests.app.test_rollup import ADMIN, FOCAL, last_card, name_focal_points
-from tests.app.test_signin import rows
 
 ROOT = Path(__file__).resolve().parents[2]
 UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")

@@ -24,10 +24,10 @@ from azure.data.tables.aio import TableServiceClient
 from bot.settings import Settings
 from testing.azurite import Azurite, free_port
 from testing.connector import UPDATE, FakeConnector
+from testing.env import ENTITIES, ROOT
 from testing.flows import SETUP, data_of, find_posted, last_card_message
 from testing.processes import BotProcess
 from testing.teams import CARD, TENANT, BotUnderTest, Chat, User, card_sid, card_text, clicked
-from tests.conftest import ENTITIES, ROOT
 
 PARTICIPANTS = 20
 # Multi-choice votes on the three scenarios, as the poll card submits them.

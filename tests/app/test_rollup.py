@@ -10,59 +10,20 @@ import json
 import aiohttp
 from openpyxl import load_workbook
 
-from testing.connector import adaptive_cards
-from testing.flows import run_to_conclusion
-from testing.teams import Chat, User, card_text, data_of, elements, executes
-from tests.app.test_signin import rows
-
-ADMIN = User.make("Layla Haddad", 500)
-FOCAL = User.make("Mateo Fernández", 501)
-OTHER_FOCAL = User.make("Ingrid Berg", 502)
-
-
-def last_card(connector, chat):
-    for activity in reversed(connector.activities(chat.id)):
-        cards = adaptive_cards(activity)
-        if cards:
-            return cards[0]
-    raise AssertionError("no card")
+from testing.flows import (
+    ADMIN,
+    FOCAL,
+    OTHER_FOCAL,
+    last_card,
+    name_focal_points,
+    rows,
+    run_to_conclusion,
+)
+from testing.teams import Chat, card_text, data_of, elements, executes
 
 
 def urls(card):
     return [n["url"] for n in elements(card) if n.get("type") == "Action.OpenUrl"]
-
-
-async def name_focal_points(bot, connector):
-    """The admin names FOCAL for DESA by mention, OTHER_FOCAL for DPO by e-mail (UPN)."""
-    group = Chat()
-    connector.set_members(group.id, [ADMIN.member(), FOCAL.member(), OTHER_FOCAL.member()])
-    at = f"<at>{FOCAL.name}</at>"
-    activity = bot.activity(
-        ADMIN,
-        group,
-        type="message",
-        text=f"<at>Dialogue Bot</at> focal DESA {at}",
-        entities=[
-            {
-                "type": "mention",
-                "mentioned": {"id": "28:dialogue-bot", "name": "Dialogue Bot"},
-                "text": "<at>Dialogue Bot</at>",
-            },
-            {"type": "mention", "mentioned": {"id": FOCAL.mri, "name": FOCAL.name}, "text": at},
-        ],
-    )
-    assert (await bot.post(activity))[0] == 201
-    assert (
-        "Mateo Fernández is now focal point for DESA" in connector.activities(group.id)[-1]["text"]
-    )
-    status, card = await bot.execute(
-        ADMIN,
-        group,
-        "1",
-        "admin.focal",
-        {"focal_entity": "DPO", "focal_upn": OTHER_FOCAL.member()["userPrincipalName"]},
-    )
-    assert "Ingrid Berg is now focal point for DPO" in card_text(card)
 
 
 async def hold_two_sessions(bot, connector, people):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.settings import Settings, SettingsError
-from tests.conftest import ROOT
+from testing.env import ROOT
 
 GOOD = {
     "MicrosoftAppId": "00000000-0000-0000-0000-000000000001",

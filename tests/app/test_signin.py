@@ -5,29 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from azure.data.tables.aio import TableServiceClient
-
-from testing.connector import UPDATE, FakeConnector
-from testing.flows import SETUP, last_card_message, start_session
+from testing.connector import UPDATE
+from testing.flows import SETUP, last_card_message, rows, shared_card, start_session
 from testing.teams import BotUnderTest, Chat, card_sid, card_text, verbs
-
-
-async def rows(bot: BotUnderTest, table: str) -> list[dict]:
-    """Every entity of one of the bot's tables, read straight from Azurite."""
-    service = TableServiceClient.from_connection_string(bot.settings.tables_connection_string)
-    async with service:
-        client = service.get_table_client(bot.settings.table_prefix + table)
-        return [entity async for entity in client.list_entities()]
-
-
-async def shared_card(connector: FakeConnector, chat: Chat, card_id: str, expect: str) -> dict:
-    """The shared card once a background update shows the expected text."""
-    return await connector.wait_for(
-        lambda: (
-            (card := connector.latest_card(chat.id, card_id)) and expect in card_text(card) and card
-        ),
-        timeout=5,
-    )
 
 
 async def test_start_in_group_chat_shows_setup_then_leader_view(bot, connector, people):

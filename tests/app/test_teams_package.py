@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT4
 
-from tests.conftest import ROOT
+from testing.env import ROOT
 
 BUILD = ROOT / "deploy" / "teams" / "build_package.py"
 TEMPLATES = ROOT / "deploy" / "teams" / "templates"

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from openpyxl import load_workbook
 
-from testing.flows import SETUP
+from testing.flows import SETUP, rows
 from testing.playground import PlaygroundProcess
 from testing.teams import (
     BotUnderTest,
@@ -19,7 +19,6 @@ from testing.teams import (
     inputs,
     verbs,
 )
-from tests.app.test_signin import rows
 
 pytestmark = pytest.mark.e2e
 
