@@ -10,6 +10,8 @@ from typing import Any
 from cards.catalog import Catalogs
 from cards.templating import expand
 
+# A rendered Adaptive Card: plain JSON, ready to send.
+Card = dict[str, Any]
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 
 

@@ -8,14 +8,12 @@ from typing import Any
 from bot.teams.replies import plain
 from cards.catalog import Catalogs
 from cards.content import ContentPack
-from cards.renderer import CardRenderer
+from cards.renderer import Card, CardRenderer
 from dialogs.assessment import Results
 from dialogs.feedback import NUMBERS, Prefill
 from storage.feedback import FeedbackVersion
 from storage.questions import QueuedQuestion
 from storage.records import SessionRecord
-
-Card = dict[str, Any]
 
 
 class AfterViews:

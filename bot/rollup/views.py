@@ -7,13 +7,12 @@ from typing import Any
 
 from bot.teams.replies import plain
 from cards.catalog import Catalogs
-from cards.renderer import CardRenderer
+from cards.renderer import Card, CardRenderer
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
 from storage.directory import AuditEntry, CycleConfig, EntityRecord, FocalPoint
 from storage.records import SessionRecord
 from storage.rollup import ExpectedLine, Extension
 
-Card = dict[str, Any]
 # A card must stay under Teams' message size: long lists are cut and the export is complete.
 MAX_UNITS = 40
 MAX_SESSIONS = 40

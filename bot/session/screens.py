@@ -7,13 +7,12 @@ from typing import Any
 
 from bot.session.views import DialogueViews
 from bot.teams.replies import LEADER, MONITOR, PARTICIPANT, Notice, Views, viewer_role
+from cards.renderer import Card
 from dialogs.directory import Directory
 from dialogs.polls import PollService, VoteResult
 from dialogs.session import DialogueService
 from dialogs.signin import Sheet, SignInService
 from storage.records import Person, PollRecord, SessionRecord
-
-Card = dict[str, Any]
 
 
 class Screens:

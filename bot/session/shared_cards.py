@@ -36,11 +36,27 @@ class SharedCards:
 
         async def render(current: SessionRecord) -> Rendered:
             sheet = await self._signin.sheet(current)
-            if await self._rollup.record_counts(current, sheet.rows):
-                self.totals(current)
             return current.card_id, await self._screens.sheet_for(sheet, None, current.language)
 
         self._schedule(f"{session.session_id}:sheet", session, render)
+        self.counts(session)
+
+    def counts(self, session: SessionRecord) -> None:
+        """The session's stored counts from its sheet (coalesced), then the entity's totals.
+
+        Kept apart from drawing the card: a render never writes, and the counts are kept even
+        when the card cannot be updated.
+        """
+
+        async def record() -> None:
+            current = await self._signin.reload(session)
+            if current is None:
+                return
+            sheet = await self._signin.sheet(current)
+            if await self._rollup.record_counts(current, sheet.rows):
+                self.totals(current)
+
+        self._totals.schedule(f"counts:{session.session_id}", record)
 
     def totals(self, session: SessionRecord) -> None:
         """The entity's running totals, recomputed from its sessions (coalesced per entity);

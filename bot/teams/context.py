@@ -12,10 +12,8 @@ from msrest.serialization import Model
 
 from bot.teams.outbound import with_retries
 from cards.catalog import resolve_language
-from cards.renderer import CARD_CONTENT_TYPE
+from cards.renderer import CARD_CONTENT_TYPE, Card
 from storage.records import Person
-
-Card = dict[str, Any]
 
 
 class ActionContext:
