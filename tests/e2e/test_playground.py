@@ -173,9 +173,11 @@ async def test_the_whole_dialogue_and_its_forms_through_the_playground(make_sett
                         chat, user, agenda.id, "assess.submit", {**keys, **ratings}
                     )
                     assert "stored anonymously" in card_text(card)
+                # Open for days after the conclusion: the leader learns only which side of the
+                # minimum (the release at close is tested with a clock in the app suites).
                 results = await leader_clicks(agenda.id, "assess.results", keys)
-                assert "4 participants answered" in card_text(results)
-                assert "Average 4 out of 5" in card_text(results)
+                assert "3 or more participants have answered so far" in card_text(results)
+                assert "Average" not in card_text(results)
         sessions = await rows(bot, "sessions")
         assert sessions[0]["Stage"] == "done"
         assert len(await rows(bot, "ethicsqueue")) == 1
