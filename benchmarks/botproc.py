@@ -60,7 +60,7 @@ def count_requests(path: str) -> None:
         _WORK.set("message")
         return await message(self, turn_context)
 
-    run = Coalescer._run  # noqa: SLF001
+    run = Coalescer._run
 
     async def counted_run(self: Any, key: str, state: Any) -> None:
         # Tasks copy the context of the click that scheduled them; relabel them as background.
@@ -79,7 +79,7 @@ def count_requests(path: str) -> None:
     AioHttpTransport.send = counted_send  # type: ignore[method-assign]
     DialogueBot.on_invoke_activity = counted_invoke  # type: ignore[method-assign]
     DialogueBot.on_message_activity = counted_message  # type: ignore[method-assign]
-    Coalescer._run = counted_run  # type: ignore[method-assign]  # noqa: SLF001
+    Coalescer._run = counted_run  # type: ignore[method-assign]
     Outbound.run = counted_outbound  # type: ignore[method-assign]
 
     def write() -> None:

@@ -26,7 +26,7 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
-from bot.app import TURNS, TURNS_AT_ONCE, _adapter_config  # noqa: SLF001 - same configuration
+from bot.app import TURNS, TURNS_AT_ONCE, _adapter_config  # same configuration
 from bot.settings import Settings, SettingsError
 from bot.teams.auth import (
     DEFAULT_ISSUER,

@@ -583,7 +583,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"... {label}", flush=True)
             try:
                 figures = await runner.clicks(name, module, spread, processes, profile)
-            except Exception as error:  # noqa: BLE001 - one broken workload must not lose the rest
+            except Exception as error:  # one broken workload must not lose the rest
                 results["aborted"].append(f"{label}: {type(error).__name__}: {error}")
                 continue
             results["workloads"].append(asdict(figures))
@@ -593,7 +593,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"... {key}", flush=True)
             try:
                 results[key] = await work()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 results["aborted"].append(f"{key}: {type(error).__name__}: {error}")
     finally:
         stack.stop()

@@ -55,7 +55,7 @@ def session(n: int, entity: str, participants: int) -> SessionRecord:
     )
 
 
-async def batched(table, entities: list[dict], parallel: int = 8) -> None:  # noqa: ANN001
+async def batched(table, entities: list[dict], parallel: int = 8) -> None:
     """Upsert entities in transactions of 100 per partition, a few at a time."""
     groups: dict[str, list[dict]] = {}
     for e in entities:
@@ -72,7 +72,7 @@ async def batched(table, entities: list[dict], parallel: int = 8) -> None:  # no
     await asyncio.gather(*(send(c) for c in chunks))
 
 
-async def timed(work, repeat: int) -> float:  # noqa: ANN001
+async def timed(work, repeat: int) -> float:
     """Median seconds of `repeat` runs (after one warm-up)."""
     await work()
     runs = []
@@ -100,7 +100,7 @@ async def run(sessions: int, per_session: int, entities: int, repeat: int) -> No
         )
         started = time.perf_counter()
         big = [session(n, "DESA", per_session) for n in range(sessions)]
-        await batched(store._tables["sessions"], [session_entity(s) for s in big])  # noqa: SLF001
+        await batched(store._tables["sessions"], [session_entity(s) for s in big])
         rows = [
             attendance_entity(
                 s.session_id,
@@ -115,14 +115,14 @@ async def run(sessions: int, per_session: int, entities: int, repeat: int) -> No
             for s in big
             for i in range(per_session)
         ]
-        await batched(store._tables["attendance"], rows)  # noqa: SLF001
+        await batched(store._tables["attendance"], rows)
         small = [session(n, code, 12) for code in codes[1:] for n in range(20)]
-        await batched(store._tables["sessions"], [session_entity(s) for s in small])  # noqa: SLF001
+        await batched(store._tables["sessions"], [session_entity(s) for s in small])
         for code in codes:
             await rollup.refresh_totals(2026, code)
         fill = time.perf_counter() - started
         entity = await directory.entity("DESA")
-        sessions_table = store._tables["sessions"]  # noqa: SLF001
+        sessions_table = store._tables["sessions"]
 
         async def raw_entity() -> None:
             [
@@ -144,7 +144,7 @@ async def run(sessions: int, per_session: int, entities: int, repeat: int) -> No
                 ("extensions", "2026"),
                 ("directory", "entity"),
             ):
-                table = store._tables[name]  # noqa: SLF001
+                table = store._tables[name]
                 [
                     e
                     async for e in table.query_entities(

@@ -791,7 +791,7 @@ async def live(start_bot, connector: FakeConnector, people: list[User]) -> Async
     vote = {"sid": sid, "poll": poll_id, "vote": "1"}
     await bot.execute(participants[0], chat, poll_card_id, "poll.vote", vote)
     # A verb added to the bot but not to VERB_KEYS would go unfuzzed: fail loudly instead.
-    registered = bot._runner.app[BOT]._actions  # noqa: SLF001 - the routing table, read-only
+    registered = bot._runner.app[BOT]._actions  # the routing table, read-only
     assert set(VERB_KEYS) == set(registered), set(VERB_KEYS) ^ set(registered)
     reader = Tables(bot)
     yield Live(

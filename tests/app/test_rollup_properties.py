@@ -114,7 +114,7 @@ async def test_an_entity_of_more_than_a_thousand_sessions_is_read_whole(azurite)
         sessions = [
             make_session(n, (f"Unit {n}", 3, 10, "ended", True, 1 + n % 28)) for n in range(1100)
         ]
-        table = store._tables["sessions"]  # noqa: SLF001 - bulk-load test data fast
+        table = store._tables["sessions"]  # bulk-load test data fast
         from storage.sessions import _to_entity
 
         entities = [_to_entity(s) for s in sessions]
