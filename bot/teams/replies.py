@@ -172,7 +172,10 @@ class Views:
                 "entity": plain(entity_name or session.entity),
                 "unit": plain(session.unit),
                 "personnel": self._renderer.catalogs.number(lang, session.personnel),
-                "monitor": ", ".join(plain(m.name) for m in session.monitors) or None,
+                # A monitor is a participant too: their name is for the leader's side only.
+                "monitor": (", ".join(plain(m.name) for m in session.monitors) or None)
+                if helper
+                else None,
             },
             "count": sheet.count,
             "open": is_open,

@@ -193,6 +193,8 @@ async def test_leader_adds_people_by_name_and_monitor_may_too(bot, connector, pe
     )
     shared = await shared_card(connector, chat, card_id, "3 participants signed in")
     assert monitor.mri in shared["refresh"]["userIds"]
+    # The monitor is a participant too: the card everyone sees does not name them.
+    assert monitor.name not in card_text(shared)
 
 
 async def test_invalid_inputs_are_refused_with_a_clear_message(bot, connector, people):
