@@ -14,36 +14,14 @@ from testing.flows import (
     ADMIN,
     FOCAL,
     OTHER_FOCAL,
+    hold_two_sessions,
     last_card,
     name_focal_points,
     rows,
     run_to_conclusion,
+    urls,
 )
 from testing.teams import Chat, card_text, data_of, elements, executes
-
-
-def urls(card):
-    return [n["url"] for n in elements(card) if n.get("type") == "Action.OpenUrl"]
-
-
-async def hold_two_sessions(bot, connector, people):
-    """Two sessions of DESA in two units, and one of DPO."""
-    await run_to_conclusion(
-        bot, connector, Chat(), people[0], people[1:5], unit="Population Division", personnel="20"
-    )
-    await run_to_conclusion(
-        bot, connector, Chat(), people[5], people[6:9], unit="Statistics Division", personnel="12"
-    )
-    await run_to_conclusion(
-        bot,
-        connector,
-        Chat(),
-        people[10],
-        people[11:13],
-        entity="DPO",
-        unit="Policy Team",
-        personnel="8",
-    )
 
 
 async def settle(bot):
