@@ -16,7 +16,6 @@ from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
 from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.keys import named_key, user_key
 from storage.records import Person, arranged
 
 log = logging.getLogger(__name__)
@@ -404,16 +403,16 @@ class SignInService:
         name = (person.name[:MAX_NAME] or "?") if person else parse_name(data, "fix_name")
         details = parse_details(data, prefix="fix")
         sheet = await self.sheet(session)
+        identity = name_skeleton(name)
         if person is not None:
             same = [r for r in sheet.rows if not r.is_hint and r.aad_id == person.aad_id]
         else:
             # The same look-alike rule as the leader's own additions: one person, one row.
-            wanted = name_skeleton(name)
-            same = [r for r in sheet.rows if not r.is_hint and name_skeleton(r.name) == wanted]
+            same = [r for r in sheet.rows if not r.is_hint and name_skeleton(r.name) == identity]
         if any(r.on_sheet for r in same):
             return sheet, name, LISTED
         struck = same[0] if same else None
-        key = struck.key if struck else (user_key(person.aad_id) if person else named_key(wanted))
+        key = struck.key if struck else self._attendance.key_for(person, identity)
         # Audited before the write: a correction is never stored without its audit entry.
         await self._audit_correction(
             focal, "sheet.restore" if struck else "sheet.add", session, key
@@ -426,7 +425,7 @@ class SignInService:
                 session.session_id,
                 person=person,
                 name=name,
-                identity=name_skeleton(name),
+                identity=identity,
                 at=self._clock(),
                 category=details.category,
                 agency=details.agency,

@@ -24,6 +24,11 @@ class AttendanceRepository:
     def __init__(self, table: TableClient) -> None:
         self._table = table
 
+    @staticmethod
+    def key_for(person: Person | None, identity: str) -> str:
+        """The row key of a Teams user, or (without one) of a name with this identity."""
+        return keys.user_key(person.aad_id) if person else keys.named_key(identity)
+
     @translated
     async def sign_in(
         self,
@@ -147,7 +152,7 @@ class AttendanceRepository:
         Insert only: a correction never overwrites a row, whoever wrote it.
         """
         record = AttendeeRecord(
-            key=keys.user_key(person.aad_id) if person else keys.named_key(identity),
+            key=self.key_for(person, identity),
             name=name,
             source="focal",
             signed_at=at,

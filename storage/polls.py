@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -24,22 +23,11 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage.errors import WriteConflict, translated
-from storage.records import PollRecord
+from storage.records import OpenPoll, PollRecord
 
 _BATCH = 100  # Azure Tables: at most 100 operations in one transaction, in one partition
 _ETAG_TIME = re.compile(r"datetime'([^']+)'")
 _OPEN = "open"
-
-
-@dataclass(frozen=True)
-class OpenPoll:
-    """An index entry: a poll that is open, or whose close has not finished yet."""
-
-    poll_id: str
-    session_id: str
-    cycle: int
-    entity: str
-    created_at: datetime
 
 
 class PollRepository:
