@@ -120,6 +120,12 @@ def dialogue(store, library, polls, clock) -> DialogueService:
 
 
 @pytest.fixture
+def min_answers() -> int:
+    """From how many answers the Appendix F results are released."""
+    return MIN_ANSWERS
+
+
+@pytest.fixture
 def assessment(store, clock) -> AssessmentService:
     """The Appendix F service on the fakes: open a week, released from MIN_ANSWERS answers."""
     return AssessmentService(store.assessments, store.attendance, SECRET, MIN_ANSWERS, clock)
