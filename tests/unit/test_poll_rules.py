@@ -194,9 +194,10 @@ async def test_concluding_closes_every_open_poll_and_freezes_the_sheet(
     held = await dialogue.conclude(session, leader)
     assert (held.status, held.frozen, held.frozen_at) == ("signin_closed", True, held.held_at)
     assert closed_polls == [(session.session_id, open_one.poll_id)]  # not the closed one
-    stored = await store.polls.for_session(session.session_id)
-    assert [(p.status, p.salt, p.voters) for p in stored] == [("closed", "", 3), ("closed", "", 0)]
-    assert stored[1] == done
+    stored = {p.poll_id: p for p in await store.polls.for_session(session.session_id)}
+    assert (stored[open_one.poll_id].status, stored[open_one.poll_id].voters) == ("closed", 3)
+    assert stored[open_one.poll_id].salt == ""
+    assert stored[done.poll_id] == done  # closed before: untouched
     assert await store.polls.votes(open_one.poll_id) == []
 
 
