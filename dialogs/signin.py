@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
@@ -19,6 +19,7 @@ from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
 from storage.records import Person, arranged
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The FAQ: "Ideally, a session should comprise 10-25 colleagues"; above 25 split the session,
 # "far below 10" hold it jointly with another unit.
@@ -168,7 +169,8 @@ class SignInService:
         cycle, entity, sid = data.get("cycle"), data.get("entity"), data.get("sid")
         if isinstance(cycle, str) and cycle.isdecimal():
             cycle = int(cycle)
-        valid = (
+        session = None
+        if (
             isinstance(cycle, int)
             and not isinstance(cycle, bool)
             and isinstance(entity, str)
@@ -176,8 +178,8 @@ class SignInService:
             and isinstance(sid, str)
             and sid.isalnum()
             and len(sid) <= 64
-        )
-        session = await self._guard(self._sessions.get(cycle, entity, sid)) if valid else None
+        ):
+            session = await self._guard(self._sessions.get(cycle, entity, sid))
         if session is None:
             raise NoSession("error.no_session")
         return session
@@ -498,5 +500,5 @@ class SignInService:
             raise WrongState("error.signin_closed")
 
     @staticmethod
-    async def _guard(awaitable):  # noqa: ANN001, ANN205 - generic pass-through
+    async def _guard(awaitable: Awaitable[T]) -> T:
         return await guard(awaitable)

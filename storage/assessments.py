@@ -20,7 +20,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage.errors import AggregateTooLarge, WriteConflict, translated
@@ -168,7 +168,7 @@ def _chunks(name: str, value: str) -> dict[str, str]:
     return {f"{name}{n}": part for n, part in enumerate(utf16_chunks(value, _CHUNK_UNITS))}
 
 
-def _joined(entity: dict, name: str) -> str:
+def _joined(entity: dict[str, Any], name: str) -> str:
     parts = []
     for n in range(_MAX_PROPERTIES):
         part = entity.get(f"{name}{n}")
@@ -203,7 +203,7 @@ def _texts(entries: list[Any]) -> list[str]:
     return [e["text"] if isinstance(e, dict) else str(e) for e in entries]
 
 
-def _from_entity(entity: dict) -> Aggregate:
+def _from_entity(entity: TableEntity) -> Aggregate:
     salt = entity.get("Salt") or ""
     folded = json.loads(_joined(entity, "Folded") or "[]")
     comments = json.loads(_joined(entity, "Comments") or "{}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
@@ -219,7 +220,7 @@ class AttendanceRepository:
         )
 
 
-def _to_entity(session_id: str, record: AttendeeRecord) -> dict:
+def _to_entity(session_id: str, record: AttendeeRecord) -> dict[str, Any]:
     entity = {
         "PartitionKey": session_id,
         "RowKey": record.key,
@@ -240,7 +241,7 @@ def _to_entity(session_id: str, record: AttendeeRecord) -> dict:
     return entity
 
 
-def _from_entity(entity: dict) -> AttendeeRecord:
+def _from_entity(entity: TableEntity) -> AttendeeRecord:
     return AttendeeRecord(
         key=entity["RowKey"],
         name=entity["Name"],
