@@ -26,6 +26,8 @@ TZ_SUITES := tests/app/test_signin.py tests/app/test_dialogue.py tests/app/test_
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	TZ=Asia/Kolkata $(BIN)/python -m pytest -q -p no:cacheprovider $(TZ_SUITES)
 

@@ -36,9 +36,8 @@ from dialogs.common import guard
 from dialogs.errors import DialogueError, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline, parse_rating
 from dialogs.ports import AssessmentStore, AttendanceStore
-from storage import WriteConflict
-from storage.assessments import Aggregate, AggregateTooLarge
-from storage.records import AttendeeRecord, Person, SessionRecord
+from storage.errors import AggregateTooLarge, WriteConflict
+from storage.records import Aggregate, AttendeeRecord, Person, SessionRecord
 
 log = logging.getLogger(__name__)
 

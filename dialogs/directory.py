@@ -258,7 +258,9 @@ class Directory:
 
     async def remember_contact(self, person: Person, service_url: str, tenant_id: str) -> None:
         """Keep how to reach an admin or a focal point, so notices reach them in personal chat."""
-        if person.aad_id in self._admins or await guard(self._repo.focal_entities(person.aad_id)):
+        if person.aad_id in self._admins or bool(
+            await guard(self._repo.focal_entities(person.aad_id))
+        ):
             await guard(self._repo.save_contact(person.aad_id, person.mri, service_url, tenant_id))
 
     async def admin_contacts(self) -> list[tuple[str, str, str]]:
@@ -289,7 +291,7 @@ class Directory:
 def _whole(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        # Years read as years (2013), not as quantities (2,013).
-        raise InvalidInput("error.number", field=field, low=str(low), high=str(high))
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    # Years read as years (2013), not as quantities (2,013).
+    raise InvalidInput("error.number", field=field, low=str(low), high=str(high))

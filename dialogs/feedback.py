@@ -138,9 +138,9 @@ def parse_rating(raw: Any, field: str) -> int:
     """A rating from 1 (low) to 5 (high); required."""
     if isinstance(raw, str) and raw.strip().isdecimal():
         raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
-        raise InvalidInput("error.rating", field=field)
-    return raw
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 5:
+        return raw
+    raise InvalidInput("error.rating", field=field)
 
 
 def clean_multiline(raw: Any, field: str, max_length: int) -> str:
@@ -164,9 +164,9 @@ def _count(raw: Any, field: str) -> int:
         raw = int(raw.strip())
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_COUNT:
-        raise InvalidInput("error.number", field=field, low=0, high=MAX_COUNT)
-    return raw
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= MAX_COUNT:
+        return raw
+    raise InvalidInput("error.number", field=field, low=0, high=MAX_COUNT)
 
 
 def _date(raw: Any) -> str:

@@ -17,12 +17,8 @@ from typing import Any
 from dialogs.common import change_session, guard
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved
-from storage import SessionRecord
-from storage.attendance import AttendanceRepository
-from storage.keys import session_id_for
-from storage.records import Person
-from storage.sessions import SessionRepository
-from storage.setups import SetupRepository
+from dialogs.ports import AttendanceStore, SessionStore, SetupStore
+from storage.records import Person, SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +28,8 @@ class SetupRequests:
 
     def __init__(
         self,
-        setups: SetupRepository,
-        sessions: SessionRepository,
+        setups: SetupStore,
+        sessions: SessionStore,
         clock: Callable[[], datetime],
     ) -> None:
         self._setups = setups
@@ -69,7 +65,7 @@ class SetupRequests:
             active = await guard(self._sessions.active_for_chat(conversation_id))
             if (
                 active is not None
-                and active.session_id == session_id_for(conversation_id, card_id)
+                and active.session_id == self._sessions.id_for(conversation_id, card_id)
                 and active.is_leader(caller.aad_id)
             ):
                 return
@@ -97,8 +93,8 @@ class Leadership:
 
     def __init__(
         self,
-        sessions: SessionRepository,
-        attendance: AttendanceRepository,
+        sessions: SessionStore,
+        attendance: AttendanceStore,
         directory: Directory,
     ) -> None:
         self._sessions = sessions

@@ -5,7 +5,7 @@ Every method is exactly one the services call. Shared semantics, unless a method
 reads of a missing row give None (or an empty list); `save` replaces a record only if its `etag`
 is still the stored one, else raises `WriteConflict`; lists come in the order stated; any
 failure of the storage itself is `StorageUnavailable`. Records are the plain dataclasses of
-storage/records.py.
+storage/records.py; the errors are those of storage/errors.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from storage.assessments import Aggregate
 from storage.records import (
+    Aggregate,
     AttendeeRecord,
     AuditEntry,
     Certification,
@@ -26,6 +26,7 @@ from storage.records import (
     Extension,
     FeedbackVersion,
     FocalPoint,
+    OpenPoll,
     Person,
     PollRecord,
     QuestionRecord,
@@ -62,7 +63,16 @@ class SessionStore(Protocol):
         ...
 
     async def led_by(self, leader_id: str) -> list[SessionRecord]:
-        """Every session this person led, newest (session date, then creation) first."""
+        """Every session this person leads now, newest (session date, then creation) first
+        (a session indexed under them whose leader changed since is left out)."""
+        ...
+
+    async def index_leader(self, session: SessionRecord, leader_id: str) -> None:
+        """List the session among this person's sessions (again: no change)."""
+        ...
+
+    async def unindex_leader(self, session: SessionRecord, leader_id: str) -> None:
+        """Take the session off this person's sessions; a missing entry is no error."""
         ...
 
     async def save(self, session: SessionRecord) -> SessionRecord:
@@ -77,6 +87,10 @@ class SessionStore(Protocol):
 @runtime_checkable
 class AttendanceStore(Protocol):
     """The sign-in sheet: one row per Teams user, per typed name, per join hint."""
+
+    def key_for(self, person: Person | None, identity: str) -> str:
+        """The row key of a Teams user, or (without one) of a name with this identity (stable)."""
+        ...
 
     async def sign_in(
         self,
@@ -97,11 +111,13 @@ class AttendanceStore(Protocol):
         name: str,
         at: datetime,
         *,
+        identity: str,
         category: str,
         agency: str,
         added_by: str,
     ) -> AttendeeRecord:
-        """Put a person on the sheet by name; the same normalised name is the same row."""
+        """Put a person on the sheet by name, or replace their row: the row is the identity's
+        (the look-alike skeleton the rules compute), so the same identity is the same row."""
         ...
 
     async def add_users(
@@ -112,6 +128,30 @@ class AttendanceStore(Protocol):
 
     async def add_hint(self, session_id: str, person: Person, at: datetime) -> None:
         """Record a meeting-join hint for a Teams user (a separate row from their sign-in)."""
+        ...
+
+    async def add_correction(
+        self,
+        session_id: str,
+        *,
+        person: Person | None,
+        name: str,
+        identity: str,
+        at: datetime,
+        category: str,
+        agency: str,
+        added_by: str,
+    ) -> AttendeeRecord | None:
+        """Insert-only: a row added after the freeze (`added_after_freeze`, source "focal"),
+        keyed as `key_for`; None (and the stored row kept) if that row exists."""
+        ...
+
+    async def strike(self, session_id: str, key: str, at: datetime) -> bool:
+        """Mark a row struck at this time, keeping the rest of it; False if there is no row."""
+        ...
+
+    async def restore(self, session_id: str, record: AttendeeRecord) -> None:
+        """Put the row back as this record, not struck (stored or not)."""
         ...
 
     async def remove(self, session_id: str, key: str) -> bool:
@@ -129,14 +169,20 @@ class AttendanceStore(Protocol):
 
 @runtime_checkable
 class PollStore(Protocol):
-    """Polls in their session's partition; votes keyed by an anonymous voter key."""
+    """Polls in their session's partition; votes keyed by an anonymous voter key; an index
+    of the polls open (or half closed) in every session."""
 
-    async def create(self, poll: PollRecord) -> PollRecord:
-        """Insert the poll; if its id exists, the stored poll unchanged."""
+    async def create(self, poll: PollRecord, *, cycle: int = 0, entity: str = "") -> PollRecord:
+        """Index the poll as open (under its session's cycle and entity), then insert it; if
+        its id exists, the stored poll unchanged (and indexed again)."""
         ...
 
     async def get(self, session_id: str, poll_id: str) -> PollRecord | None:
         """One poll, or None."""
+        ...
+
+    async def for_session(self, session_id: str) -> list[PollRecord]:
+        """Every poll of the session, oldest (creation) first."""
         ...
 
     async def save(self, poll: PollRecord) -> PollRecord:
@@ -159,8 +205,20 @@ class PollStore(Protocol):
         """Every vote with its storage time, by voter key."""
         ...
 
+    async def delete_votes(self, poll_id: str) -> int:
+        """Delete every vote of the poll (at most 100 to a transaction); how many there were."""
+        ...
+
+    async def unindex(self, poll_id: str) -> None:
+        """Take the poll off the open index; a missing entry is no error."""
+        ...
+
+    async def open_before(self, before: datetime) -> list[OpenPoll]:
+        """The indexed polls of every session created strictly before this time, by poll id."""
+        ...
+
     async def server_time_of(self, session_id: str, poll_id: str) -> datetime:
-        """The storage time of the poll's last write."""
+        """The storage time of the poll's last write (ResourceNotFoundError if none)."""
         ...
 
 
@@ -220,14 +278,34 @@ class FeedbackStore(Protocol):
 
 @runtime_checkable
 class AssessmentStore(Protocol):
-    """Appendix F: one aggregate per session."""
+    """Appendix F: one aggregate per session; open (salt and keys) until its close, then only
+    counts (`Aggregate.closed`, `closed_answers`)."""
 
-    async def aggregate(self, session_id: str) -> Aggregate:
-        """The session's aggregate, created empty with a fresh salt the first time."""
+    async def aggregate(self, session_id: str, closes_at: datetime) -> Aggregate:
+        """The session's aggregate, created open (fresh salt, closing at `closes_at`) the first
+        time; an existing one as stored."""
+        ...
+
+    async def find(self, session_id: str) -> Aggregate | None:
+        """The session's aggregate as stored, or None; never creates one."""
+        ...
+
+    async def due(self, now: datetime) -> list[Aggregate]:
+        """Every open aggregate, in any session, whose closing time is at or before `now`."""
+        ...
+
+    def fits(self, aggregate: Aggregate) -> bool:
+        """Whether `save` would store it (one entity: 1 MiB, 255 properties, 64 KiB strings)."""
         ...
 
     async def save(self, aggregate: Aggregate) -> Aggregate:
-        """Replace under the ETag (else WriteConflict); the aggregate with its new ETag."""
+        """Replace under the ETag (else WriteConflict); the aggregate with its new ETag.
+        AggregateTooLarge (nothing written) when it does not fit."""
+        ...
+
+    async def close(self, aggregate: Aggregate, *, keep_results: bool) -> Aggregate:
+        """One write under the ETag (else WriteConflict): salt, keys and closing time replaced
+        by the count of answers; without `keep_results` the counts and comments go too."""
         ...
 
 
@@ -281,6 +359,29 @@ class DirectoryStore(Protocol):
 
     async def audit_log(self, limit: int = 50) -> list[AuditEntry]:
         """At most `limit` entries, newest first."""
+        ...
+
+    async def audit_of_entity(self, entity: str, limit: int = 50) -> list[AuditEntry]:
+        """At most `limit` entries whose entity is this one, newest first."""
+        ...
+
+
+@runtime_checkable
+class SetupStore(Protocol):
+    """Who asked for each setup card still waiting in a chat."""
+
+    async def remember(
+        self, conversation_id: str, card_id: str, requester_id: str, at: datetime
+    ) -> None:
+        """Record (or replace) who asked for the setup card posted as this message."""
+        ...
+
+    async def requester(self, conversation_id: str, card_id: str) -> str | None:
+        """The Entra id of whoever asked for this card in this chat, or None."""
+        ...
+
+    async def forget_chat(self, conversation_id: str) -> None:
+        """Drop every waiting setup card of the chat (none: no error)."""
         ...
 
 

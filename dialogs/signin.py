@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from dialogs.common import change_session, guard, require_leader
 from dialogs.directory import Directory
@@ -16,10 +16,10 @@ from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
 from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.keys import named_key, user_key
 from storage.records import Person, arranged
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The FAQ: "Ideally, a session should comprise 10-25 colleagues"; above 25 split the session,
 # "far below 10" hold it jointly with another unit.
@@ -169,7 +169,8 @@ class SignInService:
         cycle, entity, sid = data.get("cycle"), data.get("entity"), data.get("sid")
         if isinstance(cycle, str) and cycle.isdecimal():
             cycle = int(cycle)
-        valid = (
+        session = None
+        if (
             isinstance(cycle, int)
             and not isinstance(cycle, bool)
             and isinstance(entity, str)
@@ -177,8 +178,8 @@ class SignInService:
             and isinstance(sid, str)
             and sid.isalnum()
             and len(sid) <= 64
-        )
-        session = await self._guard(self._sessions.get(cycle, entity, sid)) if valid else None
+        ):
+            session = await self._guard(self._sessions.get(cycle, entity, sid))
         if session is None:
             raise NoSession("error.no_session")
         return session
@@ -404,16 +405,16 @@ class SignInService:
         name = (person.name[:MAX_NAME] or "?") if person else parse_name(data, "fix_name")
         details = parse_details(data, prefix="fix")
         sheet = await self.sheet(session)
+        identity = name_skeleton(name)
         if person is not None:
             same = [r for r in sheet.rows if not r.is_hint and r.aad_id == person.aad_id]
         else:
             # The same look-alike rule as the leader's own additions: one person, one row.
-            wanted = name_skeleton(name)
-            same = [r for r in sheet.rows if not r.is_hint and name_skeleton(r.name) == wanted]
+            same = [r for r in sheet.rows if not r.is_hint and name_skeleton(r.name) == identity]
         if any(r.on_sheet for r in same):
             return sheet, name, LISTED
         struck = same[0] if same else None
-        key = struck.key if struck else (user_key(person.aad_id) if person else named_key(wanted))
+        key = struck.key if struck else self._attendance.key_for(person, identity)
         # Audited before the write: a correction is never stored without its audit entry.
         await self._audit_correction(
             focal, "sheet.restore" if struck else "sheet.add", session, key
@@ -426,7 +427,7 @@ class SignInService:
                 session.session_id,
                 person=person,
                 name=name,
-                identity=name_skeleton(name),
+                identity=identity,
                 at=self._clock(),
                 category=details.category,
                 agency=details.agency,
@@ -499,5 +500,5 @@ class SignInService:
             raise WrongState("error.signin_closed")
 
     @staticmethod
-    async def _guard(awaitable):  # noqa: ANN001, ANN205 - generic pass-through
+    async def _guard(awaitable: Awaitable[T]) -> T:
         return await guard(awaitable)

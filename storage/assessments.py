@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from storage.errors import WriteConflict, translated
+from storage.errors import AggregateTooLarge, WriteConflict, translated
+from storage.records import Aggregate
 
 _AGGREGATE = "aggregate"
 # Azure Tables caps a string property at 64 KiB counted in UTF-16 code units (2 bytes each):
@@ -36,30 +37,6 @@ _MAX_ENTITY_BYTES = 1_000_000
 # The closed aggregate's marker: how many answered. The open one's linkable properties are
 # `Salt` and `Folded{n}`; `ClosesAt` lets the sweep find the open ones that are due.
 _ANSWERS = "Answers"
-
-
-class AggregateTooLarge(ValueError):
-    """The aggregate would exceed what one Azure Tables entity may hold."""
-
-
-@dataclass
-class Aggregate:
-    """All answers of one session folded together; `closed` once its salt and keys are gone."""
-
-    session_id: str
-    salt: str
-    closes_at: datetime | None = None
-    ratings: dict[str, list[int]] = field(default_factory=dict)  # item -> counts of 1..5
-    comments: dict[str, list[str]] = field(default_factory=dict)  # item -> shuffled texts
-    folded: list[str] = field(default_factory=list)
-    closed: bool = False
-    closed_answers: int = 0
-    etag: str | None = None
-
-    @property
-    def answers(self) -> int:
-        """How many people's answers are folded in."""
-        return self.closed_answers if self.closed else len(self.folded)
 
 
 class AssessmentRepository:
@@ -100,11 +77,7 @@ class AssessmentRepository:
 
     def fits(self, aggregate: Aggregate) -> bool:
         """Whether the aggregate fits in one entity (1 MiB, 255 properties, 64 KiB strings)."""
-        try:
-            _to_entity(aggregate)
-        except AggregateTooLarge:
-            return False
-        return True
+        return fits(aggregate)
 
     @translated
     async def save(self, aggregate: Aggregate) -> Aggregate:
@@ -144,6 +117,15 @@ class AssessmentRepository:
             raise WriteConflict("aggregate changed since it was read") from error
         # The entity is now exactly what we sent: no need to read it back.
         return replace(aggregate, etag=written["etag"])
+
+
+def fits(aggregate: Aggregate) -> bool:
+    """Whether the aggregate fits in one Azure Tables entity (1 MiB, 255 properties, 64 KiB)."""
+    try:
+        _to_entity(aggregate)
+    except AggregateTooLarge:
+        return False
+    return True
 
 
 def utf16_chunks(value: str, units: int) -> list[str]:
@@ -186,7 +168,7 @@ def _chunks(name: str, value: str) -> dict[str, str]:
     return {f"{name}{n}": part for n, part in enumerate(utf16_chunks(value, _CHUNK_UNITS))}
 
 
-def _joined(entity: dict, name: str) -> str:
+def _joined(entity: dict[str, Any], name: str) -> str:
     parts = []
     for n in range(_MAX_PROPERTIES):
         part = entity.get(f"{name}{n}")
@@ -221,7 +203,7 @@ def _texts(entries: list[Any]) -> list[str]:
     return [e["text"] if isinstance(e, dict) else str(e) for e in entries]
 
 
-def _from_entity(entity: dict) -> Aggregate:
+def _from_entity(entity: TableEntity) -> Aggregate:
     salt = entity.get("Salt") or ""
     folded = json.loads(_joined(entity, "Folded") or "[]")
     comments = json.loads(_joined(entity, "Comments") or "{}")

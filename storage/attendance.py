@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
@@ -23,6 +24,11 @@ class AttendanceRepository:
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
+
+    @staticmethod
+    def key_for(person: Person | None, identity: str) -> str:
+        """The row key of a Teams user, or (without one) of a name with this identity."""
+        return keys.user_key(person.aad_id) if person else keys.named_key(identity)
 
     @translated
     async def sign_in(
@@ -147,7 +153,7 @@ class AttendanceRepository:
         Insert only: a correction never overwrites a row, whoever wrote it.
         """
         record = AttendeeRecord(
-            key=keys.user_key(person.aad_id) if person else keys.named_key(identity),
+            key=self.key_for(person, identity),
             name=name,
             source="focal",
             signed_at=at,
@@ -214,7 +220,7 @@ class AttendanceRepository:
         )
 
 
-def _to_entity(session_id: str, record: AttendeeRecord) -> dict:
+def _to_entity(session_id: str, record: AttendeeRecord) -> dict[str, Any]:
     entity = {
         "PartitionKey": session_id,
         "RowKey": record.key,
@@ -235,7 +241,7 @@ def _to_entity(session_id: str, record: AttendeeRecord) -> dict:
     return entity
 
 
-def _from_entity(entity: dict) -> AttendeeRecord:
+def _from_entity(entity: TableEntity) -> AttendeeRecord:
     return AttendeeRecord(
         key=entity["RowKey"],
         name=entity["Name"],

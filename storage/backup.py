@@ -67,7 +67,7 @@ class BackupFilter:
 def _aggregate(entity: Mapping[str, Any]) -> dict[str, Any] | None:
     if entity.get("RowKey") != "aggregate":
         return None  # a receipt row of an earlier version: its row key is a person's hash
-    parts = []
+    parts: list[str] = []
     while (part := entity.get(f"Folded{len(parts)}")) is not None:
         parts.append(part)
     folded = "".join(parts)

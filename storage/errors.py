@@ -52,3 +52,7 @@ def translated(func: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, An
             raise StorageUnavailable(type(error).__name__) from error
 
     return wrapper
+
+
+class AggregateTooLarge(ValueError):
+    """The Appendix F aggregate would exceed what one Azure Tables entity may hold."""

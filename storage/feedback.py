@@ -41,7 +41,7 @@ class LeaderFeedbackRepository:
         self, session_id: str, version: int, answers: dict[str, Any], at: datetime, by: str
     ) -> FeedbackVersion:
         """Store a new version; WriteConflict when that number was taken meanwhile."""
-        entity = {
+        entity: dict[str, Any] = {
             "PartitionKey": session_id,
             "RowKey": f"v{version:05d}",
             "Version": version,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from storage.records import normalized_name
+# Re-exported: names are compared, and name keys built, by this one normalisation.
+from storage.records import normalized_name as normalized_name
 
 # Characters Azure Tables forbids in keys (/ \ # ?) and control characters never reach a key:
 # every key below is hex, a GUID, a short code or digits.

@@ -14,32 +14,21 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage.errors import WriteConflict, translated
-from storage.records import PollRecord
+from storage.records import OpenPoll, PollRecord
 
 _BATCH = 100  # Azure Tables: at most 100 operations in one transaction, in one partition
 _ETAG_TIME = re.compile(r"datetime'([^']+)'")
 _OPEN = "open"
-
-
-@dataclass(frozen=True)
-class OpenPoll:
-    """An index entry: a poll that is open, or whose close has not finished yet."""
-
-    poll_id: str
-    session_id: str
-    cycle: int
-    entity: str
-    created_at: datetime
 
 
 class PollRepository:
@@ -120,7 +109,7 @@ class PollRepository:
         )
         at = etag_time(written.get("etag"))
         if at is None:
-            at = (await self._votes.get_entity(poll_id, voter_key)).metadata["timestamp"]
+            at = _stored_at(await self._votes.get_entity(poll_id, voter_key))
         return at
 
     @translated
@@ -130,7 +119,8 @@ class PollRepository:
             entity = await self._votes.get_entity(poll_id, voter_key)
         except ResourceNotFoundError:
             return None
-        return json.loads(entity["Choices"])
+        choices: list[int] = json.loads(entity["Choices"])
+        return choices
 
     @translated
     async def delete_vote(self, poll_id: str, voter_key: str) -> None:
@@ -144,7 +134,7 @@ class PollRepository:
     async def votes(self, poll_id: str) -> list[tuple[list[int], datetime]]:
         """Every vote's choices with the storage time it was written."""
         return [
-            (json.loads(e["Choices"]), e.metadata["timestamp"])
+            (json.loads(e["Choices"]), _stored_at(e))
             async for e in self._votes.query_entities(
                 "PartitionKey eq @pk", parameters={"pk": poll_id}
             )
@@ -201,8 +191,15 @@ class PollRepository:
     @translated
     async def server_time_of(self, session_id: str, poll_id: str) -> datetime:
         """The storage time of the poll's last write (used as the close instant)."""
-        entity = await self._polls.get_entity(session_id, poll_id)
-        return entity.metadata["timestamp"]
+        return _stored_at(await self._polls.get_entity(session_id, poll_id))
+
+
+def _stored_at(entity: TableEntity) -> datetime:
+    """The storage time of an entity's last write."""
+    at = entity.metadata["timestamp"]
+    # Typed optional by the SDK, but Azure Tables and Azurite send every entity's Timestamp.
+    assert at is not None
+    return at
 
 
 def etag_time(etag: str | None) -> datetime | None:
@@ -220,7 +217,7 @@ def etag_time(etag: str | None) -> datetime | None:
     return at.replace(microsecond=int((fraction + "000000")[:6])) if fraction.isdigit() else at
 
 
-def _to_entity(poll: PollRecord) -> dict:
+def _to_entity(poll: PollRecord) -> dict[str, Any]:
     entity = {
         "PartitionKey": poll.session_id,
         "RowKey": poll.poll_id,
@@ -245,7 +242,7 @@ def _to_entity(poll: PollRecord) -> dict:
     return entity
 
 
-def _from_entity(entity: dict) -> PollRecord:
+def _from_entity(entity: TableEntity) -> PollRecord:
     results = entity.get("Results")
     return PollRecord(
         poll_id=entity["RowKey"],

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
@@ -110,7 +111,7 @@ class QueueRepository:
         return stored
 
 
-def _queued_entity(item: QueuedQuestion) -> dict:
+def _queued_entity(item: QueuedQuestion) -> dict[str, Any]:
     entity = {
         "PartitionKey": str(item.cycle),
         "RowKey": item.key,
@@ -133,7 +134,7 @@ def _queued_entity(item: QueuedQuestion) -> dict:
     return entity
 
 
-def _queued(e: dict) -> QueuedQuestion:
+def _queued(e: TableEntity) -> QueuedQuestion:
     return QueuedQuestion(
         key=e["RowKey"],
         cycle=int(e["PartitionKey"]),

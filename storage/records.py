@@ -292,3 +292,35 @@ class ExpectedLine:
 
     unit: str
     leader: str = ""
+
+
+@dataclass
+class Aggregate:
+    """Appendix F: all answers of one session folded together; `closed` once its salt and keys
+    are gone."""
+
+    session_id: str
+    salt: str
+    closes_at: datetime | None = None
+    ratings: dict[str, list[int]] = field(default_factory=dict)  # item -> counts of 1..5
+    comments: dict[str, list[str]] = field(default_factory=dict)  # item -> shuffled texts
+    folded: list[str] = field(default_factory=list)
+    closed: bool = False
+    closed_answers: int = 0
+    etag: str | None = None
+
+    @property
+    def answers(self) -> int:
+        """How many people's answers are folded in."""
+        return self.closed_answers if self.closed else len(self.folded)
+
+
+@dataclass(frozen=True)
+class OpenPoll:
+    """An entry of the open-poll index: a poll that is open, or whose close has not finished."""
+
+    poll_id: str
+    session_id: str
+    cycle: int
+    entity: str
+    created_at: datetime

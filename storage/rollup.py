@@ -14,7 +14,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
@@ -233,7 +233,7 @@ def _extension_entity(item: Extension) -> dict[str, Any]:
     return entity
 
 
-def _extension(e: dict[str, Any]) -> Extension:
+def _extension(e: TableEntity) -> Extension:
     return Extension(
         cycle=int(e["PartitionKey"]),
         entity=e["Entity"],

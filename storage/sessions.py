@@ -14,7 +14,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
@@ -225,7 +225,7 @@ def _person_from_json(data: dict[str, str]) -> Person:
     return Person(aad_id=data["aad"], mri=data["mri"], name=data["name"])
 
 
-def _to_entity(session: SessionRecord) -> dict:
+def _to_entity(session: SessionRecord) -> dict[str, Any]:
     entity = {
         "PartitionKey": keys.session_partition(session.cycle, session.entity),
         "RowKey": session.session_id,
@@ -281,7 +281,7 @@ def _json(value: str | None, empty: Any) -> Any:
     return json.loads(value)
 
 
-def _from_entity(entity: dict) -> SessionRecord:
+def _from_entity(entity: TableEntity) -> SessionRecord:
     return SessionRecord(
         session_id=entity["RowKey"],
         cycle=int(entity["Cycle"]),

@@ -23,9 +23,15 @@ from typing import Any, TypeVar
 from azure.core.exceptions import ResourceNotFoundError
 
 from storage import keys
-from storage.assessments import Aggregate
-from storage.errors import ActiveSessionExists, StorageUnavailable, WriteConflict
+from storage.assessments import fits
+from storage.errors import (
+    ActiveSessionExists,
+    AggregateTooLarge,
+    StorageUnavailable,
+    WriteConflict,
+)
 from storage.records import (
+    Aggregate,
     AttendeeRecord,
     AuditEntry,
     Certification,
@@ -36,6 +42,7 @@ from storage.records import (
     Extension,
     FeedbackVersion,
     FocalPoint,
+    OpenPoll,
     Person,
     PollRecord,
     QuestionRecord,
@@ -176,8 +183,22 @@ class FakeSessionStore:
             {sid: (c, e, sid) for sid, (c, e) in self._leaders.get(leader_id, {}).items()}
         )
         found = [self._find(*ref) for ref in refs]
-        sessions = [copy.deepcopy(s) for s in found if s is not None]
+        # An index entry left under a leader the focal point replaced does not count.
+        sessions = [copy.deepcopy(s) for s in found if s is not None and s.is_leader(leader_id)]
         return sorted(sessions, key=lambda s: (s.session_date, s.created_at), reverse=True)
+
+    async def index_leader(self, session: SessionRecord, leader_id: str) -> None:
+        """List the session among this person's sessions."""
+        self._outage.check()
+        self._leaders.setdefault(leader_id, {})[session.session_id] = (
+            session.cycle,
+            session.entity,
+        )
+
+    async def unindex_leader(self, session: SessionRecord, leader_id: str) -> None:
+        """Take the session off this person's sessions."""
+        self._outage.check()
+        self._leaders.get(leader_id, {}).pop(session.session_id, None)
 
     async def save(self, session: SessionRecord) -> SessionRecord:
         """Replace the session if nobody changed it since it was read; else WriteConflict."""
@@ -212,6 +233,7 @@ class FakeSessionStore:
                 stage_started_at=_utc_or_none(session.stage_started_at),
                 scenario_started_at=_utc_or_none(session.scenario_started_at),
                 held_at=_utc_or_none(session.held_at),
+                frozen_at=_utc_or_none(session.frozen_at),
                 etag=etag,
             )
         )
@@ -224,6 +246,11 @@ class FakeAttendanceStore:
     def __init__(self, outage: Outage) -> None:
         self._outage = outage
         self._rows: dict[str, dict[str, AttendeeRecord]] = {}
+
+    @staticmethod
+    def key_for(person: Person | None, identity: str) -> str:
+        """The row key of a Teams user, or (without one) of a name with this identity."""
+        return keys.user_key(person.aad_id) if person else keys.named_key(identity)
 
     async def sign_in(
         self,
@@ -257,14 +284,15 @@ class FakeAttendanceStore:
         name: str,
         at: datetime,
         *,
+        identity: str,
         category: str,
         agency: str,
         added_by: str,
     ) -> AttendeeRecord:
-        """Put a person who has no Teams presence on the sheet by name."""
+        """Put a person who has no Teams presence on the sheet by name (the identity's row)."""
         self._outage.check()
         record = AttendeeRecord(
-            key=keys.named_key(name),
+            key=keys.named_key(identity),
             name=name,
             source="added",
             signed_at=at,
@@ -314,6 +342,51 @@ class FakeAttendanceStore:
             ),
         )
 
+    async def add_correction(
+        self,
+        session_id: str,
+        *,
+        person: Person | None,
+        name: str,
+        identity: str,
+        at: datetime,
+        category: str,
+        agency: str,
+        added_by: str,
+    ) -> AttendeeRecord | None:
+        """Insert a row after the freeze; None (the stored row kept) if the row exists."""
+        self._outage.check()
+        record = AttendeeRecord(
+            key=self.key_for(person, identity),
+            name=name,
+            source="focal",
+            signed_at=at,
+            aad_id=person.aad_id if person else "",
+            mri=person.mri if person else "",
+            category=category,
+            agency=agency,
+            added_by=added_by,
+            added_after_freeze=True,
+        )
+        if record.key in self._rows.get(session_id, {}):
+            return None
+        self._put(session_id, record)
+        return record
+
+    async def strike(self, session_id: str, key: str, at: datetime) -> bool:
+        """Strike a row, keeping it (a merge of one property); False when there is no row."""
+        self._outage.check()
+        row = self._rows.get(session_id, {}).get(key)
+        if row is None:
+            return False
+        self._put(session_id, replace(row, struck_at=at))
+        return True
+
+    async def restore(self, session_id: str, record: AttendeeRecord) -> None:
+        """Put the row back as this record, not struck."""
+        self._outage.check()
+        self._put(session_id, replace(record, struck_at=None))
+
     async def remove(self, session_id: str, key: str) -> bool:
         """Delete a row; like the SDK's delete, a missing row is no error and answers True."""
         self._outage.check()
@@ -332,7 +405,7 @@ class FakeAttendanceStore:
 
     def _put(self, session_id: str, record: AttendeeRecord) -> None:
         self._rows.setdefault(session_id, {})[record.key] = replace(
-            record, signed_at=_utc(record.signed_at)
+            record, signed_at=_utc(record.signed_at), struck_at=_utc_or_none(record.struck_at)
         )
 
 
@@ -347,10 +420,15 @@ class FakePollStore:
         self._time = storage_time
         self._polls: dict[str, dict[str, tuple[PollRecord, datetime]]] = {}
         self._votes: dict[str, dict[str, tuple[str, datetime]]] = {}
+        self._index: dict[str, OpenPoll] = {}
 
-    async def create(self, poll: PollRecord) -> PollRecord:
-        """Store a new poll; an existing poll with the same id is returned instead."""
+    async def create(self, poll: PollRecord, *, cycle: int = 0, entity: str = "") -> PollRecord:
+        """Index the poll as open, then store it; an existing poll with the same id is returned
+        instead (and indexed again, as the real upsert does)."""
         self._outage.check()
+        self._index[poll.poll_id] = OpenPoll(
+            poll.poll_id, poll.session_id, cycle, entity, _utc(poll.created_at)
+        )
         if poll.poll_id not in self._polls.get(poll.session_id, {}):
             self._store(poll)
         stored = await self.get(poll.session_id, poll.poll_id)
@@ -362,6 +440,12 @@ class FakePollStore:
         self._outage.check()
         found = self._polls.get(session_id, {}).get(poll_id)
         return None if found is None else copy.deepcopy(found[0])
+
+    async def for_session(self, session_id: str) -> list[PollRecord]:
+        """Every poll of a session, oldest first."""
+        self._outage.check()
+        polls = [copy.deepcopy(p) for p, _ in _sorted_rows(self._polls.get(session_id, {}))]
+        return sorted(polls, key=lambda p: p.created_at)
 
     async def save(self, poll: PollRecord) -> PollRecord:
         """Replace the poll if unchanged since read; else WriteConflict."""
@@ -395,6 +479,21 @@ class FakePollStore:
         """Every vote's choices with the storage time it was written, by voter key."""
         self._outage.check()
         return [(json.loads(c), at) for c, at in _sorted_rows(self._votes.get(poll_id, {}))]
+
+    async def delete_votes(self, poll_id: str) -> int:
+        """Delete every vote of a poll; how many were deleted."""
+        self._outage.check()
+        return len(self._votes.pop(poll_id, {}))
+
+    async def unindex(self, poll_id: str) -> None:
+        """Take a poll off the open index; a missing entry is no error."""
+        self._outage.check()
+        self._index.pop(poll_id, None)
+
+    async def open_before(self, before: datetime) -> list[OpenPoll]:
+        """Indexed polls created strictly before this time, by poll id (the index's row key)."""
+        self._outage.check()
+        return [e for e in _sorted_rows(self._index) if e.created_at < before]
 
     async def server_time_of(self, session_id: str, poll_id: str) -> datetime:
         """The storage time of the poll's last write."""
@@ -525,33 +624,78 @@ class FakeFeedbackStore:
 
 
 class FakeAssessmentStore:
-    """Appendix F: one aggregate per session."""
+    """Appendix F: one aggregate per session, stored as the real entity would read back."""
 
     def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
         self._outage = outage
         self._etag = etags
         self._rows: dict[str, Aggregate] = {}
 
-    async def aggregate(self, session_id: str) -> Aggregate:
-        """The session's aggregate, created empty (with a fresh salt) the first time."""
+    async def aggregate(self, session_id: str, closes_at: datetime) -> Aggregate:
+        """The session's aggregate, created open (fresh salt, closing then) the first time."""
         self._outage.check()
         if session_id not in self._rows:
-            self._store(Aggregate(session_id, secrets.token_hex(16)))
+            self._store(Aggregate(session_id, secrets.token_hex(16), closes_at))
         return copy.deepcopy(self._rows[session_id])
+
+    async def find(self, session_id: str) -> Aggregate | None:
+        """The session's aggregate as stored, or None."""
+        self._outage.check()
+        return copy.deepcopy(self._rows.get(session_id))
+
+    async def due(self, now: datetime) -> list[Aggregate]:
+        """Every open aggregate whose closing time has come, by session id (table order)."""
+        self._outage.check()
+        return [
+            copy.deepcopy(a)
+            for a in _sorted_rows(self._rows)
+            if a.closes_at is not None and a.closes_at <= now
+        ]
+
+    def fits(self, aggregate: Aggregate) -> bool:
+        """Whether the aggregate fits in one entity: the real repository's own measure."""
+        return fits(aggregate)
 
     async def save(self, aggregate: Aggregate) -> Aggregate:
         """Replace the aggregate if unchanged since read (else WriteConflict)."""
         self._outage.check()
+        if not fits(aggregate):
+            raise AggregateTooLarge(f"aggregate of {aggregate.answers} answers does not fit")
         _conditional(self._rows.get(aggregate.session_id), aggregate.etag, "aggregate")
         return replace(aggregate, etag=self._store(aggregate))
 
+    async def close(self, aggregate: Aggregate, *, keep_results: bool) -> Aggregate:
+        """Close in one conditional write: salt and keys replaced by the count of answers."""
+        closed = replace(
+            aggregate,
+            salt="",
+            closes_at=None,
+            folded=[],
+            closed=True,
+            closed_answers=aggregate.answers,
+            ratings=aggregate.ratings if keep_results else {},
+            comments=aggregate.comments if keep_results else {},
+        )
+        return await self.save(closed)
+
     def _store(self, aggregate: Aggregate) -> str:
         etag = self._etag()
+        # As the entity reads back: one without a salt is closed (its keys are never read).
+        closed = aggregate.closed or not aggregate.salt
         self._rows[aggregate.session_id] = replace(
             aggregate,
+            salt="" if aggregate.closed else aggregate.salt,
+            closes_at=None if aggregate.closed else _utc_or_none(aggregate.closes_at),
             ratings=_json(aggregate.ratings),
-            comments=_json(aggregate.comments, ensure_ascii=False),
-            folded=_json(aggregate.folded),
+            comments={
+                item: [e["text"] if isinstance(e, dict) else str(e) for e in entries]
+                for item, entries in _json(aggregate.comments, ensure_ascii=False).items()
+            },
+            folded=[] if closed else _json(aggregate.folded),
+            closed=closed,
+            closed_answers=(aggregate.closed_answers if aggregate.closed else len(aggregate.folded))
+            if closed
+            else 0,
             etag=etag,
         )
         return etag
@@ -653,6 +797,38 @@ class FakeDirectoryStore:
         self._outage.check()
         newest = sorted(self._audit, key=lambda x: x[:2])
         return [copy.deepcopy(entry) for *_, entry in newest[:limit]]
+
+    async def audit_of_entity(self, entity: str, limit: int = 50) -> list[AuditEntry]:
+        """The newest entries concerning one entity first."""
+        self._outage.check()
+        newest = sorted((x for x in self._audit if x[2].entity == entity), key=lambda x: x[:2])
+        return [copy.deepcopy(entry) for *_, entry in newest[:limit]]
+
+
+class FakeSetupStore:
+    """Who asked for each setup card: chat -> card id -> requester."""
+
+    def __init__(self, outage: Outage) -> None:
+        self._outage = outage
+        self._rows: dict[str, dict[str, tuple[str, datetime]]] = {}
+
+    async def remember(
+        self, conversation_id: str, card_id: str, requester_id: str, at: datetime
+    ) -> None:
+        """Record who asked for the setup card posted as this message."""
+        self._outage.check()
+        self._rows.setdefault(conversation_id, {})[card_id] = (requester_id, _utc(at))
+
+    async def requester(self, conversation_id: str, card_id: str) -> str | None:
+        """The Entra id of whoever asked for this setup card, or None if nobody did."""
+        self._outage.check()
+        found = self._rows.get(conversation_id, {}).get(card_id)
+        return (found[0] or None) if found else None
+
+    async def forget_chat(self, conversation_id: str) -> None:
+        """Drop every waiting setup card of the chat."""
+        self._outage.check()
+        self._rows.pop(conversation_id, None)
 
 
 class FakeRollupStore:
@@ -767,3 +943,4 @@ class FakeStore:
         self.assessments = FakeAssessmentStore(self.outage, etags)
         self.directory = FakeDirectoryStore(self.outage, etags)
         self.rollup = FakeRollupStore(self.outage, etags)
+        self.setups = FakeSetupStore(self.outage)

@@ -32,6 +32,7 @@ PORTS = {
     "assessments": ports.AssessmentStore,
     "directory": ports.DirectoryStore,
     "rollup": ports.RollupStore,
+    "setups": ports.SetupStore,
 }
 
 
@@ -142,6 +143,42 @@ async def test_the_audit_log_is_newest_first_with_details_as_json(repos, build):
     assert log[0].details == {"until": "2027-01-31", "n": 2}  # a date is stored as its text
     assert log[0].at == t0 + timedelta(minutes=2) and build.in_utc(log[0].at)
     assert [e.action for e in await repos.directory.audit_log(limit=2)] == ["action.2", "action.1"]
+
+
+async def test_an_entitys_audit_is_its_own_entries_newest_first(repos, build):
+    t0 = build.t0
+    for minutes, entity in ((0, "DESA"), (1, "DPO"), (2, "DESA"), (3, ""), (4, "DESA")):
+        await repos.directory.record(
+            AuditEntry(t0 + timedelta(minutes=minutes), "focal", f"a.{minutes}", {}, entity)
+        )
+    desa = await repos.directory.audit_of_entity("DESA")
+    assert [(e.action, e.entity) for e in desa] == [
+        ("a.4", "DESA"),
+        ("a.2", "DESA"),
+        ("a.0", "DESA"),
+    ]
+    assert [e.action for e in await repos.directory.audit_of_entity("DESA", limit=2)] == [
+        "a.4",
+        "a.2",
+    ]
+    assert [e.action for e in await repos.directory.audit_of_entity("DPO")] == ["a.1"]
+    assert await repos.directory.audit_of_entity("OICT") == []
+
+
+async def test_a_setup_cards_requester_is_kept_per_chat_until_the_chat_is_forgotten(repos, build):
+    chat, other = "19:meeting_1@thread.v2", "19:meeting_2@thread.v2"
+    assert await repos.setups.requester(chat, "card/1?#") is None
+    await repos.setups.remember(chat, "card/1?#", "amina", build.t0)
+    await repos.setups.remember(chat, "card-2", "kenji", build.t0)
+    await repos.setups.remember(other, "card/1?#", "mei", build.t0)
+    await repos.setups.remember(chat, "card-2", "priya", build.t0)  # asked again: replaced
+    assert await repos.setups.requester(chat, "card/1?#") == "amina"
+    assert await repos.setups.requester(chat, "card-2") == "priya"
+    await repos.setups.forget_chat(chat)
+    await repos.setups.forget_chat(chat)  # nothing left: no error
+    assert await repos.setups.requester(chat, "card/1?#") is None
+    assert await repos.setups.requester(chat, "card-2") is None
+    assert await repos.setups.requester(other, "card/1?#") == "mei"
 
 
 async def test_totals_and_certifications_are_replaced_per_entity_and_cycle(repos, build):

@@ -13,11 +13,17 @@ from storage.records import Person
 
 
 async def test_a_created_session_reads_back_equal_with_its_times_in_utc(repos, build):
-    made = build.session(1, held_at=build.t0 + timedelta(hours=2), scenario_seconds={"s2": 3.25})
+    made = build.session(
+        1,
+        held_at=build.t0 + timedelta(hours=2),
+        frozen_at=build.t0 + timedelta(hours=2, seconds=1),
+        scenario_seconds={"s2": 3.25},
+    )
     stored = await repos.sessions.create(made)
     assert stored.etag
     assert replace(stored, etag=None) == made
     assert build.in_utc(stored.created_at) and build.in_utc(stored.held_at)
+    assert build.in_utc(stored.frozen_at) and stored.frozen
     for found in (
         await repos.sessions.get(made.cycle, made.entity, made.session_id),
         await repos.sessions.active_for_chat(made.conversation_id),
@@ -118,11 +124,24 @@ async def test_a_sign_in_is_one_row_per_person_however_often(repos, build):
 
 
 async def test_a_name_added_twice_in_another_spelling_is_one_row(repos, build):
+    # The rules decide the identity (the look-alike skeleton); the row is the identity's.
     await repos.attendance.add_named(
-        "s1", "Ana  Costa", build.t0, category="staff", agency="", added_by="leader"
+        "s1",
+        "Ana  Costa",
+        build.t0,
+        identity="ana costa",
+        category="staff",
+        agency="",
+        added_by="leader",
     )
     await repos.attendance.add_named(
-        "s1", "ANA COSTA", build.t0, category="non_staff", agency="WFP", added_by="monitor"
+        "s1",
+        "ANA COSTA",
+        build.t0,
+        identity="ana costa",
+        category="non_staff",
+        agency="WFP",
+        added_by="monitor",
     )
     rows = await repos.attendance.list("s1")
     assert [(r.name, r.source, r.category, r.added_by, r.aad_id) for r in rows] == [
@@ -166,7 +185,13 @@ async def test_the_sheet_is_oldest_first_then_hints(repos, build):
     await repos.attendance.sign_in("s1", build.person(1), t0 + timedelta(seconds=3))
     await repos.attendance.add_hint("s1", build.person(2), t0)
     await repos.attendance.add_named(
-        "s1", "Zed", t0 + timedelta(seconds=1), category="staff", agency="", added_by="l"
+        "s1",
+        "Zed",
+        t0 + timedelta(seconds=1),
+        identity="zed",
+        category="staff",
+        agency="",
+        added_by="l",
     )
     await repos.attendance.sign_in("s1", build.person(3), t0 + timedelta(seconds=2))
     rows = await repos.attendance.list("s1")
@@ -186,3 +211,86 @@ async def test_people_with_the_same_name_are_different_rows(repos, build):
     for twin in twins:
         await repos.attendance.sign_in("s1", twin, build.t0)
     assert len(await repos.attendance.list("s1")) == 2
+
+
+async def test_the_leaders_index_follows_index_and_unindex_and_lists_only_current_leaders(
+    repos, build
+):
+    stored = await repos.sessions.create(build.session(1))
+    amina, mei = build.person(0).aad_id, build.person(2).aad_id
+    # Listed under the new leader first (as the reassignment does): not theirs until it is.
+    await repos.sessions.index_leader(stored, mei)
+    await repos.sessions.index_leader(stored, mei)  # again: no change
+    assert await repos.sessions.led_by(mei) == []
+    moved = await repos.sessions.save(replace(stored, leader=build.person(2, "Mei Lin")))
+    assert [s.session_id for s in await repos.sessions.led_by(mei)] == [stored.session_id]
+    # The old leader's entry, still there, no longer lists a session they do not lead.
+    assert await repos.sessions.led_by(amina) == []
+    await repos.sessions.unindex_leader(moved, amina)
+    await repos.sessions.unindex_leader(moved, amina)  # a missing entry is no error
+    assert await repos.sessions.led_by(amina) == []
+    assert [s.session_id for s in await repos.sessions.led_by(mei)] == [stored.session_id]
+
+
+async def test_row_keys_are_the_ones_key_for_gives(repos, build):
+    kenji = build.person(1, "Kenji Watanabe")
+    signed = await repos.attendance.sign_in("s1", kenji, build.t0)
+    named = await repos.attendance.add_named(
+        "s1", "Ana Costa", build.t0, identity="ana costa", category="staff", agency="", added_by="l"
+    )
+    assert repos.attendance.key_for(kenji, "ignored") == signed.key
+    assert repos.attendance.key_for(None, "ana costa") == named.key != signed.key
+    assert {r.key for r in await repos.attendance.list("s1")} == {signed.key, named.key}
+
+
+async def test_a_correction_is_insert_only_and_never_makes_an_assessor(repos, build):
+    kenji, mei = build.person(1, "Kenji Watanabe"), build.person(2, "Mei Lin")
+    signed = await repos.attendance.sign_in("s1", kenji, build.t0, category="non_staff")
+    refused = await repos.attendance.add_correction(
+        "s1",
+        person=kenji,
+        name="Kenji W.",
+        identity="kenji w.",
+        at=build.t0 + timedelta(hours=1),
+        category="staff",
+        agency="",
+        added_by="focal",
+    )
+    assert refused is None
+    assert await repos.attendance.get("s1", kenji.aad_id) == signed  # the row is untouched
+    for person, name, identity in ((mei, "Mei Lin", "mei lin"), (None, "Ana Costa", "ana costa")):
+        added = await repos.attendance.add_correction(
+            "s1",
+            person=person,
+            name=name,
+            identity=identity,
+            at=build.t0 + timedelta(hours=1),
+            category="non_staff",
+            agency="WFP",
+            added_by="focal",
+        )
+        assert added is not None and added.key == repos.attendance.key_for(person, identity)
+    rows = {r.name: r for r in await repos.attendance.list("s1")}
+    assert [(r.source, r.added_after_freeze, r.may_assess, r.on_sheet) for r in rows.values()] == [
+        ("self", False, True, True),
+        ("focal", True, False, True),
+        ("focal", True, False, True),
+    ]
+    assert (rows["Mei Lin"].aad_id, rows["Ana Costa"].aad_id) == (mei.aad_id, "")
+    assert rows["Ana Costa"].added_by == "focal" and rows["Ana Costa"].agency == "WFP"
+    assert build.in_utc(rows["Mei Lin"].signed_at)
+
+
+async def test_a_struck_row_is_kept_not_counted_and_restored_as_it_was(repos, build):
+    kenji = build.person(1, "Kenji Watanabe")
+    signed = await repos.attendance.sign_in("s1", kenji, build.t0, agency="UNDP")
+    at = build.t0 + timedelta(hours=3)
+    assert await repos.attendance.strike("s1", signed.key, at) is True
+    assert await repos.attendance.strike("s1", "u-nobody", at) is False
+    assert await repos.attendance.list("s1") != []  # nothing new was made by the miss
+    struck = await repos.attendance.get("s1", kenji.aad_id)
+    assert struck == replace(signed, struck_at=at)
+    assert build.in_utc(struck.struck_at) and not struck.on_sheet and struck.may_assess
+    assert len(await repos.attendance.list("s1")) == 1
+    await repos.attendance.restore("s1", struck)
+    assert await repos.attendance.get("s1", kenji.aad_id) == signed

@@ -10,8 +10,11 @@ import pytest
 
 from cards.library import PackLibrary
 from cards.packs import load_all
+from dialogs.assessment import AssessmentService
 from dialogs.directory import Directory
 from dialogs.feedback import LeaderFeedbackService
+from dialogs.leadership import Leadership, SetupRequests
+from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
 from dialogs.rollup import RollupService
 from dialogs.session import DialogueService
@@ -47,9 +50,9 @@ def library() -> PackLibrary:
 
 
 @pytest.fixture
-def store() -> FakeStore:
-    """Fresh in-memory repositories."""
-    return FakeStore()
+def store(clock) -> FakeStore:
+    """Fresh in-memory repositories; storage's own time follows the test's clock."""
+    return FakeStore(storage_time=clock)
 
 
 @pytest.fixture
@@ -80,16 +83,64 @@ async def directory(store, library, clock, admin) -> Directory:
     return service
 
 
+SECRET = "unit-tier-anonymity-secret"
+MIN_ANSWERS = 5
+
+
 @pytest.fixture
-def signin(store, directory, clock) -> SignInService:
+def closed_polls() -> list[tuple[str, str]]:
+    """(session id, poll id) of every poll closed without its leader's click, as told."""
+    return []
+
+
+@pytest.fixture
+def polls(store, clock, closed_polls) -> PollService:
+    """The poll service on the fakes (timeout: the default two hours)."""
+    return PollService(
+        store.polls,
+        store.sessions,
+        SECRET,
+        clock,
+        on_close=lambda session, poll: closed_polls.append((session.session_id, poll.poll_id)),
+    )
+
+
+@pytest.fixture
+def signin(store, directory, polls, clock) -> SignInService:
     """The sign-in service on the fakes."""
-    return SignInService(store.sessions, store.attendance, directory=directory, clock=clock)
+    return SignInService(
+        store.sessions, store.attendance, directory=directory, polls=polls, clock=clock
+    )
 
 
 @pytest.fixture
-def dialogue(store, library, clock) -> DialogueService:
+def dialogue(store, library, polls, clock) -> DialogueService:
     """The agenda service on the fakes."""
-    return DialogueService(store.sessions, store.questions, library, clock)
+    return DialogueService(store.sessions, store.questions, library, polls, clock)
+
+
+@pytest.fixture
+def min_answers() -> int:
+    """From how many answers the Appendix F results are released."""
+    return MIN_ANSWERS
+
+
+@pytest.fixture
+def assessment(store, clock) -> AssessmentService:
+    """The Appendix F service on the fakes: open a week, released from MIN_ANSWERS answers."""
+    return AssessmentService(store.assessments, store.attendance, SECRET, MIN_ANSWERS, clock)
+
+
+@pytest.fixture
+def leadership(store, directory) -> Leadership:
+    """The focal point's reassignment of a leader, on the fakes."""
+    return Leadership(store.sessions, store.attendance, directory)
+
+
+@pytest.fixture
+def setups(store, clock) -> SetupRequests:
+    """Who asked for each setup card, on the fakes."""
+    return SetupRequests(store.setups, store.sessions, clock)
 
 
 @pytest.fixture
@@ -99,9 +150,9 @@ def feedback(store, clock) -> LeaderFeedbackService:
 
 
 @pytest.fixture
-def queue(store, admin, clock) -> QuestionQueue:
+def queue(store, admin, clock, signin) -> QuestionQueue:
     """The Ethics Office queue on the fake."""
-    return QuestionQueue(store.queue, frozenset({admin.aad_id}), clock)
+    return QuestionQueue(store.queue, frozenset({admin.aad_id}), clock, signin)
 
 
 @pytest.fixture

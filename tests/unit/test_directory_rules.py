@@ -110,7 +110,8 @@ async def test_focal_points_are_named_and_withdrawn_with_an_audit(directory, adm
     focal = persons[4]
     with pytest.raises(InvalidInput):
         await directory.add_focal_point(admin, "NOPE", focal)
-    point = await directory.add_focal_point(admin, "DPO", focal)
+    point, told = await directory.add_focal_point(admin, "DPO", focal)
+    assert told == []  # nobody was focal point before
     assert (point.entity, point.aad_id, point.added_by) == ("DPO", focal.aad_id, admin.aad_id)
     assert [p.aad_id for p in await directory.focal_points("DPO")] == [focal.aad_id]
     assert await directory.remove_focal_point(admin, "DPO", focal.aad_id) is True
@@ -132,6 +133,6 @@ async def test_an_extension_moves_the_entitys_deadline(directory, admin):
 
 
 async def test_only_admins_contacts_are_kept(directory, admin, persons):
-    await directory.remember_admin(admin, "https://smba/", "tenant")
-    await directory.remember_admin(persons[1], "https://smba/", "tenant")
+    await directory.remember_contact(admin, "https://smba/", "tenant")
+    await directory.remember_contact(persons[1], "https://smba/", "tenant")
     assert await directory.admin_contacts() == [(admin.mri, "https://smba/", "tenant")]

@@ -7,12 +7,11 @@ from pathlib import Path
 
 DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
 
-# What dialogs/ may take from storage/: records, errors, and (until the Appendix F and poll
-# rewrites land) the aggregate record and the poll id's digest.
+# What dialogs/ may take from storage/: records, errors, and (until the poll rewrite lands)
+# the poll id's digest.
 ALLOWED = {
     "storage": {"ActiveSessionExists", "AttendeeRecord", "SessionRecord", "StorageUnavailable"}
     | {"WriteConflict"},
-    "storage.assessments": {"Aggregate", "today_only"},
     "storage.keys": {"digest", "normalized_name"},
 }
 ANYTHING_FROM = {"storage.records", "storage.errors"}

@@ -87,7 +87,8 @@ async def test_signing_in_twice_is_one_row_with_the_latest_details(start, signin
 
 async def test_the_leader_is_not_a_participant_and_details_are_validated(start, signin, leader):
     session = (await start()).session
-    with pytest.raises(NotAllowed) as refused:
+    # Issue 12: a wrong state, not a missing role: the leader keeps their card.
+    with pytest.raises(WrongState) as refused:
         await signin.sign_in(session, leader, {})
     assert refused.value.key == "error.leader_signs_in"
     with pytest.raises(InvalidInput):

@@ -1,0 +1,164 @@
+"""Appendix F on the fakes: one answer per person, an open period in which the facilitator learns
+only whether the minimum is reached, a release at close only from the minimum, the salt and keys
+replaced by a count, and who may assess frozen at the conclusion."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from dialogs.errors import NotAllowed, WrongState
+
+WEEK = timedelta(days=7)
+
+
+@pytest.fixture
+def pack(library):
+    """The 2023 pack in English."""
+    return library.get("2023", "en")
+
+
+def answers(rating: int = 4, comment: str = "") -> dict[str, str]:
+    """Appendix F as a participant fills it: every rating item, one optional comment."""
+    data = {f"f{n}": str(rating) for n in range(1, 6)}
+    if comment:
+        data["f6"] = comment
+    return data
+
+
+@pytest.fixture
+async def held(start, signin, dialogue, leader, persons):
+    """A concluded session with persons[1..8] signed in before the conclusion."""
+    session = (await start()).session
+    for person in persons[1:9]:
+        await signin.sign_in(session, person, {})
+    session = await dialogue.begin(session, "agenda-card")
+    for _ in range(3):
+        session = await dialogue.next_section(session, leader)
+    return await dialogue.conclude(session, leader)
+
+
+async def test_one_answer_per_person_however_often_or_at_once(assessment, held, pack, persons):
+    kenji, mei = persons[1], persons[2]
+    assert await assessment.submit(held, kenji, pack, answers()) == 1
+    with pytest.raises(WrongState) as refused:
+        await assessment.submit(held, kenji, pack, answers(rating=1))
+    assert refused.value.key == "error.already_assessed"
+    # Two clicks arriving together are folded as one.
+    outcomes = await asyncio.gather(
+        assessment.submit(held, mei, pack, answers()),
+        assessment.submit(held, mei, pack, answers(rating=2)),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["WrongState", "int"]
+    assert await assessment.has_answered(held, kenji) and await assessment.has_answered(held, mei)
+    assert not await assessment.has_answered(held, persons[3])
+
+
+async def test_only_participants_on_the_sheet_and_never_the_leader_assess(
+    assessment, held, pack, leader, persons
+):
+    with pytest.raises(NotAllowed) as refused:
+        await assessment.submit(held, leader, pack, answers())
+    assert refused.value.key == "error.leader_assesses"
+    with pytest.raises(NotAllowed) as refused:
+        await assessment.submit(held, persons[20], pack, answers())
+    assert refused.value.key == "error.not_participant"
+
+
+async def test_while_open_the_leader_learns_only_whether_the_minimum_is_reached(
+    assessment, held, pack, leader, persons, min_answers
+):
+    for n, person in enumerate(persons[1 : min_answers + 1], start=1):
+        await assessment.submit(held, person, pack, answers(comment=f"Comment {n}"))
+        seen = await assessment.results(held, leader, pack)
+        assert (seen.closed, seen.released, seen.answers, seen.items, seen.comments) == (
+            False,
+            False,
+            0,
+            [],
+            {},
+        )
+        assert seen.reached is (n >= min_answers)
+    with pytest.raises(NotAllowed):
+        await assessment.results(held, persons[1], pack)
+
+
+async def test_at_close_results_are_released_from_the_minimum_and_keys_become_a_count(
+    assessment, store, held, pack, leader, persons, clock, min_answers
+):
+    for n, person in enumerate(persons[1 : min_answers + 1]):
+        await assessment.submit(held, person, pack, answers(rating=1 + n % 5, comment="Merci"))
+    clock.advance(WEEK.total_seconds() / 60)
+    seen = await assessment.results(held, leader, pack)
+    assert (seen.closed, seen.released, seen.answers) == (True, True, min_answers)
+    assert [i.counts for i in seen.items] == [[1, 1, 1, 1, 1]] * 5
+    assert seen.items[0].mean == 3.0 and seen.comments == {"f6": ["Merci"] * min_answers}
+    stored = await store.assessments.find(held.session_id)
+    # Nothing stored can tell who answered any more: no salt, no keys, only how many.
+    assert (stored.closed, stored.salt, stored.folded, stored.closed_answers) == (
+        True,
+        "",
+        [],
+        min_answers,
+    )
+    with pytest.raises(WrongState) as refused:
+        await assessment.submit(held, persons[min_answers + 1], pack, answers())
+    assert refused.value.key == "error.assessment_closed"
+    assert await assessment.not_answered(held) == []
+
+
+async def test_below_the_minimum_nothing_is_released_and_nothing_kept_but_the_count(
+    assessment, store, held, pack, leader, persons, clock, min_answers
+):
+    for person in persons[1:min_answers]:
+        await assessment.submit(held, person, pack, answers(comment="Only a few"))
+    clock.advance(WEEK.total_seconds() / 60)
+    seen = await assessment.results(held, leader, pack)
+    assert (seen.closed, seen.reached, seen.released, seen.answers, seen.items) == (
+        True,
+        False,
+        False,
+        0,
+        [],
+    )
+    stored = await store.assessments.find(held.session_id)
+    assert (stored.ratings, stored.comments, stored.salt, stored.folded) == ({}, {}, "", [])
+    assert stored.closed_answers == min_answers - 1
+
+
+async def test_the_sweep_closes_the_assessments_whose_time_came(
+    assessment, store, held, pack, persons, clock
+):
+    await assessment.submit(held, persons[1], pack, answers())
+    clock.advance(WEEK.total_seconds() / 60 - 1)
+    assert await assessment.close_due() == 0
+    assert not (await store.assessments.find(held.session_id)).closed
+    clock.advance(1)
+    assert await assessment.close_due() == 1
+    assert (await store.assessments.find(held.session_id)).closed
+    assert await assessment.close_due() == 0
+
+
+async def test_who_may_assess_froze_at_the_conclusion(
+    assessment, signin, directory, admin, held, pack, persons
+):
+    focal = persons[25]
+    await directory.add_focal_point(admin, "DESA", focal)
+    late = persons[12]
+    await signin.correct_add(held, focal, {"fix_category": "staff"}, person=late)
+    assert (await signin.sheet(held)).find(late.aad_id) is not None  # counts on the sheet
+    with pytest.raises(NotAllowed) as refused:
+        await assessment.submit(held, late, pack, answers())
+    assert refused.value.key == "error.not_participant"
+    # Struck after the conclusion: off the sheet, but was on it when it froze.
+    struck = persons[3]
+    row = (await signin.sheet(held)).find(struck.aad_id)
+    await signin.correct_remove(held, focal, row.key)
+    assert (await signin.sheet(held)).find(struck.aad_id) is None
+    assert await assessment.submit(held, struck, pack, answers()) == 1
+    reminded = {r.aad_id for r in await assessment.not_answered(held)}
+    assert late.aad_id not in reminded and struck.aad_id not in reminded
+    assert reminded == {p.aad_id for p in persons[1:9]} - {struck.aad_id}
