@@ -239,7 +239,7 @@ class AssessmentService:
             while batch := self._waiting.pop(session_id, None):
                 try:
                     await self._fold(session_id, closes_at, batch)
-                except Exception as error:  # noqa: BLE001 - every submitter must hear of it
+                except Exception as error:  # every submitter must hear of it
                     for answer in batch:
                         _settle(answer, error=error)
                 finally:

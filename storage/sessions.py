@@ -74,7 +74,7 @@ class SessionRepository:
             # Leave no pointer to a session that was not stored.
             try:
                 await self._chats.delete_entity(pointer["PartitionKey"], _ACTIVE)
-            except Exception:  # noqa: BLE001 - best effort; readers ignore dangling pointers
+            except Exception:  # best effort; readers ignore dangling pointers
                 pass
             raise
         self._remember(pointer["PartitionKey"], (pointer["SessionPartition"], session.session_id))
