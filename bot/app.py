@@ -102,12 +102,7 @@ class _AdapterConfig:
     VALIDATE_AUTHORITY: bool
 
 
-def create_app(
-    settings: Settings,
-    *,
-    clock: Callable[[], datetime] = utc_now,
-    sweep_seconds: float = ASSESSMENT_SWEEP_SECONDS,
-) -> web.Application:
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
     """Build the aiohttp application; clients open and close with its lifetime."""
     install_correlation()
     cheap_retry_policies()
@@ -241,7 +236,9 @@ def create_app(
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
         # Closing is idempotent, so every instance may sweep: anonymity never waits for a look.
         sweeps = [
-            asyncio.create_task(_every(sweep_seconds, assessment.close_due, "assessment")),
+            asyncio.create_task(
+                _every(ASSESSMENT_SWEEP_SECONDS, assessment.close_due, "assessment")
+            ),
             asyncio.create_task(_every(settings.poll_sweep_seconds, polls.sweep, "poll")),
         ]
         try:

@@ -192,10 +192,7 @@ class AttendanceRepository:
     @translated
     async def remove(self, session_id: str, key: str) -> bool:
         """Take a row off the sheet; True even if it was not there (the SDK ignores a 404)."""
-        try:
-            await self._table.delete_entity(session_id, key)
-        except ResourceNotFoundError:
-            return False
+        await self._table.delete_entity(session_id, key)
         return True
 
     @translated

@@ -94,7 +94,7 @@ class RollupActions:
             "admin.feedback": self._admin_feedback,
         }
 
-    async def refusal(self, act: ActionContext, notice: Any) -> Card | None:
+    async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
         """Refusals show as a notice card; a sheet correction's, on the sheet (its focal point's
         only: anyone else's refusal fails the same check again and gets the notice alone)."""
         if act.verb in ("focal.sheet_add", "focal.sheet_remove"):
