@@ -263,8 +263,10 @@ async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: st
     while True:
         try:
             await work()
+        except StorageUnavailable as error:
+            # The next round (or the next look at what it closes) does it.
+            log.warning("%s sweep failed: %s", what, error)
         except DialogueError as error:
-            # Storage failed: the next round (or the next look at what it closes) does it.
             log.warning("%s sweep failed key=%s", what, error.key)
         except Exception:  # a background task must log, not die silently
             log.exception("%s sweep failed", what)

@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cards.content import ContentPack
-from dialogs.common import guard
 from dialogs.errors import DialogueError, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline, parse_rating
 from dialogs.ports import AssessmentStore, AttendanceStore
@@ -108,7 +107,7 @@ class AssessmentService:
 
     async def participant(self, session: SessionRecord, person: Person) -> AttendeeRecord | None:
         """The person's row on the sheet: only signed-in participants may assess."""
-        row = await guard(self._attendance.get(session.session_id, person.aad_id))
+        row = await self._attendance.get(session.session_id, person.aad_id)
         # Who may assess froze with the sheet at conclusion: a row the focal point added later
         # counts on the sheet but makes no assessor; a row struck later still does.
         return row if row is not None and row.may_assess else None
@@ -182,7 +181,7 @@ class AssessmentService:
         aggregate = await self._current(session)
         if aggregate.closed:
             return []
-        rows = await guard(self._attendance.list(session.session_id))
+        rows = await self._attendance.list(session.session_id)
         folded = set(aggregate.folded)
         return [
             row
@@ -196,7 +195,7 @@ class AssessmentService:
     async def close_due(self) -> int:
         """Close every assessment whose time has come (the sweep); how many it found closed."""
         closed = 0
-        for aggregate in await guard(self._repo.due(self._clock())):
+        for aggregate in await self._repo.due(self._clock()):
             if (await self._close_if_due(aggregate, aggregate.closes_at)).closed:
                 closed += 1
         if closed:
@@ -206,7 +205,7 @@ class AssessmentService:
     async def _current(self, session: SessionRecord) -> Aggregate:
         """The session's aggregate, closed first if its time has come."""
         closes_at = self.closes_at(session)
-        aggregate = await guard(self._repo.aggregate(session.session_id, closes_at))
+        aggregate = await self._repo.aggregate(session.session_id, closes_at)
         return await self._close_if_due(aggregate, closes_at)
 
     def _due(self, aggregate: Aggregate, closes_at: datetime | None) -> bool:
@@ -220,11 +219,11 @@ class AssessmentService:
             if not self._due(aggregate, closes_at):
                 return aggregate
             try:
-                closed = await guard(
-                    self._repo.close(aggregate, keep_results=aggregate.answers >= self._min)
+                closed = await self._repo.close(
+                    aggregate, keep_results=aggregate.answers >= self._min
                 )
             except WriteConflict:
-                fresh = await guard(self._repo.find(aggregate.session_id))
+                fresh = await self._repo.find(aggregate.session_id)
                 if fresh is None:
                     raise NotSaved("error.not_saved") from None
                 aggregate = fresh
@@ -255,7 +254,7 @@ class AssessmentService:
         """Fold a group of answers with one read and one write; settle each answer's outcome."""
         before: set[str] | None = None  # the keys folded when this group was first read
         for attempt in range(_FOLD_RETRIES):
-            aggregate = await guard(self._repo.aggregate(session_id, closes_at))
+            aggregate = await self._repo.aggregate(session_id, closes_at)
             aggregate = await self._close_if_due(aggregate, closes_at)
             if aggregate.closed:
                 # Too late: the results are fixed, and nobody's answer can change them now.
@@ -292,7 +291,7 @@ class AssessmentService:
                     counted.append(answer)
             if len(aggregate.folded) > len(folded):
                 try:
-                    aggregate = await guard(self._repo.save(aggregate))
+                    aggregate = await self._repo.save(aggregate)
                 except WriteConflict:
                     # Another process answered at the same moment: back off, re-read, fold again.
                     await asyncio.sleep(random.uniform(0, 0.05 * (attempt + 1)))

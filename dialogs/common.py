@@ -1,4 +1,8 @@
-"""What every service needs: storage failures told to the person, and safe session changes."""
+"""What every service needs: safe session changes and short-lived shared reads.
+
+A storage failure (StorageUnavailable) is not caught here: it travels up to the one boundary
+that tells the person "not saved, try again" (bot/teams/router.py) or logs it (the sweeps).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Generic, TypeVar
 
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from dialogs.ports import SessionStore
-from storage import SessionRecord, StorageUnavailable, WriteConflict
+from storage import SessionRecord, WriteConflict
 from storage.records import Person
 
 log = logging.getLogger(__name__)
@@ -18,15 +22,6 @@ T = TypeVar("T")
 
 # Conditional writes to one entity retry this often before the person is asked to try again.
 CONFLICT_RETRIES = 5
-
-
-async def guard(awaitable: Awaitable[T]) -> T:
-    """Await a storage call; a storage failure becomes a 'not saved' the person is told."""
-    try:
-        return await awaitable
-    except StorageUnavailable as error:
-        log.warning("storage unavailable: %s", error)
-        raise NotSaved("error.not_saved") from error
 
 
 async def change(
@@ -43,9 +38,9 @@ async def change(
         if changed == current:
             return current
         try:
-            return await guard(save(changed))
+            return await save(changed)
         except WriteConflict:
-            fresh = await guard(reload())
+            fresh = await reload()
             if fresh is None:
                 raise gone from None
             current = fresh

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from dialogs.common import Expiring, guard
+from dialogs.common import Expiring
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved
 from dialogs.forms import clean_text
 from dialogs.ports import DirectoryStore
@@ -52,15 +52,15 @@ class Directory:
         self._admins = admins
         self._packs = set(packs)
         self._clock = clock
-        self._cached = Expiring(lambda: guard(self._repo.entities()), _CACHE_SECONDS)
+        self._cached = Expiring(self._repo.entities, _CACHE_SECONDS)
         self._cycle = Expiring(self._read_cycle, _CACHE_SECONDS)
 
     async def seed(self, year: int, pack: str, entities: Iterable[tuple[str, str]]) -> None:
         """On first start, the cycle and entities from the settings (existing ones are kept)."""
-        await guard(self._repo.save_cycle(CycleConfig(year, pack, date(year, 12, 31)), create=True))
+        await self._repo.save_cycle(CycleConfig(year, pack, date(year, 12, 31)), create=True)
         self._cycle.forget()
         for code, name in entities:
-            await guard(self._repo.save_entity(EntityRecord(code, name), create=True))
+            await self._repo.save_entity(EntityRecord(code, name), create=True)
         self._cached.forget()
 
     async def cycle(self) -> CycleConfig:
@@ -68,7 +68,7 @@ class Directory:
         return await self._cycle.get()
 
     async def _read_cycle(self) -> CycleConfig:
-        config = await guard(self._repo.cycle())
+        config = await self._repo.cycle()
         if config is None:
             raise NotSaved("error.not_saved")
         return config
@@ -95,7 +95,7 @@ class Directory:
             # Separation of duties: the Ethics Office sees counts, never the sheets' names, so
             # a focal row left for someone now listed as admin opens nothing.
             return Roles(True, frozenset())
-        focal = await guard(self._repo.focal_entities(person.aad_id))
+        focal = await self._repo.focal_entities(person.aad_id)
         return Roles(False, frozenset(focal))
 
     def is_admin(self, person: Person) -> bool:
@@ -130,7 +130,7 @@ class Directory:
             raise InvalidInput("error.date", field="cycle_deadline") from None
         updated = replace(current, year=year, pack=pack, deadline=deadline)
         try:
-            await guard(self._repo.save_cycle(updated))
+            await self._repo.save_cycle(updated)
         except WriteConflict:
             raise NotSaved("error.busy") from None
         self._cycle.forget()
@@ -151,7 +151,7 @@ class Directory:
         )
         existing = await self.entity(code)
         if existing is None:
-            await guard(self._repo.save_entity(EntityRecord(code, name), create=True))
+            await self._repo.save_entity(EntityRecord(code, name), create=True)
             await self._audit(admin, "entity.add", code=code, name=name)
         else:
             await self._save(replace(existing, name=name, active=True))
@@ -215,7 +215,7 @@ class Directory:
             service_url,
             tenant_id,
         )
-        await guard(self._repo.add_focal_point(point))
+        await self._repo.add_focal_point(point)
         await self._audit(admin, "focal.add", entity=entity.code, person=person.aad_id)
         if any(f.aad_id == person.aad_id for f in current):
             return point, []  # named again (a retry): the others were told the first time
@@ -225,7 +225,7 @@ class Directory:
         """How to reach these focal points: as they last wrote to the bot, else as named."""
         found = []
         for point in points:
-            remembered = await guard(self._repo.contacts({point.aad_id}))
+            remembered = await self._repo.contacts({point.aad_id})
             if remembered:
                 found.append(remembered[0])
             elif point.mri and point.service_url:
@@ -237,35 +237,33 @@ class Directory:
         self._require_admin(admin)
         if not isinstance(code, str) or not isinstance(aad_id, str):
             raise InvalidInput("error.invalid_field", field="focal")
-        removed = await guard(self._repo.remove_focal_point(code, aad_id))
+        removed = await self._repo.remove_focal_point(code, aad_id)
         if removed:
             await self._audit(admin, "focal.remove", entity=code, person=aad_id)
         return removed
 
     async def focal_points(self, code: str) -> list[FocalPoint]:
         """An entity's focal points."""
-        return await guard(self._repo.focal_points(code))
+        return await self._repo.focal_points(code)
 
     async def audit_log(self, admin: Person, limit: int = 20) -> list[AuditEntry]:
         """The newest changes (admins only)."""
         self._require_admin(admin)
-        return await guard(self._repo.audit_log(limit))
+        return await self._repo.audit_log(limit)
 
     async def entity_history(self, focal: Person, code: Any) -> list[AuditEntry]:
         """The newest changes concerning one entity, for its focal point only."""
         entity = await self.require_focal(focal, code)
-        return await guard(self._repo.audit_of_entity(entity.code, _HISTORY))
+        return await self._repo.audit_of_entity(entity.code, _HISTORY)
 
     async def remember_contact(self, person: Person, service_url: str, tenant_id: str) -> None:
         """Keep how to reach an admin or a focal point, so notices reach them in personal chat."""
-        if person.aad_id in self._admins or bool(
-            await guard(self._repo.focal_entities(person.aad_id))
-        ):
-            await guard(self._repo.save_contact(person.aad_id, person.mri, service_url, tenant_id))
+        if person.aad_id in self._admins or bool(await self._repo.focal_entities(person.aad_id)):
+            await self._repo.save_contact(person.aad_id, person.mri, service_url, tenant_id)
 
     async def admin_contacts(self) -> list[tuple[str, str, str]]:
         """How to reach the admins who have used the bot: (mri, service url, tenant)."""
-        return await guard(self._repo.contacts(set(self._admins)))
+        return await self._repo.contacts(set(self._admins))
 
     async def record(self, actor: Person, action: str, **details: Any) -> None:
         """Audit a change made elsewhere (certification, extension request)."""
@@ -275,11 +273,11 @@ class Directory:
         # The entity an entry concerns, so its focal point can read it (one query).
         entity = details.get("entity") or details.get("code") or ""
         entry = AuditEntry(self._clock(), actor.aad_id, action, details, str(entity))
-        await guard(self._repo.record(entry))
+        await self._repo.record(entry)
 
     async def _save(self, record: EntityRecord) -> None:
         try:
-            await guard(self._repo.save_entity(record))
+            await self._repo.save_entity(record)
         except WriteConflict:
             raise NotSaved("error.busy") from None
 

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any
 
 from cards.content import ContentPack, FormItem
-from dialogs.common import guard
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.forms import clean_text
 from dialogs.ports import FeedbackStore
@@ -75,12 +74,12 @@ class LeaderFeedbackService:
 
     async def latest(self, session: SessionRecord) -> FeedbackVersion | None:
         """The newest version, if the leader submitted one."""
-        versions = await guard(self._feedback.versions(session.session_id))
+        versions = await self._feedback.versions(session.session_id)
         return versions[-1] if versions else None
 
     async def versions(self, session: SessionRecord) -> list[FeedbackVersion]:
         """Every version, oldest first."""
-        return await guard(self._feedback.versions(session.session_id))
+        return await self._feedback.versions(session.session_id)
 
     async def submit(
         self,
@@ -98,13 +97,11 @@ class LeaderFeedbackService:
             raise WrongState("error.feedback_locked")
         answers = parse_feedback(pack.leader_feedback_form, data, pack)
         for _ in range(5):
-            versions = await guard(self._feedback.versions(session.session_id))
+            versions = await self._feedback.versions(session.session_id)
             number = versions[-1].version + 1 if versions else 1
             try:
-                stored = await guard(
-                    self._feedback.add(
-                        session.session_id, number, answers, self._clock(), caller_id
-                    )
+                stored = await self._feedback.add(
+                    session.session_id, number, answers, self._clock(), caller_id
                 )
             except WriteConflict:
                 continue

@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from dialogs.common import change_session, guard
+from dialogs.common import change_session
 from dialogs.directory import Directory
-from dialogs.errors import InvalidInput, NotAllowed, NotSaved
+from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.ports import AttendanceStore, SessionStore, SetupStore
+from storage.errors import StorageUnavailable
 from storage.records import Person, SessionRecord
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,7 @@ class SetupRequests:
 
     async def asked(self, conversation_id: str, card_id: str, requester: Person) -> None:
         """The setup card posted as this message was asked for by this person."""
-        await guard(
-            self._setups.remember(conversation_id, card_id, requester.aad_id, self._clock())
-        )
+        await self._setups.remember(conversation_id, card_id, requester.aad_id, self._clock())
 
     async def require_requester(
         self,
@@ -57,12 +56,12 @@ class SetupRequests:
         """
         if caller.aad_id in organizers:
             return
-        requester = await guard(self._setups.requester(conversation_id, card_id))
+        requester = await self._setups.requester(conversation_id, card_id)
         if requester == caller.aad_id:
             return
         if requester is None:
             # Used already: a retry (double click, Teams' redelivery) by the leader it made.
-            active = await guard(self._sessions.active_for_chat(conversation_id))
+            active = await self._sessions.active_for_chat(conversation_id)
             if (
                 active is not None
                 and active.session_id == self._sessions.id_for(conversation_id, card_id)
@@ -74,8 +73,8 @@ class SetupRequests:
     async def used(self, conversation_id: str) -> None:
         """A session started in the chat: who asked for its setup cards need not be kept."""
         try:
-            await guard(self._setups.forget_chat(conversation_id))
-        except NotSaved:
+            await self._setups.forget_chat(conversation_id)
+        except StorageUnavailable:
             # The session is stored; a leftover row only lets its requester submit it again.
             log.warning("setup requests of a started session not removed")
 
@@ -105,7 +104,7 @@ class Leadership:
         """Make a Teams user on the sheet the session's leader (focal point only, audited)."""
         # The session's own entity, as stored: never the entity a card's data names.
         await self._directory.require_focal(focal, session.entity)
-        rows = await guard(self._attendance.list(session.session_id))
+        rows = await self._attendance.list(session.session_id)
         row = next(
             (
                 r
@@ -121,7 +120,7 @@ class Leadership:
         # Listed first under the new leader: if what follows fails, the extra row shows nothing
         # (a leader's list keeps only the sessions they lead now). Naming the leader again (a
         # retry after "not saved") changes nothing and is audited, as the focal point asked.
-        await guard(self._sessions.index_leader(session, leader.aad_id))
+        await self._sessions.index_leader(session, leader.aad_id)
         updated = await change_session(
             self._sessions,
             session,
@@ -131,8 +130,8 @@ class Leadership:
         )
         if previous.aad_id != leader.aad_id:
             try:
-                await guard(self._sessions.unindex_leader(updated, previous.aad_id))
-            except NotSaved:
+                await self._sessions.unindex_leader(updated, previous.aad_id)
+            except StorageUnavailable:
                 log.warning("previous leader's index row kept session=%s", session.session_id)
         await self._directory.record(
             focal,

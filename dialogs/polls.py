@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs.common import change, guard, require_leader
+from dialogs.common import change, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.ports import PollStore, SessionStore
@@ -121,7 +121,7 @@ class PollService:
             ref=ref,
             salt=secrets.token_hex(16),
         )
-        return await guard(self._polls.create(poll, cycle=session.cycle, entity=session.entity))
+        return await self._polls.create(poll, cycle=session.cycle, entity=session.entity)
 
     async def open_adhoc(
         self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
@@ -145,7 +145,7 @@ class PollService:
         """A poll of this session; anything else is refused."""
         if not isinstance(poll_id, str) or not poll_id.isalnum() or len(poll_id) > 64:
             raise InvalidInput("error.unknown_poll", field="poll")
-        poll = await guard(self._polls.get(session.session_id, poll_id))
+        poll = await self._polls.get(session.session_id, poll_id)
         if poll is None:
             raise InvalidInput("error.unknown_poll", field="poll")
         self._remember(poll)
@@ -164,7 +164,7 @@ class PollService:
         Also finishes any close left half done (vote rows not yet deleted).
         """
         closed = []
-        for poll in await guard(self._polls.for_session(session.session_id)):
+        for poll in await self._polls.for_session(session.session_id):
             was_open = poll.status != "closed"
             poll = await self._finish_close(poll)
             if was_open:
@@ -178,18 +178,16 @@ class PollService:
         Safe on any number of instances at once: each step is conditional or idempotent.
         """
         closed = 0
-        for entry in await guard(self._polls.open_before(self._clock() - self._timeout)):
-            poll = await guard(self._polls.get(entry.session_id, entry.poll_id))
+        for entry in await self._polls.open_before(self._clock() - self._timeout):
+            poll = await self._polls.get(entry.session_id, entry.poll_id)
             if poll is None:
-                await guard(self._polls.unindex(entry.poll_id))
+                await self._polls.unindex(entry.poll_id)
                 continue
             was_open = poll.status != "closed"
             poll = await self._finish_close(poll)
             if was_open:
                 closed += 1
-                session = await guard(
-                    self._sessions.get(entry.cycle, entry.entity, entry.session_id)
-                )
+                session = await self._sessions.get(entry.cycle, entry.entity, entry.session_id)
                 if session is not None:
                     self._told(session, poll)
         if closed:
@@ -206,19 +204,17 @@ class PollService:
             raise WrongState("error.poll_closed")
         choices = _parse_choices(choice, len(poll.options), poll.multiple)
         key = self._voter_key(poll, voter)
-        written = await guard(self._polls.put_vote(poll.poll_id, key, choices))
+        written = await self._polls.put_vote(poll.poll_id, key, choices)
         # Is the poll still open, and how does it stand: two reads, asked at the same time.
-        current, votes = await guard(
-            asyncio.gather(
-                self._polls.get(poll.session_id, poll.poll_id), self._polls.votes(poll.poll_id)
-            )
+        current, votes = await asyncio.gather(
+            self._polls.get(poll.session_id, poll.poll_id), self._polls.votes(poll.poll_id)
         )
         if current is not None:
             self._remember(current)
         if current is not None and current.status != "open":
             cutoff = await self._cutoff(current)
             if cutoff is None or written > cutoff:
-                await guard(self._polls.delete_vote(poll.poll_id, key))
+                await self._polls.delete_vote(poll.poll_id, key)
                 raise WrongState("error.poll_closed")
             return VoteResult(current, choices, await self.tally(current))
         poll = current or poll
@@ -228,13 +224,13 @@ class PollService:
         """The voter's current choice while the poll is open (after close, nobody can tell)."""
         if poll.status != "open" or not poll.salt:
             return None
-        return await guard(self._polls.get_vote(poll.poll_id, self._voter_key(poll, voter)))
+        return await self._polls.get_vote(poll.poll_id, self._voter_key(poll, voter))
 
     async def tally(self, poll: PollRecord) -> Tally:
         """Counts per option: the stored final results once closed, else live."""
         if poll.status == "closed" and poll.results is not None:
             return Tally(list(poll.results), poll.voters)
-        votes = await guard(self._polls.votes(poll.poll_id))
+        votes = await self._polls.votes(poll.poll_id)
         return _count([choices for choices, _ in votes], len(poll.options))
 
     async def reveal(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
@@ -271,8 +267,8 @@ class PollService:
         so a retry or the sweep finishes what a failure left.
         """
         closed = await self._close(poll)
-        deleted = await guard(self._polls.delete_votes(closed.poll_id))
-        await guard(self._polls.unindex(closed.poll_id))
+        deleted = await self._polls.delete_votes(closed.poll_id)
+        await self._polls.unindex(closed.poll_id)
         if deleted:
             log.info("poll votes deleted poll=%s votes=%d", closed.poll_id, deleted)
         return closed
@@ -285,8 +281,8 @@ class PollService:
         )
         if closing.status == "closed":
             return closing
-        cutoff = await guard(self._polls.server_time_of(closing.session_id, closing.poll_id))
-        votes = await guard(self._polls.votes(closing.poll_id))
+        cutoff = await self._polls.server_time_of(closing.session_id, closing.poll_id)
+        votes = await self._polls.votes(closing.poll_id)
         tally = _count([c for c, at in votes if at <= cutoff], len(closing.options))
         closed = await self._change(
             closing,
@@ -312,7 +308,7 @@ class PollService:
         while poll.status == "closing" and waited < _CLOSE_WAIT_SECONDS:
             await asyncio.sleep(0.1)
             waited += 0.1
-            fresh = await guard(self._polls.get(poll.session_id, poll.poll_id))
+            fresh = await self._polls.get(poll.session_id, poll.poll_id)
             if fresh is None:
                 return None
             poll = fresh

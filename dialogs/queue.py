@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dialogs.common import guard, require_leader
+from dialogs.common import require_leader
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline
 from dialogs.ports import EthicsQueueStore
@@ -64,7 +64,7 @@ class QuestionQueue:
                 service_url=session.service_url,
                 forwarded_at=now,
             )
-            if await guard(self._queue.add(item)):
+            if await self._queue.add(item):
                 added += 1
         log.info("questions forwarded session=%s new=%d", session.session_id, added)
         return added
@@ -72,7 +72,7 @@ class QuestionQueue:
     async def items(self, caller: Person, cycle: int) -> list[QueuedQuestion]:
         """The cycle's queue, open questions first (admins only)."""
         self._require_admin(caller)
-        items = await guard(self._queue.for_cycle(cycle))
+        items = await self._queue.for_cycle(cycle)
         return sorted(items, key=lambda q: (q.status != "open", q.forwarded_at))
 
     async def answer(
@@ -86,21 +86,19 @@ class QuestionQueue:
         if not reply:
             raise InvalidInput("error.required", field="reply")
         for _ in range(5):
-            item = await guard(self._queue.get(cycle, key))
+            item = await self._queue.get(cycle, key)
             if item is None:
                 raise InvalidInput("error.unknown_question", field="question")
             if item.status == "answered":
                 raise WrongState("error.already_answered")
             try:
-                return await guard(
-                    self._queue.save(
-                        replace(
-                            item,
-                            status="answered",
-                            reply=reply,
-                            answered_by=caller.aad_id,
-                            answered_at=self._clock(),
-                        )
+                return await self._queue.save(
+                    replace(
+                        item,
+                        status="answered",
+                        reply=reply,
+                        answered_by=caller.aad_id,
+                        answered_at=self._clock(),
                     )
                 )
             except WriteConflict:

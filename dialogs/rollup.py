@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from dialogs.common import change_session, guard
+from dialogs.common import change_session
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NotAllowed, WrongState
 from dialogs.feedback import clean_multiline
@@ -154,8 +154,8 @@ class RollupService:
         cycle = await self._directory.cycle()
         # The sessions and the certifications are independent reads: run them together.
         sessions, certifications = await asyncio.gather(
-            guard(self._sessions.of_entity(cycle.year, entity.code)),
-            guard(self._rollup.certifications(cycle.year)),
+            self._sessions.of_entity(cycle.year, entity.code),
+            self._rollup.certifications(cycle.year),
         )
         held = [s for s in sessions if s.held]
         units = units_of(held)
@@ -187,12 +187,12 @@ class RollupService:
 
     async def refresh_totals(self, cycle: int, entity: str) -> EntityTotals:
         """Recompute an entity's totals from its sessions (a recompute never drifts)."""
-        sessions = await guard(self._sessions.of_entity(cycle, entity))
+        sessions = await self._sessions.of_entity(cycle, entity)
         totals = totals_of(units_of(s for s in sessions if s.held))
         record = EntityTotals(
             cycle, entity, totals.sessions, totals.participants, totals.personnel, self._clock()
         )
-        await guard(self._rollup.save_totals(record))
+        await self._rollup.save_totals(record)
         return record
 
     async def organization(self, admin: Person) -> tuple[CycleConfig, list[OrgLine]]:
@@ -201,9 +201,9 @@ class RollupService:
             raise NotAllowed("error.admin_only")
         cycle = await self._directory.cycle()
         totals, certifications, extensions = await asyncio.gather(
-            guard(self._rollup.totals(cycle.year)),
-            guard(self._rollup.certifications(cycle.year)),
-            guard(self._rollup.extensions(cycle.year)),
+            self._rollup.totals(cycle.year),
+            self._rollup.certifications(cycle.year),
+            self._rollup.extensions(cycle.year),
         )
         requested = {x.entity for x in extensions if x.status == "requested"}
         lines = []
@@ -247,24 +247,22 @@ class RollupService:
         """Once a session is held, remember who attended it (for the cascade)."""
         if not session.held:
             return
-        rows = await guard(self._attendance.list(session.session_id))
+        rows = await self._attendance.list(session.session_id)
         for row in rows:
             if row.on_sheet and row.aad_id:
-                await guard(self._rollup.mark_attended(session.cycle, row.aad_id))
+                await self._rollup.mark_attended(session.cycle, row.aad_id)
 
     async def certify(self, focal: Person, entity: EntityRecord) -> Certification:
         """Appendix E: recount every held session from its sheet, then store the snapshot."""
         cycle = await self._directory.cycle()
-        sessions = [
-            s for s in await guard(self._sessions.of_entity(cycle.year, entity.code)) if s.held
-        ]
+        sessions = [s for s in await self._sessions.of_entity(cycle.year, entity.code) if s.held]
         if not sessions:
             raise WrongState("error.nothing_to_certify")
         limit = asyncio.Semaphore(_PARALLEL_READS)
 
         async def exact(session: SessionRecord) -> SessionRecord:
             async with limit:
-                rows = await guard(self._attendance.list(session.session_id))
+                rows = await self._attendance.list(session.session_id)
             await self.record_counts(session, rows)
             return replace(session, participants=sum(1 for r in rows if r.on_sheet))
 
@@ -285,7 +283,7 @@ class RollupService:
             certified_by_name=focal.name,
             certified_at=self._clock(),
         )
-        await guard(self._rollup.certify(item))
+        await self._rollup.certify(item)
         await self.refresh_totals(cycle.year, entity.code)
         await self._directory.record(
             focal, "entity.certify", entity=entity.code, participants=totals.participants
@@ -295,7 +293,7 @@ class RollupService:
 
     async def is_certified(self, cycle: int, entity: str) -> bool:
         """Whether the entity has certified this cycle (Appendix C then stops changing)."""
-        return entity in await guard(self._rollup.certifications(cycle))
+        return entity in await self._rollup.certifications(cycle)
 
     async def request_extension(
         self, focal: Person, entity: EntityRecord, data: Mapping[str, Any], request_id: str
@@ -314,7 +312,7 @@ class RollupService:
             requested_by_name=focal.name,
             requested_at=self._clock(),
         )
-        if await guard(self._rollup.add_extension(item)):
+        if await self._rollup.add_extension(item):
             await self._directory.record(focal, "extension.request", entity=entity.code)
         return item
 
@@ -323,7 +321,7 @@ class RollupService:
         if not self._directory.is_admin(admin):
             raise NotAllowed("error.admin_only")
         cycle = await self._directory.cycle()
-        return await guard(self._rollup.extensions(cycle.year))
+        return await self._rollup.extensions(cycle.year)
 
     async def decide_extension(self, admin: Person, key: Any, until: Any) -> Extension:
         """Grant a request a new deadline (admins only)."""
@@ -345,18 +343,14 @@ class RollupService:
             decided_by=admin.aad_id,
             decided_at=self._clock(),
         )
-        await guard(self._rollup.save_extension(decided))
+        await self._rollup.save_extension(decided)
         return decided
 
     async def cascade(self, entity: EntityRecord) -> tuple[list[CascadeLine], list[ExpectedLine]]:
         """Leaders who held a session and whether they attended one; expected units not held."""
         cycle = await self._directory.cycle()
-        sessions = [
-            s for s in await guard(self._sessions.of_entity(cycle.year, entity.code)) if s.held
-        ]
-        attended = await guard(
-            self._rollup.attended(cycle.year, {s.leader.aad_id for s in sessions})
-        )
+        sessions = [s for s in await self._sessions.of_entity(cycle.year, entity.code) if s.held]
+        attended = await self._rollup.attended(cycle.year, {s.leader.aad_id for s in sessions})
         lines = [
             CascadeLine(s.leader.name, s.unit, s.leader.aad_id in attended)
             for s in sorted(sessions, key=lambda s: (s.session_date, s.unit))
@@ -365,7 +359,7 @@ class RollupService:
         held_leaders = {normalized_name(s.leader.name) for s in sessions}
         missing = [
             line
-            for line in await guard(self._rollup.expected(cycle.year, entity.code))
+            for line in await self._rollup.expected(cycle.year, entity.code)
             if normalized_name(line.unit) not in held_units
             and (not line.leader or normalized_name(line.leader) not in held_leaders)
         ]
@@ -374,7 +368,7 @@ class RollupService:
     async def has_expected(self, entity: EntityRecord) -> bool:
         """Whether an expected list was imported for the entity."""
         cycle = await self._directory.cycle()
-        return bool(await guard(self._rollup.expected(cycle.year, entity.code)))
+        return bool(await self._rollup.expected(cycle.year, entity.code))
 
     async def import_expected(self, entity: EntityRecord, data: Mapping[str, Any]) -> int:
         """Replace the expected list from pasted CSV lines: `unit[,leader]`."""
@@ -393,5 +387,5 @@ class RollupService:
         if len(lines) > MAX_EXPECTED_LINES:
             raise InvalidInput("error.too_many_lines", field="expected_csv", max=MAX_EXPECTED_LINES)
         cycle = await self._directory.cycle()
-        await guard(self._rollup.replace_expected(cycle.year, entity.code, lines))
+        await self._rollup.replace_expected(cycle.year, entity.code, lines)
         return len(lines)

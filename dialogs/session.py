@@ -10,7 +10,7 @@ from typing import Any
 
 from cards.content import ContentPack, Scenario
 from cards.library import PackLibrary
-from dialogs.common import change_session, guard, require_leader
+from dialogs.common import change_session, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.polls import PollService
@@ -254,11 +254,11 @@ class DialogueService:
         text = clean_text(
             data.get("question_text"), field="question", max_length=MAX_QUESTION, required=True
         )
-        return await guard(self._questions.add(session.session_id, text, self._clock()))
+        return await self._questions.add(session.session_id, text, self._clock())
 
     async def questions(self, session: SessionRecord) -> list[QuestionRecord]:
         """The session's unanswered questions."""
-        return await guard(self._questions.for_session(session.session_id))
+        return await self._questions.for_session(session.session_id)
 
     def wrapped(self, session: SessionRecord) -> set[str]:
         """Scenarios whose discussion the leader wrapped up."""

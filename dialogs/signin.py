@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from dialogs.common import change_session, guard, require_leader
+from dialogs.common import change_session, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
@@ -133,14 +133,14 @@ class SignInService:
             created_at=self._clock(),
             pack=cycle.pack,
         )
-        existing = await self._guard(self._sessions.active_for_chat(chat.conversation_id))
+        existing = await self._sessions.active_for_chat(chat.conversation_id)
         if existing is not None and existing.session_id != session.session_id:
             raise WrongState("error.session_exists", leader=existing.leader.name)
         if existing is not None:
             # The same setup card submitted again (double click, Teams retry): same session.
             return await self.sheet(existing)
         try:
-            stored = await self._guard(self._sessions.create(session))
+            stored = await self._sessions.create(session)
         except ActiveSessionExists:
             raise WrongState("error.session_exists_short") from None
         log.info("session started session=%s entity=%s", stored.session_id, stored.entity)
@@ -148,15 +148,13 @@ class SignInService:
 
     async def active(self, conversation_id: str) -> SessionRecord | None:
         """The chat's active session, if any."""
-        return await self._guard(self._sessions.active_for_chat(conversation_id))
+        return await self._sessions.active_for_chat(conversation_id)
 
     async def for_card(self, conversation_id: str, session_id: Any) -> SessionRecord:
         """The session a card action names, which must be this chat's active session."""
         if not isinstance(session_id, str):
             raise NoSession("error.no_session")
-        session = await self._guard(
-            self._sessions.active_for_chat(conversation_id, expected=session_id)
-        )
+        session = await self._sessions.active_for_chat(conversation_id, expected=session_id)
         # An ended session may still be named by a card seen before its chat was freed.
         if session is None or session.status == ENDED:
             raise NoSession("error.no_session")
@@ -179,28 +177,26 @@ class SignInService:
             and sid.isalnum()
             and len(sid) <= 64
         ):
-            session = await self._guard(self._sessions.get(cycle, entity, sid))
+            session = await self._sessions.get(cycle, entity, sid)
         if session is None:
             raise NoSession("error.no_session")
         return session
 
     async def of_entity(self, cycle: int, entity: str) -> list[SessionRecord]:
         """Every session of an entity in a cycle."""
-        return await self._guard(self._sessions.of_entity(cycle, entity))
+        return await self._sessions.of_entity(cycle, entity)
 
     async def led_by(self, person: Person) -> list[SessionRecord]:
         """The sessions this person led."""
-        return await self._guard(self._sessions.led_by(person.aad_id))
+        return await self._sessions.led_by(person.aad_id)
 
     async def reload(self, session: SessionRecord) -> SessionRecord | None:
         """The session as stored now."""
-        return await self._guard(
-            self._sessions.get(session.cycle, session.entity, session.session_id)
-        )
+        return await self._sessions.get(session.cycle, session.entity, session.session_id)
 
     async def sheet(self, session: SessionRecord) -> Sheet:
         """The session and its current sheet."""
-        return Sheet(session, await self._guard(self._attendance.list(session.session_id)))
+        return Sheet(session, await self._attendance.list(session.session_id))
 
     async def name_mask(self, session: SessionRecord) -> NameMask:
         """What masks the names of the session's participants in text for the Ethics Office.
@@ -225,14 +221,12 @@ class SignInService:
             raise WrongState("error.leader_signs_in")
         details = parse_details(data, prefix="my")
         before = await self.sheet(session)
-        row = await self._guard(
-            self._attendance.sign_in(
-                session.session_id,
-                person,
-                self._clock(),
-                category=details.category,
-                agency=details.agency,
-            )
+        row = await self._attendance.sign_in(
+            session.session_id,
+            person,
+            self._clock(),
+            category=details.category,
+            agency=details.agency,
         )
         # The sheet as read plus the caller's new row: 25 people signing in at once need not
         # read it again each; the shared card is rebuilt from storage a moment later anyway.
@@ -246,7 +240,7 @@ class SignInService:
         sheet = await self.sheet(session)
         row = sheet.find(person.aad_id)
         if row is not None:
-            await self._guard(self._attendance.remove(session.session_id, row.key))
+            await self._attendance.remove(session.session_id, row.key)
         return await self.sheet(session)
 
     async def add_named(
@@ -263,16 +257,14 @@ class SignInService:
         wanted = name_skeleton(name)
         if any(name_skeleton(r.name) == wanted for r in sheet.attendees):
             return sheet, name, False
-        await self._guard(
-            self._attendance.add_named(
-                session.session_id,
-                name,
-                self._clock(),
-                identity=wanted,
-                category=details.category,
-                agency=details.agency,
-                added_by=caller.aad_id,
-            )
+        await self._attendance.add_named(
+            session.session_id,
+            name,
+            self._clock(),
+            identity=wanted,
+            category=details.category,
+            agency=details.agency,
+            added_by=caller.aad_id,
         )
         return await self.sheet(session), name, True
 
@@ -283,7 +275,7 @@ class SignInService:
         sheet = await self.sheet(session)
         if not isinstance(key, str) or key not in {r.key for r in sheet.attendees}:
             raise InvalidInput("error.unknown_entry", field="remove")
-        await self._guard(self._attendance.remove(session.session_id, key))
+        await self._attendance.remove(session.session_id, key)
         return await self.sheet(session)
 
     async def import_roster(
@@ -298,10 +290,8 @@ class SignInService:
             for m in members
             if m.aad_id and not session.is_leader(m.aad_id)
         ]
-        added = await self._guard(
-            self._attendance.add_users(
-                session.session_id, people, self._clock(), source="roster", added_by=caller.aad_id
-            )
+        added = await self._attendance.add_users(
+            session.session_id, people, self._clock(), source="roster", added_by=caller.aad_id
         )
         return await self.sheet(session), added
 
@@ -312,10 +302,8 @@ class SignInService:
         self._require_open(session)
         sheet = await self.sheet(session)
         people = [Person(h.aad_id, h.mri, h.name) for h in sheet.hints]
-        added = await self._guard(
-            self._attendance.add_users(
-                session.session_id, people, self._clock(), source="joined", added_by=caller.aad_id
-            )
+        added = await self._attendance.add_users(
+            session.session_id, people, self._clock(), source="joined", added_by=caller.aad_id
         )
         return await self.sheet(session), added
 
@@ -326,9 +314,7 @@ class SignInService:
             return False
         for person in people:
             if person.aad_id and not session.is_leader(person.aad_id):
-                await self._guard(
-                    self._attendance.add_hint(session.session_id, person, self._clock())
-                )
+                await self._attendance.add_hint(session.session_id, person, self._clock())
         return True
 
     async def name_monitor(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:
@@ -378,7 +364,7 @@ class SignInService:
             session,
             lambda s: replace(s, status=ENDED, ended_at=now, closed_at=s.closed_at or now),
         )
-        await self._guard(self._sessions.release_chat(session.conversation_id, session.session_id))
+        await self._sessions.release_chat(session.conversation_id, session.session_id)
         if by_focal:
             await self._directory.record(
                 caller, "session.end", session=session.session_id, entity=session.entity
@@ -420,19 +406,17 @@ class SignInService:
             focal, "sheet.restore" if struck else "sheet.add", session, key
         )
         if struck is not None:
-            await self._guard(self._attendance.restore(session.session_id, struck))
+            await self._attendance.restore(session.session_id, struck)
             return await self.sheet(session), struck.name, RESTORED
-        added = await self._guard(
-            self._attendance.add_correction(
-                session.session_id,
-                person=person,
-                name=name,
-                identity=identity,
-                at=self._clock(),
-                category=details.category,
-                agency=details.agency,
-                added_by=focal.aad_id,
-            )
+        added = await self._attendance.add_correction(
+            session.session_id,
+            person=person,
+            name=name,
+            identity=identity,
+            at=self._clock(),
+            category=details.category,
+            agency=details.agency,
+            added_by=focal.aad_id,
         )
         return await self.sheet(session), name, ADDED if added else LISTED
 
@@ -443,7 +427,7 @@ class SignInService:
         if not isinstance(key, str) or key not in {r.key for r in sheet.attendees}:
             raise InvalidInput("error.unknown_entry", field="remove")
         await self._audit_correction(focal, "sheet.remove", session, key)
-        if not await self._guard(self._attendance.strike(session.session_id, key, self._clock())):
+        if not await self._attendance.strike(session.session_id, key, self._clock()):
             raise InvalidInput("error.unknown_entry", field="remove")
         return await self.sheet(session)
 
@@ -498,7 +482,3 @@ class SignInService:
     def _require_open(session: SessionRecord) -> None:
         if session.status != SIGNIN:
             raise WrongState("error.signin_closed")
-
-    @staticmethod
-    async def _guard(awaitable: Awaitable[T]) -> T:
-        return await guard(awaitable)

@@ -34,6 +34,7 @@ from dialogs.exports import (
     organization_xlsx,
 )
 from dialogs.rollup import RollupService
+from storage.errors import StorageUnavailable
 from storage.records import Person
 
 TTL_SECONDS = 15 * 60
@@ -115,6 +116,10 @@ class Downloads:
         except DialogueError:
             # The requester lost the role since the link was made: the link no longer works.
             raise web.HTTPNotFound(text=self._renderer.text("en", "error.export_link")) from None
+        except StorageUnavailable:
+            # The link stays good: the same link works once storage answers again.
+            text = self._renderer.text(grant.lang, "error.export_unavailable")
+            raise web.HTTPServiceUnavailable(text=text, headers={"Retry-After": "30"}) from None
         return web.Response(
             body=body,
             content_type=FORMATS[grant.fmt].split(";")[0],

@@ -21,6 +21,7 @@ from cards.catalog import LANGUAGES, resolve_language
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from dialogs.leadership import SetupRequests
 from dialogs.signin import SignInService
+from storage.errors import StorageUnavailable
 from storage.records import Person, SessionRecord
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,17 @@ log = logging.getLogger(__name__)
 CARD_ACTION = "adaptiveCard/action"
 JOIN_EVENT = "application/vnd.microsoft.meetingParticipantJoin"
 _OWN_COMMANDS = ("start", "help", "sheet", "agenda", "end")
+
+
+def told(error: DialogueError | StorageUnavailable) -> DialogueError:
+    """What the person hears: a refusal as it is, a storage failure as "not saved, try again".
+
+    This is the one place a storage failure becomes words; the rules let it travel up.
+    """
+    if isinstance(error, StorageUnavailable):
+        log.warning("storage unavailable: %s", error)
+        return NotSaved("error.not_saved")
+    return error
 
 
 class ActionModule(Protocol):
@@ -120,8 +132,9 @@ class DialogueBot(TeamsActivityHandler):
                     unknown=text if command != "help" and text else "",
                 )
                 await send_card(turn_context, card)
-        except DialogueError as error:
-            await turn_context.send_activity(self._views.notice_text(lang, Notice.of(error)))
+        except (DialogueError, StorageUnavailable) as error:
+            notice = Notice.of(told(error))
+            await turn_context.send_activity(self._views.notice_text(lang, notice))
 
     async def _start(self, turn_context: TurnContext, lang: str) -> None:
         activity = turn_context.activity
@@ -204,8 +217,8 @@ class DialogueBot(TeamsActivityHandler):
         act = ActionContext(turn_context, person, verb, data)
         try:
             card = await handler(act)
-        except DialogueError as error:
-            card = await self._refusal(act, module, error)
+        except (DialogueError, StorageUnavailable) as error:
+            card = await self._refusal(act, module, told(error))
         return card_response(card)
 
     async def _refusal(
@@ -222,7 +235,7 @@ class DialogueBot(TeamsActivityHandler):
             return self._views.notice(act.lang, notice)
         try:
             card = await module.refusal(act, notice)
-        except DialogueError:
+        except (DialogueError, StorageUnavailable):
             card = None
         return card if card is not None else self._views.notice(act.lang, notice)
 
@@ -272,6 +285,6 @@ class DialogueBot(TeamsActivityHandler):
                 session = await self._signin.active(activity.conversation.id)
                 if session is not None:
                     self._shared.sheet(session)
-        except DialogueError:
+        except (DialogueError, StorageUnavailable):
             log.warning("meeting join hints not stored")
         return None

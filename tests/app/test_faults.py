@@ -20,13 +20,18 @@ from testing.connector import UPDATE, FakeConnector
 from testing.env import ROOT
 from testing.faultproxy import FORWARDED, FORWARDED_THEN_FAILED, INJECTED, on
 from testing.flows import (
+    FOCAL,
     GOOD_C,
     GOOD_F,
     QUESTION,
     data_of,
     find_posted,
+    hold_two_sessions,
+    last_card,
+    name_focal_points,
     run_to_conclusion,
     start_session,
+    urls,
 )
 from testing.teams import BotUnderTest, Chat, StartBot, User, card_sid, card_text, inputs
 
@@ -331,3 +336,28 @@ async def test_card_updates_outlast_a_5xx_burst_longer_than_the_http_clients_ret
             f"the shared card never showed the sign-in: {len(failed)} update attempts failed "
             "and none followed (the bot's retries of a card update did not run)"
         ) from None
+
+
+async def test_storage_down_on_an_export_link_says_try_again_and_the_link_keeps_working(
+    start_proxied, proxy, connector, people
+):
+    bot = await start_proxied(ETHICS_ADMIN_IDS=ADMIN.aad_id)
+    await name_focal_points(bot, connector)
+    await hold_two_sessions(bot, connector, people)
+    await bot.flush()
+    personal = Chat(kind="personal", id="a:focal-chat")
+    await bot.say(FOCAL, personal, "progress", mention=False)
+    path = "/exports/" + urls(last_card(connector, personal))[0].split("/exports/")[1]
+    proxy.down("503")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(bot.url + path) as response:
+            # Not "invalid link": the link is good, storage is not answering.
+            assert response.status == 503
+            assert "Open the same link again" in await response.text()
+        # A typed command is answered with the reason too, never left unanswered.
+        await bot.say(FOCAL, personal, "progress", mention=False)
+        assert NOT_SAVED in connector.activities(personal.id)[-1].get("text", "")
+        proxy.up()
+        async with http.get(bot.url + path) as response:
+            assert response.status == 200
+            assert "LEADERSHIP DIALOGUE" in (await response.read()).decode("utf-8-sig")

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
+from dialogs.errors import InvalidInput, NotAllowed, WrongState
 from dialogs.polls import MIN_VOTERS, Tally
+from storage.errors import StorageUnavailable
 
 FAR_FUTURE = timedelta(days=3650)
 
@@ -169,7 +170,7 @@ async def test_the_sweep_finishes_a_close_a_fault_left_half_done(
         return await real_delete(poll_id)
 
     store.polls.delete_votes = failing
-    with pytest.raises(NotSaved):  # the leader is told; the tally is stored already
+    with pytest.raises(StorageUnavailable):  # the router tells the leader; the tally is stored
         await polls.close(poll, leader, session)
     store.outage.down = False
     store.polls.delete_votes = real_delete
