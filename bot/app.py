@@ -9,25 +9,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from aiohttp import typedefs as web_typedefs
 from aiohttp import web
+from azure.core.exceptions import DeserializationError
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import BotFrameworkAuthentication
-from msrest.exceptions import DeserializationError
 
 from bot.after.actions import AfterActions
 from bot.after.views import AfterViews
 from bot.polls.actions import PollActions
+from bot.polls.views import PollViews
 from bot.rollup.actions import RollupActions
 from bot.rollup.downloads import Downloads
 from bot.rollup.views import RollupViews
 from bot.session.actions import DialogueActions
-from bot.session.screens import Screens
 from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
 from bot.settings import Settings, SettingsError
 from bot.signin.actions import SignInActions
+from bot.signin.views import SignInViews
 from bot.teams.auth import (
     DEFAULT_ISSUER,
     DEFAULT_METADATA_URL,
@@ -45,8 +47,8 @@ from bot.teams.identity import tenant_of
 from bot.teams.logs import install_correlation, new_correlation, redact
 from bot.teams.outbound import Outbound
 from bot.teams.pacing import ChatPacer
-from bot.teams.replies import Views
-from bot.teams.router import DialogueBot
+from bot.teams.replies import Replies
+from bot.teams.router import DialogueBot, Journey
 from bot.teams.sdk_speedups import cheap_retry_policies
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
@@ -73,7 +75,7 @@ BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
 AUTH = web.AppKey("auth", Authenticator)
-FLUSH = web.AppKey("flush", Callable[[], Awaitable[None]])
+FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
 TURNS_AT_ONCE = 64
@@ -157,12 +159,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         )
         rollup = RollupService(store.sessions, store.rollup, store.attendance, directory, clock)
         dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
-        screens = Screens(
-            Views(renderer), DialogueViews(renderer), signin, dialogue, polls, directory
-        )
+        replies = Replies(renderer)
+        signin_views = SignInViews(renderer, replies, directory)
+        dialogue_views = DialogueViews(renderer, replies, dialogue)
+        poll_views = PollViews(renderer, replies, polls)
         updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
         totals = Coalescer(settings.card_update_interval * 2)
-        shared = SharedCards(updater, screens, signin, rollup, totals)
+        shared = SharedCards(
+            updater, signin_views, dialogue_views, poll_views, signin, rollup, totals
+        )
         outbound = Outbound(adapter, settings.app_id)
         feedback = LeaderFeedbackService(store.feedback, clock)
         assessment = AssessmentService(
@@ -182,7 +187,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             feedback,
             assessment,
             QuestionQueue(store.queue, settings.admin_ids, clock, signin),
-            screens,
+            dialogue_views,
+            replies,
             AfterViews(renderer, settings.assessment_min_answers),
             outbound,
         )
@@ -195,7 +201,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             signin,
             feedback,
             after,
-            screens,
+            signin_views,
+            replies,
             RollupViews(renderer),
             downloads,
             outbound,
@@ -204,20 +211,27 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             shared,
         )
         setups = SetupRequests(store.setups, store.sessions, clock)
-        modules = [
-            SignInActions(signin, dialogue, screens, shared, clock, setups),
+        signin_actions = SignInActions(
+            signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies
+        )
+        # The order of the journeys is the order of the help card's commands.
+        journeys: list[Journey] = [
+            signin_actions,
             DialogueActions(
-                signin, dialogue, polls, screens, shared, after.post_conclusion_reminder
+                signin,
+                dialogue,
+                polls,
+                dialogue_views,
+                poll_views,
+                replies,
+                shared,
+                after.post_conclusion_reminder,
             ),
-            PollActions(signin, dialogue, polls, screens, shared),
+            PollActions(signin, dialogue, polls, dialogue_views, poll_views, shared),
             after,
             rollup_actions,
         ]
-        commands = {
-            **dict.fromkeys(("feedback", "questions", "remind"), after),
-            **dict.fromkeys(("progress", "report", "admin", "focal"), rollup_actions),
-        }
-        bot = DialogueBot(settings, signin, screens, shared, modules, commands, clock, setups)
+        bot = DialogueBot(replies, journeys, on_join=signin_actions.joined)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = updater
@@ -311,7 +325,7 @@ def _adapter(auth: BotFrameworkAuthentication, renderer: CardRenderer) -> CloudA
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Callable) -> web.StreamResponse:
+async def _errors(request: web.Request, handler: web_typedefs.Handler) -> web.StreamResponse:
     """Log unexpected failures and answer 500 without details; HTTP errors pass through."""
     try:
         return await handler(request)

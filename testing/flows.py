@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from azure.data.tables.aio import TableServiceClient
@@ -211,3 +212,43 @@ async def name_focal_points(bot: BotUnderTest, connector: FakeConnector) -> None
         {"focal_entity": "DPO", "focal_upn": OTHER_FOCAL.member()["userPrincipalName"]},
     )
     assert "Ingrid Berg is now focal point for DPO" in card_text(card)
+
+
+# A results bar as the card words it: "Yes: 2 (67%)" (French and Spanish put a space before %).
+COUNTS = re.compile(r": \d+ \(\d+\s?%\)")
+
+
+async def open_poll(bot, connector, people, chat, *, options: str = "Yes\nNo\nNot sure"):
+    """A session in its first scenario with the leader's own poll open: (sid, card id, poll)."""
+    leader = people[0]
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    for person in people[1:6]:
+        await bot.execute(person, chat, card_id, "signin", {"sid": sid})
+    agenda_id, _ = find_posted(connector, chat, "question.log")
+    for _ in range(2):
+        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
+        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
+    await bot.execute(
+        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
+    )
+    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+    scenario_id, _ = find_posted(connector, chat, "scenario.view")
+    await bot.execute(
+        leader,
+        chat,
+        scenario_id,
+        "poll.open_adhoc",
+        {"sid": sid, "scenario": "s1", "poll_question": "Is this clear?", "poll_options": options},
+    )
+    poll_card_id, poll_card = find_posted(connector, chat, "poll.vote")
+    return sid, poll_card_id, data_of(poll_card, "poll.vote")["poll"]
+
+
+async def vote(bot, person, chat, card_id: str, sid: str, poll: str, choice: str) -> dict[str, Any]:
+    """One participant's vote, seen to be recorded."""
+    status, card = await bot.execute(
+        person, chat, card_id, "poll.vote", {"sid": sid, "poll": poll, "vote": choice}
+    )
+    assert status == 200 and "Your vote is recorded" in card_text(card)
+    return card

@@ -9,15 +9,24 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.after.views import AfterViews
-from bot.session.screens import Screens
+from bot.session.views import DialogueViews
 from bot.settings import Settings
-from bot.teams.context import ActionContext, Card, Handler, send_card
-from bot.teams.identity import is_group_chat, person_of
+from bot.signin.actions import active_session
+from bot.teams.context import (
+    IN_MEETING,
+    IN_PERSONAL,
+    ActionContext,
+    Card,
+    Command,
+    Handler,
+    send_card,
+)
+from bot.teams.identity import person_of
 from bot.teams.outbound import Outbound, PersonalMessage
-from bot.teams.replies import Notice
+from bot.teams.replies import Notice, Replies
 from dialogs.assessment import CLOSED, AssessmentService
 from dialogs.directory import Directory
-from dialogs.errors import DialogueError, InvalidInput, NoSession, NotAllowed, WrongState
+from dialogs.errors import InvalidInput, NotAllowed, WrongState
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.queue import QuestionQueue
 from dialogs.rollup import RollupService
@@ -41,7 +50,8 @@ class AfterActions:
         feedback: LeaderFeedbackService,
         assessment: AssessmentService,
         queue: QuestionQueue,
-        screens: Screens,
+        dialogue_views: DialogueViews,
+        replies: Replies,
         views: AfterViews,
         outbound: Outbound,
     ) -> None:
@@ -53,7 +63,8 @@ class AfterActions:
         self._feedback = feedback
         self._assessment = assessment
         self._queue = queue
-        self._screens = screens
+        self._dialogue_views = dialogue_views
+        self._replies = replies
         self._views = views
         self._outbound = outbound
 
@@ -76,7 +87,7 @@ class AfterActions:
         Only to whom the form belongs: Appendix C to the leader, Appendix F to a participant on
         the sheet, the queue to an admin; anyone else gets the reason alone.
         """
-        text = self._screens.views.notice_text(act.lang, notice)
+        text = self._replies.notice_text(act.lang, notice)
         if act.verb == "queue.answer":
             if not self._directory.is_admin(act.person):
                 return None
@@ -148,7 +159,7 @@ class AfterActions:
         if act.data.get("forward_questions") == "true":
             questions = await self._dialogue.questions(session)
             await self._queue.forward(session, act.person, questions)
-        text = self._screens.views.text(act.lang, "notice.feedback_saved", version=version.version)
+        text = self._replies.text(act.lang, "notice.feedback_saved", version=version.version)
         return await self._feedback_card(session, act.lang, notice=(text, "good"))
 
     # Appendix F ------------------------------------------------------------------------------
@@ -167,7 +178,7 @@ class AfterActions:
         if await self._assessment.participant(session, act.person) is None:
             raise NotAllowed("error.not_participant")
         if await self._assessment.has_answered(session, act.person):
-            text = self._screens.views.text(act.lang, "error.already_assessed")
+            text = self._replies.text(act.lang, "error.already_assessed")
             return self._views.assessment_form(
                 session, pack, act.lang, open_=False, notice=(text, "good")
             )
@@ -177,7 +188,7 @@ class AfterActions:
         session = await self._held(act)
         pack = self._dialogue.pack(session, act.lang)
         await self._assessment.submit(session, act.person, pack, act.data)
-        text = self._screens.views.text(act.lang, "notice.assessed")
+        text = self._replies.text(act.lang, "notice.assessed")
         return self._views.assessment_form(
             session, pack, act.lang, open_=False, notice=(text, "good")
         )
@@ -196,7 +207,9 @@ class AfterActions:
             if sent
             else Notice("notice.reminders_closed", {}, "warning")
         )
-        return await self._screens.agenda(session, act.lang, person=act.person, notice=notice)
+        return await self._dialogue_views.agenda(
+            session, act.lang, person=act.person, notice=notice
+        )
 
     async def start_reminders(self, session: SessionRecord, caller: Person) -> bool:
         """Remind, in personal chat, those who signed in and have not answered (leader only).
@@ -242,7 +255,7 @@ class AfterActions:
         session = await self._signin.by_keys(act.data)
         questions = await self._dialogue.questions(session)
         added = await self._queue.forward(session, act.person, questions)
-        return await self._screens.agenda(
+        return await self._dialogue_views.agenda(
             session,
             act.lang,
             person=act.person,
@@ -277,41 +290,50 @@ class AfterActions:
             card=self._views.reply(item, act.lang),
         )
         key = "notice.answer_sent" if delivered else "notice.answer_stored"
-        text = self._screens.views.text(act.lang, key, leader=item.leader_name)
+        text = self._replies.text(act.lang, key, leader=item.leader_name)
         return await self._queue_card(
             act.person, act.lang, (text, "good" if delivered else "warning")
         )
 
     # Commands --------------------------------------------------------------------------------
 
-    async def command(self, name: str, turn_context: TurnContext, lang: str) -> None:
-        """`feedback` (a leader's sessions), `questions` (Ethics Office), `remind` (leader)."""
-        person = person_of(turn_context.activity)
-        if person is None:
-            raise NotAllowed("error.leader_only")
-        if name == "feedback":
-            sessions = await self._signin.led_by(person)
-            rows = [(s, await self._feedback.latest(s)) for s in sessions]
-            names = await self._directory.names()
-            await send_card(turn_context, self._views.my_sessions(rows, lang, names))
-        elif name == "questions":
-            await send_card(turn_context, await self._queue_card(person, lang))
-        elif name == "remind":
-            if not is_group_chat(turn_context.activity):
-                raise NoSession("error.not_in_chat")
-            session = await self._signin.active(turn_context.activity.conversation.id)
-            if session is None:
-                raise NoSession("error.no_session")
-            if session.stage != DONE:
-                raise WrongState("error.not_held")
-            sent = await self.start_reminders(session, person)
-            key = "notice.reminders" if sent else "notice.reminders_closed"
-            await turn_context.send_activity(self._screens.views.text(lang, key))
-        else:
-            raise DialogueError("error.unknown_action")
+    def commands(self) -> dict[str, Command]:
+        """`remind` (leader, meeting chat), `feedback` (leader), `questions` (Ethics Office)."""
+        return {
+            "remind": Command(self._remind_command, IN_MEETING),
+            "feedback": Command(self._feedback_command, IN_PERSONAL),
+            "questions": Command(self._questions_command, IN_PERSONAL),
+        }
+
+    async def _feedback_command(self, turn_context: TurnContext, lang: str) -> None:
+        person = _typed_by(turn_context)
+        sessions = await self._signin.led_by(person)
+        rows = [(s, await self._feedback.latest(s)) for s in sessions]
+        names = await self._directory.names()
+        await send_card(turn_context, self._views.my_sessions(rows, lang, names))
+
+    async def _questions_command(self, turn_context: TurnContext, lang: str) -> None:
+        await send_card(turn_context, await self._queue_card(_typed_by(turn_context), lang))
+
+    async def _remind_command(self, turn_context: TurnContext, lang: str) -> None:
+        person = _typed_by(turn_context)
+        session = await active_session(self._signin, turn_context.activity)
+        if session.stage != DONE:
+            raise WrongState("error.not_held")
+        sent = await self.start_reminders(session, person)
+        key = "notice.reminders" if sent else "notice.reminders_closed"
+        await turn_context.send_activity(self._replies.text(lang, key))
 
     async def post_conclusion_reminder(
         self, turn_context: TurnContext, session: SessionRecord
     ) -> None:
         """At conclusion, a card in the meeting chat asks participants to assess the facilitator."""
         await send_card(turn_context, self._views.reminder(session, session.language))
+
+
+def _typed_by(turn_context: TurnContext) -> Person:
+    """Who typed the command; a message without a Teams user id can do nothing here."""
+    person = person_of(turn_context.activity)
+    if person is None:
+        raise NotAllowed("error.leader_only")
+    return person

@@ -12,9 +12,7 @@ from cards.content import ContentPack
 from cards.renderer import Card, CardRenderer
 from dialogs.assessment import Results
 from dialogs.feedback import NUMBERS, Prefill
-from storage.feedback import FeedbackVersion
-from storage.questions import QueuedQuestion
-from storage.records import SessionRecord
+from storage.records import FeedbackVersion, QueuedQuestion, SessionRecord
 
 # Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
 # messages above about 40 KB.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.session.screens import Screens
+from bot.polls.views import PollViews
 from bot.session.shared_cards import SharedCards
-from bot.teams.context import ActionContext, Card, Handler, send_card
+from bot.session.views import DialogueViews
+from bot.teams.context import ActionContext, Card, Command, Handler, send_card
 from bot.teams.replies import Notice
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.polls import PollService
@@ -25,13 +26,15 @@ class PollActions:
         signin: SignInService,
         dialogue: DialogueService,
         polls: PollService,
-        screens: Screens,
+        dialogue_views: DialogueViews,
+        poll_views: PollViews,
         shared: SharedCards,
     ) -> None:
         self._signin = signin
         self._dialogue = dialogue
         self._polls = polls
-        self._screens = screens
+        self._dialogue_views = dialogue_views
+        self._poll_views = poll_views
         self._shared = shared
 
     def verbs(self) -> dict[str, Handler]:
@@ -45,15 +48,21 @@ class PollActions:
             "poll.open_adhoc": self._open_adhoc,
         }
 
+    def commands(self) -> dict[str, Command]:
+        """Polls are opened from cards only."""
+        return {}
+
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
         """The card the person was looking at, with the reason their action was refused."""
         session = await self._session(act)
         if act.verb.startswith("poll.open"):
-            return self._screens.scenario(
+            return self._dialogue_views.scenario(
                 session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
             )
         poll = await self._polls.get(session, act.data.get("poll"))
-        return await self._screens.poll(session, poll, act.lang, person=act.person, notice=notice)
+        return await self._poll_views.poll(
+            session, poll, act.lang, person=act.person, notice=notice
+        )
 
     async def _session(self, act: ActionContext) -> SessionRecord:
         return await self._signin.for_card(act.conversation_id, act.data.get("sid"))
@@ -65,7 +74,9 @@ class PollActions:
     async def _card(
         self, session: SessionRecord, poll: PollRecord, act: ActionContext, notice: Notice | None
     ) -> Card:
-        return await self._screens.poll(session, poll, act.lang, person=act.person, notice=notice)
+        return await self._poll_views.poll(
+            session, poll, act.lang, person=act.person, notice=notice
+        )
 
     async def _view(self, act: ActionContext) -> Card:
         session, poll = await self._poll(act)
@@ -82,7 +93,7 @@ class PollActions:
             raise WrongState("error.leader_votes")
         result = await self._polls.vote(poll, act.person, act.data.get("vote"))
         self._shared.poll(session, poll.poll_id)
-        return await self._screens.poll(
+        return await self._poll_views.poll(
             session,
             result.poll,
             act.lang,
@@ -123,22 +134,22 @@ class PollActions:
             options=[o.value for o in spec.options],
             ref=spec.id,
         )
-        await post_poll(act, self._screens, self._polls, session, poll)
+        await post_poll(act, self._poll_views, self._polls, session, poll)
         return self._opened(session, scenario.id, act)
 
     async def _open_adhoc(self, act: ActionContext) -> Card:
         session = await self._session(act)
         scenario = self._dialogue.current_scenario(session)
         poll = await self._polls.open_adhoc(session, act.person, act.data)
-        await post_poll(act, self._screens, self._polls, session, poll)
+        await post_poll(act, self._poll_views, self._polls, session, poll)
         if scenario is None:
-            return await self._screens.agenda(
+            return await self._dialogue_views.agenda(
                 session, act.lang, person=act.person, notice=Notice("notice.poll_opened", {})
             )
         return self._opened(session, scenario.id, act)
 
     def _opened(self, session: SessionRecord, scenario_id: str, act: ActionContext) -> Card:
-        card = self._screens.scenario(
+        card = self._dialogue_views.scenario(
             session,
             scenario_id,
             act.lang,
@@ -151,7 +162,7 @@ class PollActions:
 
 async def post_poll(
     act: ActionContext,
-    screens: Screens,
+    poll_views: PollViews,
     polls: PollService,
     session: SessionRecord,
     poll: PollRecord,
@@ -159,6 +170,8 @@ async def post_poll(
     """Post a new poll's card in the chat and remember its message."""
     if poll.card_id:
         return  # opened before (a double click): its card is already in the chat
-    posted = await send_card(act.turn_context, await screens.poll(session, poll, session.language))
+    posted = await send_card(
+        act.turn_context, await poll_views.poll(session, poll, session.language)
+    )
     if posted is not None and posted.id:
         await polls.attach_card(poll, posted.id)

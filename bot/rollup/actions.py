@@ -16,21 +16,20 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.after.actions import AfterActions
 from bot.rollup.downloads import TTL_SECONDS, Downloads
 from bot.rollup.views import RollupViews
-from bot.session.screens import Screens
 from bot.session.shared_cards import SharedCards
-from bot.teams.context import ActionContext, Card, Handler, send_card
+from bot.signin.views import FOCAL, SignInViews
+from bot.teams.context import IN_PERSONAL, ActionContext, Card, Command, Handler, send_card
 from bot.teams.identity import display_name, person_of, tenant_of
 from bot.teams.outbound import Outbound
-from bot.teams.replies import FOCAL, Notice, plain
+from bot.teams.replies import Notice, Replies, plain
 from cards.library import PackLibrary
 from dialogs.directory import Directory
-from dialogs.errors import DialogueError, InvalidInput, NotAllowed
+from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
 from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
-from storage.directory import EntityRecord, FocalPoint
-from storage.records import Person
+from storage.records import EntityRecord, FocalPoint, Person
 
 log = logging.getLogger(__name__)
 # A user principal name as Teams knows it: it goes into the member-lookup URL as is.
@@ -47,7 +46,8 @@ class RollupActions:
         signin: SignInService,
         feedback: LeaderFeedbackService,
         after: AfterActions,
-        screens: Screens,
+        signin_views: SignInViews,
+        replies: Replies,
         views: RollupViews,
         downloads: Downloads,
         outbound: Outbound,
@@ -62,7 +62,8 @@ class RollupActions:
         self._signin = signin
         self._feedback = feedback
         self._after = after
-        self._screens = screens
+        self._signin_views = signin_views
+        self._replies = replies
         self._views = views
         self._downloads = downloads
         self._outbound = outbound
@@ -133,10 +134,7 @@ class RollupActions:
         await self._entity(act)
         session = await self._signin.by_keys(act.data)
         sheet = await self._signin.sheet(session)
-        name = (await self._directory.names()).get(session.entity, "")
-        card = self._screens.views.sheet(
-            sheet, act.lang, viewer=FOCAL, entity_name=name, notice=notice
-        )
+        card = await self._signin_views.sheet(sheet, act.person, act.lang, notice, viewer=FOCAL)
         return self._views.sheet_corrections(card, sheet, act.lang) if is_final(session) else card
 
     async def _sheet_add(self, act: ActionContext) -> Card:
@@ -185,13 +183,13 @@ class RollupActions:
             tenant_id=updated.tenant_id,
             bot_id=updated.bot_id,
             user_mri=leader.mri,
-            card=self._screens.views.notice(
+            card=self._replies.notice(
                 lang,
                 Notice(
                     "msg.you_lead",
                     {
                         "entity": plain(names.get(updated.entity, updated.entity)),
-                        "date": self._screens.views.date(lang, updated.session_date),
+                        "date": self._replies.date(lang, updated.session_date),
                         "unit": plain(updated.unit),
                     },
                 ),
@@ -219,7 +217,7 @@ class RollupActions:
     async def _certify(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         item = await self._rollup.certify(act.person, entity)
-        text = self._screens.views.text(
+        text = self._replies.text(
             act.lang, "notice.certified", participants=item.participants, sessions=item.sessions
         )
         return await self.progress_card(act.person, entity, act.lang, (text, "good"))
@@ -231,10 +229,10 @@ class RollupActions:
         # background check of each aggregate skips any that closed meanwhile).
         sessions = [s for s in progress.held if s.stage == "done" and self._after.may_remind(s)]
         if not sessions:
-            text = self._screens.views.text(act.lang, "notice.entity_reminders_closed")
+            text = self._replies.text(act.lang, "notice.entity_reminders_closed")
             return await self.progress_card(act.person, entity, act.lang, (text, "warning"))
         self._after.send_reminders(sessions)
-        text = self._screens.views.text(act.lang, "notice.entity_reminders")
+        text = self._replies.text(act.lang, "notice.entity_reminders")
         return await self.progress_card(act.person, entity, act.lang, (text, "good"))
 
     async def _extension(self, act: ActionContext) -> Card:
@@ -242,7 +240,7 @@ class RollupActions:
         request_id = act.turn_context.activity.id or ""
         item = await self._rollup.request_extension(act.person, entity, act.data, request_id)
         lang = act.lang
-        card = self._screens.views.notice(
+        card = self._replies.notice(
             lang, Notice("extension.notify", {"entity": entity.name, "reason": item.reason})
         )
 
@@ -257,7 +255,7 @@ class RollupActions:
                 )
 
         self._outbound.run(notify())
-        text = self._screens.views.text(lang, "notice.extension_requested")
+        text = self._replies.text(lang, "notice.extension_requested")
         return await self.progress_card(act.person, entity, lang, (text, "good"))
 
     async def _cascade(self, act: ActionContext, notice: tuple[str, str] | None = None) -> Card:
@@ -269,7 +267,7 @@ class RollupActions:
     async def _expected(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         count = await self._rollup.import_expected(entity, act.data)
-        text = self._screens.views.text(act.lang, "notice.expected_imported", count=count)
+        text = self._replies.text(act.lang, "notice.expected_imported", count=count)
         return await self._cascade(act, (text, "good"))
 
     # Ethics Office ---------------------------------------------------------------------------
@@ -313,12 +311,12 @@ class RollupActions:
 
     async def _admin_cycle(self, act: ActionContext) -> Card:
         await self._directory.set_cycle(act.person, act.data)
-        text = self._screens.views.text(act.lang, "notice.cycle_saved")
+        text = self._replies.text(act.lang, "notice.cycle_saved")
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_entity(self, act: ActionContext) -> Card:
         record = await self._directory.save_entity(act.person, act.data)
-        text = self._screens.views.text(act.lang, "notice.entity_saved", code=record.code)
+        text = self._replies.text(act.lang, "notice.entity_saved", code=record.code)
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_focal(self, act: ActionContext) -> Card:
@@ -330,7 +328,7 @@ class RollupActions:
         point = await self._name_focal(
             act.turn_context, act.person, act.data.get("focal_entity"), person, act.lang
         )
-        text = self._screens.views.text(
+        text = self._replies.text(
             act.lang, "notice.focal_added", name=point.name, entity=point.entity
         )
         return await self.admin_card(act.person, act.lang, (text, "good"))
@@ -340,14 +338,14 @@ class RollupActions:
         code, _, aad_id = choice.partition("|") if isinstance(choice, str) else ("", "", "")
         if not await self._directory.remove_focal_point(act.person, code, aad_id):
             raise InvalidInput("error.invalid_field", field="focal")
-        text = self._screens.views.text(act.lang, "notice.focal_removed")
+        text = self._replies.text(act.lang, "notice.focal_removed")
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_entity_remove(self, act: ActionContext) -> Card:
         record = await self._directory.deactivate_entity(
             act.person, act.data.get("deactivate_entity")
         )
-        text = self._screens.views.text(act.lang, "notice.entity_deactivated", code=record.code)
+        text = self._replies.text(act.lang, "notice.entity_deactivated", code=record.code)
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_extension(self, act: ActionContext) -> Card:
@@ -358,11 +356,11 @@ class RollupActions:
         decided = await self._rollup.decide_extension(
             act.person, act.data.get("key"), act.data.get(field)
         )
-        text = self._screens.views.text(
+        text = self._replies.text(
             act.lang,
             "notice.extension_granted",
             entity=decided.entity,
-            date=self._screens.views.date(act.lang, decided.new_deadline),
+            date=self._replies.date(act.lang, decided.new_deadline),
         )
         return await self.report_card(act.person, act.lang, (text, "good"))
 
@@ -392,32 +390,45 @@ class RollupActions:
 
     # Commands --------------------------------------------------------------------------------
 
-    async def command(self, name: str, turn_context: TurnContext, lang: str) -> None:
-        """`progress`, `report`, `admin`, `focal CODE @person|upn`."""
+    def commands(self) -> dict[str, Command]:
+        """`progress` and `report` (focal points), `admin` and `focal CODE @person|upn` (admins)."""
+        return {
+            "progress": Command(self._progress_command, IN_PERSONAL),
+            "report": Command(self._report_command, IN_PERSONAL),
+            "admin": Command(self._admin_command, IN_PERSONAL),
+            "focal": Command(self._focal_command, IN_PERSONAL),
+        }
+
+    async def _caller(self, turn_context: TurnContext) -> Person:
+        """Who typed the command, remembered so that a focal point can be written to later."""
         activity = turn_context.activity
         person = person_of(activity)
         if person is None:
             raise NotAllowed("error.focal_only")
         await self._directory.remember_contact(person, activity.service_url, tenant_of(activity))
-        if name == "progress":
-            roles = await self._directory.roles(person)
-            if not roles.focal_for:
-                raise NotAllowed("error.no_entity")
-            for code in sorted(roles.focal_for)[:5]:
-                entity = await self._directory.entity(code)
-                if entity is not None:
-                    await send_card(turn_context, await self.progress_card(person, entity, lang))
-        elif name == "report":
-            await send_card(turn_context, await self.report_card(person, lang))
-        elif name == "admin":
-            await send_card(turn_context, await self.admin_card(person, lang))
-        elif name == "focal":
-            await self._focal_command(turn_context, person, lang)
-        else:
-            raise DialogueError("error.unknown_action")
+        return person
 
-    async def _focal_command(self, turn_context: TurnContext, admin: Person, lang: str) -> None:
+    async def _progress_command(self, turn_context: TurnContext, lang: str) -> None:
+        person = await self._caller(turn_context)
+        roles = await self._directory.roles(person)
+        if not roles.focal_for:
+            raise NotAllowed("error.no_entity")
+        for code in sorted(roles.focal_for)[:5]:
+            entity = await self._directory.entity(code)
+            if entity is not None:
+                await send_card(turn_context, await self.progress_card(person, entity, lang))
+
+    async def _report_command(self, turn_context: TurnContext, lang: str) -> None:
+        person = await self._caller(turn_context)
+        await send_card(turn_context, await self.report_card(person, lang))
+
+    async def _admin_command(self, turn_context: TurnContext, lang: str) -> None:
+        person = await self._caller(turn_context)
+        await send_card(turn_context, await self.admin_card(person, lang))
+
+    async def _focal_command(self, turn_context: TurnContext, lang: str) -> None:
         """`focal CODE @mention` or `focal CODE name@un.org`, in a chat the person is in."""
+        admin = await self._caller(turn_context)
         self._require_admin(admin)
         activity = turn_context.activity
         text = (TurnContext.remove_recipient_mention(activity) or "").split()
@@ -434,7 +445,7 @@ class RollupActions:
         person = await lookup_member(turn_context, target)
         point = await self._name_focal(turn_context, admin, code, person, lang)
         await turn_context.send_activity(
-            self._screens.views.text(lang, "notice.focal_added", name=point.name, entity=code)
+            self._replies.text(lang, "notice.focal_added", name=point.name, entity=code)
         )
 
     async def _name_focal(
@@ -452,7 +463,7 @@ class RollupActions:
                 "entity": plain(entity.name if entity else point.entity),
                 "admin": plain(admin.name),
             }
-            card = self._screens.views.notice(lang, Notice("focal.notify", fields))
+            card = self._replies.notice(lang, Notice("focal.notify", fields))
             bot_id = activity.recipient.id
 
             async def notify() -> None:

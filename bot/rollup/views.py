@@ -10,9 +10,15 @@ from cards.catalog import Catalogs
 from cards.renderer import Card, CardRenderer
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
 from dialogs.signin import Sheet
-from storage.directory import AuditEntry, CycleConfig, EntityRecord, FocalPoint
-from storage.records import SessionRecord
-from storage.rollup import ExpectedLine, Extension
+from storage.records import (
+    AuditEntry,
+    CycleConfig,
+    EntityRecord,
+    ExpectedLine,
+    Extension,
+    FocalPoint,
+    SessionRecord,
+)
 
 # A card must stay under Teams' message size: long lists are cut and the export is complete.
 MAX_UNITS = 40

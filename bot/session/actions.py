@@ -8,11 +8,14 @@ from collections.abc import Awaitable, Callable
 from botbuilder.core import TurnContext
 
 from bot.polls.actions import post_poll
-from bot.session.screens import Screens
+from bot.polls.views import PollViews
 from bot.session.shared_cards import SharedCards
-from bot.teams.context import ActionContext, Card, Handler, send_card
-from bot.teams.replies import Notice
-from dialogs.errors import InvalidInput, WrongState
+from bot.session.views import DialogueViews
+from bot.signin.actions import active_session
+from bot.teams.context import IN_MEETING, ActionContext, Card, Command, Handler, send_card
+from bot.teams.identity import person_of
+from bot.teams.replies import Notice, Replies
+from dialogs.errors import InvalidInput, NotAllowed, WrongState
 from dialogs.polls import PollService
 from dialogs.session import DialogueService
 from dialogs.signin import SignInService
@@ -31,7 +34,9 @@ class DialogueActions:
         signin: SignInService,
         dialogue: DialogueService,
         polls: PollService,
-        screens: Screens,
+        dialogue_views: DialogueViews,
+        poll_views: PollViews,
+        replies: Replies,
         shared: SharedCards,
         on_conclude: Callable[[TurnContext, SessionRecord], Awaitable[None]],
     ) -> None:
@@ -39,7 +44,9 @@ class DialogueActions:
         self._signin = signin
         self._dialogue = dialogue
         self._polls = polls
-        self._screens = screens
+        self._dialogue_views = dialogue_views
+        self._poll_views = poll_views
+        self._replies = replies
         self._shared = shared
 
     def verbs(self) -> dict[str, Handler]:
@@ -57,11 +64,18 @@ class DialogueActions:
             "dialogue.conclude": self._conclude,
         }
 
+    def commands(self) -> dict[str, Command]:
+        """`agenda` (the plan again, at the bottom of the chat) and `end` (the session ends)."""
+        return {
+            "agenda": Command(self._repost_agenda, IN_MEETING),
+            "end": Command(self._end, IN_MEETING),
+        }
+
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
         """The card the person was looking at, with the reason their action was refused."""
         session = await self._session(act)
         if act.verb.startswith("scenario.") and isinstance(act.data.get("scenario"), str):
-            card = self._screens.scenario(
+            card = self._dialogue_views.scenario(
                 session, act.data["scenario"], act.lang, person=act.person, notice=notice
             )
             if card is not None:
@@ -74,7 +88,9 @@ class DialogueActions:
     async def _agenda(
         self, session: SessionRecord, act: ActionContext, notice: Notice | None = None
     ) -> Card:
-        return await self._screens.agenda(session, act.lang, person=act.person, notice=notice)
+        return await self._dialogue_views.agenda(
+            session, act.lang, person=act.person, notice=notice
+        )
 
     async def _agenda_view(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -115,9 +131,9 @@ class DialogueActions:
             session,
             act.person,
             kind=CHOICE,
-            question=self._screens.views.text(session.language, "poll.choice_question"),
+            question=self._replies.text(session.language, "poll.choice_question"),
             options=[
-                self._screens.views.text(
+                self._replies.text(
                     session.language, "agenda.scenario_choice", number=s.number, title=s.title.value
                 )
                 for s in pack.scenarios
@@ -125,7 +141,7 @@ class DialogueActions:
             ref=CHOICE,
             multiple=True,
         )
-        await post_poll(act, self._screens, self._polls, session, poll)
+        await post_poll(act, self._poll_views, self._polls, session, poll)
         return await self._agenda(session, act, Notice("notice.poll_opened", {}))
 
     async def _from_poll(self, act: ActionContext) -> Card:
@@ -141,7 +157,7 @@ class DialogueActions:
         session = await self._dialogue.order_from_votes(session, act.person, counts)
         self._shared.agenda(session)
         self._shared.poll(session, poll.poll_id)
-        return await self._screens.poll(
+        return await self._poll_views.poll(
             session, poll, act.lang, person=act.person, notice=Notice("notice.order_set", {})
         )
 
@@ -153,7 +169,7 @@ class DialogueActions:
             # The previous scenario's card keeps its message and shows its final state.
             self._shared.scenario(previous)
             scenario_id = session.scenario_order[session.scenario_index]
-            card = self._screens.scenario(session, scenario_id, session.language)
+            card = self._dialogue_views.scenario(session, scenario_id, session.language)
             posted = await send_card(act.turn_context, card) if card else None
             if posted is not None and posted.id:
                 session = await self._dialogue.attach_scenario_card(session, posted.id)
@@ -167,7 +183,7 @@ class DialogueActions:
         notice = None
         if not session.is_leader(act.person.aad_id) and not act.automatic:
             notice = Notice("error.leader_only", {}, "attention")
-        card = self._screens.scenario(
+        card = self._dialogue_views.scenario(
             session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
         )
         if card is None:
@@ -179,7 +195,7 @@ class DialogueActions:
         session = await self._dialogue.wrap_up(session, act.person, act.data.get("scenario"))
         self._shared.scenario(session)
         self._shared.agenda(session)
-        card = self._screens.scenario(
+        card = self._dialogue_views.scenario(
             session,
             str(act.data.get("scenario")),
             act.lang,
@@ -205,3 +221,25 @@ class DialogueActions:
         if not was_held:
             await self._on_conclude(act.turn_context, session)
         return await self._agenda(session, act, Notice("notice.concluded", {}))
+
+    # Typed commands --------------------------------------------------------------------------
+
+    async def _repost_agenda(self, turn_context: TurnContext, lang: str) -> None:
+        session = await active_session(self._signin, turn_context.activity)
+        posted = await send_card(
+            turn_context, await self._dialogue_views.agenda(session, session.language)
+        )
+        if posted is not None and posted.id:
+            # Later updates go to the newest card, the one people see at the bottom of the chat.
+            await self._signin.move_agenda(session, posted.id)
+
+    async def _end(self, turn_context: TurnContext, lang: str) -> None:
+        session = await active_session(self._signin, turn_context.activity)
+        person = person_of(turn_context.activity)
+        if person is None:
+            raise NotAllowed("error.leader_only")
+        sheet = await self._signin.end(session, person)
+        self._shared.sheet(sheet.session)
+        self._shared.agenda(sheet.session)
+        self._shared.totals(sheet.session)
+        await turn_context.send_activity(self._replies.text(lang, "msg.ended", count=sheet.count))

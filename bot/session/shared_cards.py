@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.session.screens import Screens
+from bot.polls.views import PollViews
+from bot.session.views import DialogueViews
+from bot.signin.views import SignInViews
 from bot.teams.card_updates import CardUpdater, Coalescer
 from dialogs.rollup import RollupService
 from dialogs.signin import SignInService
@@ -20,13 +22,17 @@ class SharedCards:
     def __init__(
         self,
         updater: CardUpdater,
-        screens: Screens,
+        signin_views: SignInViews,
+        dialogue_views: DialogueViews,
+        poll_views: PollViews,
         signin: SignInService,
         rollup: RollupService,
         totals: Coalescer,
     ) -> None:
         self._updater = updater
-        self._screens = screens
+        self._signin_views = signin_views
+        self._dialogue_views = dialogue_views
+        self._poll_views = poll_views
         self._signin = signin
         self._rollup = rollup
         self._totals = totals
@@ -36,7 +42,7 @@ class SharedCards:
 
         async def render(current: SessionRecord) -> Rendered:
             sheet = await self._signin.sheet(current)
-            return current.card_id, await self._screens.sheet_for(sheet, None, current.language)
+            return current.card_id, await self._signin_views.sheet(sheet, None, current.language)
 
         self._schedule(f"{session.session_id}:sheet", session, render)
         self.counts(session)
@@ -76,7 +82,7 @@ class SharedCards:
 
     def agenda(self, session: SessionRecord) -> None:
         """The session plan."""
-        self._schedule(f"{session.session_id}:agenda", session, self._screens.shared_agenda)
+        self._schedule(f"{session.session_id}:agenda", session, self._dialogue_views.shared_agenda)
 
     def scenario(self, session: SessionRecord) -> None:
         """The card of the scenario under discussion now (it keeps its message and scenario)."""
@@ -88,7 +94,7 @@ class SharedCards:
         scenario_id = session.scenario_order[session.scenario_index]
 
         async def render(current: SessionRecord) -> Rendered:
-            card = self._screens.scenario(current, scenario_id, current.language)
+            card = self._dialogue_views.scenario(current, scenario_id, current.language)
             return (card_id, card) if card else None
 
         self._schedule(f"{session.session_id}:scenario:{card_id}", session, render)
@@ -97,7 +103,7 @@ class SharedCards:
         """One poll."""
 
         async def render(current: SessionRecord) -> Rendered:
-            return await self._screens.shared_poll(current, poll_id)
+            return await self._poll_views.shared_poll(current, poll_id)
 
         self._schedule(f"{session.session_id}:poll:{poll_id}", session, render)
 

@@ -8,14 +8,24 @@ from datetime import datetime
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.session.screens import Screens
 from bot.session.shared_cards import SharedCards
-from bot.teams.context import ActionContext, Card, Handler, local_today, send_card
-from bot.teams.identity import display_name, is_group_chat, tenant_of
-from bot.teams.replies import PARTICIPANT, Notice, viewer_role
-from dialogs.errors import DialogueError, NoSession, NotAllowed
+from bot.session.views import DialogueViews
+from bot.signin.views import PARTICIPANT, SignInViews, viewer_role
+from bot.teams.context import (
+    IN_MEETING,
+    ActionContext,
+    Card,
+    Command,
+    Handler,
+    local_today,
+    send_card,
+)
+from bot.teams.identity import display_name, is_group_chat, person_of, tenant_of
+from bot.teams.replies import Notice, Replies
+from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from dialogs.leadership import SetupRequests
 from dialogs.session import DialogueService
 from dialogs.signin import Chat, Sheet, SignInService
@@ -35,15 +45,19 @@ class SignInActions:
         self,
         signin: SignInService,
         dialogue: DialogueService,
-        screens: Screens,
+        signin_views: SignInViews,
+        dialogue_views: DialogueViews,
         shared: SharedCards,
         clock: Callable[[], datetime],
         setups: SetupRequests,
+        replies: Replies,
     ) -> None:
+        self._replies = replies
         self._setups = setups
         self._signin = signin
         self._dialogue = dialogue
-        self._screens = screens
+        self._signin_views = signin_views
+        self._dialogue_views = dialogue_views
         self._shared = shared
         self._clock = clock
 
@@ -63,18 +77,25 @@ class SignInActions:
             "signin.reopen": self._reopen,
         }
 
+    def commands(self) -> dict[str, Command]:
+        """`start` (the setup card) and `sheet` (the sheet again, at the bottom of the chat)."""
+        return {
+            "start": Command(self._start, IN_MEETING),
+            "sheet": Command(self._repost_sheet, IN_MEETING),
+        }
+
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
         """The card the person was looking at, as their role shows it, with the reason.
 
         The setup form comes back only to whoever asked for it (others are refused before).
         """
         if act.verb == "setup.submit":
-            return await self._screens.setup(
+            return await self._signin_views.setup(
                 act.lang, local_today(act.turn_context, self._clock), act.data, notice
             )
         session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
         sheet = await self._signin.sheet(session)
-        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _session(self, act: ActionContext) -> SessionRecord:
         return await self._signin.for_card(act.conversation_id, act.data.get("sid"))
@@ -102,11 +123,11 @@ class SignInActions:
         self._shared.sheet(session)
         if not session.agenda_card_id:
             # The session plan follows the sheet as its own message; the clock starts now.
-            agenda = await self._screens.agenda(session, session.language)
+            agenda = await self._dialogue_views.agenda(session, session.language)
             posted = await send_card(act.turn_context, agenda)
             if posted is not None and posted.id:
                 session = await self._dialogue.begin(session, posted.id)
-        return await self._screens.sheet_for(
+        return await self._signin_views.sheet(
             Sheet(session, sheet.rows), act.person, act.lang, Notice("notice.started", {})
         )
 
@@ -116,15 +137,15 @@ class SignInActions:
         if role == PARTICIPANT and not act.automatic and sheet.find(act.person.aad_id) is None:
             # A participant pressed "Leader controls": say why nothing more is shown.
             notice = Notice("error.leader_only", {}, "attention")
-            return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
-        return await self._screens.sheet_for(sheet, act.person, act.lang, None)
+            return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
+        return await self._signin_views.sheet(sheet, act.person, act.lang, None)
 
     async def _sign_in(self, act: ActionContext) -> Card:
         session = await self._session(act)
         sheet, had_row = await self._signin.sign_in(session, act.person, act.data)
         self._shared.sheet(session)
         key = "notice.details_saved" if had_row else "notice.signed_in"
-        return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
+        return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))
 
     async def _undo(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -132,14 +153,14 @@ class SignInActions:
         sheet = await self._signin.undo(session, act.person)
         self._shared.sheet(session)
         key = "notice.undone" if was_in else "notice.not_signed_in"
-        return await self._screens.sheet_for(sheet, act.person, act.lang, Notice(key, {}))
+        return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))
 
     async def _add(self, act: ActionContext) -> Card:
         session = await self._session(act)
         sheet, name, added = await self._signin.add_named(session, act.person, act.data)
         self._shared.sheet(session)
         key = "notice.added" if added else "notice.already_listed"
-        return await self._screens.sheet_for(
+        return await self._signin_views.sheet(
             sheet, act.person, act.lang, Notice(key, {"name": name})
         )
 
@@ -147,7 +168,7 @@ class SignInActions:
         session = await self._session(act)
         sheet = await self._signin.remove(session, act.person, act.data.get("remove_key"))
         self._shared.sheet(session)
-        return await self._screens.sheet_for(
+        return await self._signin_views.sheet(
             sheet, act.person, act.lang, Notice("notice.removed", {})
         )
 
@@ -160,14 +181,14 @@ class SignInActions:
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)
         notice = Notice("notice.imported", {"count": added})
-        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _confirm_hints(self, act: ActionContext) -> Card:
         session = await self._session(act)
         sheet, added = await self._signin.confirm_hints(session, act.person)
         self._shared.sheet(session)
         notice = Notice("notice.hints_confirmed", {"count": added})
-        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _monitor(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -175,13 +196,13 @@ class SignInActions:
         self._shared.sheet(sheet.session)
         name = sheet.session.monitors[0].name if sheet.session.monitors else ""
         notice = Notice("notice.monitor", {"name": name})
-        return await self._screens.sheet_for(sheet, act.person, act.lang, notice)
+        return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _close(self, act: ActionContext) -> Card:
         sheet = await self._signin.close(await self._session(act), act.person)
         self._shared.sheet(sheet.session)
         self._shared.totals(sheet.session)
-        return await self._screens.sheet_for(
+        return await self._signin_views.sheet(
             sheet, act.person, act.lang, Notice("notice.closed", {})
         )
 
@@ -189,9 +210,59 @@ class SignInActions:
         sheet = await self._signin.reopen(await self._session(act), act.person)
         self._shared.sheet(sheet.session)
         self._shared.totals(sheet.session)
-        return await self._screens.sheet_for(
+        return await self._signin_views.sheet(
             sheet, act.person, act.lang, Notice("notice.reopened", {})
         )
+
+    # Typed commands --------------------------------------------------------------------------
+
+    async def _start(self, turn_context: TurnContext, lang: str) -> None:
+        activity = turn_context.activity
+        if not is_group_chat(activity):
+            await turn_context.send_activity(self._replies.text(lang, "msg.start_personal"))
+            return
+        person = person_of(activity)
+        if person is None:
+            raise NotAllowed("error.leader_only")
+        active = await self._signin.active(activity.conversation.id)
+        if active is not None:
+            raise DialogueError("error.session_exists", leader=active.leader.name)
+        setup = await self._signin_views.setup(lang, local_today(turn_context, self._clock))
+        posted = await send_card(turn_context, setup)
+        if posted is None or not posted.id:
+            # Without the message id the card cannot be tied to who asked for it.
+            raise NotSaved("error.not_saved")
+        # Only the person who typed `start` may submit this card (and so become its leader).
+        await self._setups.asked(activity.conversation.id, posted.id, person)
+
+    async def _repost_sheet(self, turn_context: TurnContext, lang: str) -> None:
+        session = await active_session(self._signin, turn_context.activity)
+        sheet = await self._signin.sheet(session)
+        posted = await send_card(
+            turn_context, await self._signin_views.sheet(sheet, None, session.language)
+        )
+        if posted is not None and posted.id:
+            # Later updates go to the newest card, the one people see at the bottom of the chat.
+            await self._signin.move_card(session, posted.id)
+
+    # Meeting events --------------------------------------------------------------------------
+
+    async def joined(self, conversation_id: str, people: list[Person]) -> None:
+        """People who joined the meeting become hints on the sheet the leader can confirm."""
+        if await self._signin.record_join(conversation_id, people):
+            session = await self._signin.active(conversation_id)
+            if session is not None:
+                self._shared.sheet(session)
+
+
+async def active_session(signin: SignInService, activity: Activity) -> SessionRecord:
+    """The session under way in the chat a command was typed in."""
+    if not is_group_chat(activity):
+        raise NoSession("error.not_in_chat")
+    session = await signin.active(activity.conversation.id)
+    if session is None:
+        raise NoSession("error.no_session")
+    return session
 
 
 async def _roster(turn_context: TurnContext) -> list[Person]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TypeVar
 
 from botbuilder.schema import Activity
 from botframework.connector.aio import ConnectorClient
@@ -105,7 +106,11 @@ def _app_id(claims_identity: ClaimsIdentity | None) -> str:
     return JwtTokenValidation.get_app_id_from_claims(claims_identity.claims) or ""
 
 
-def _keep(kept: OrderedDict, key: object, value: object) -> None:
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _keep(kept: OrderedDict[K, V], key: K, value: V) -> None:
     kept[key] = value
     while len(kept) > _KEPT:
         kept.popitem(last=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,6 +37,21 @@ class ActionContext:
 
 Handler = Callable[[ActionContext], Awaitable[Card]]
 
+# A typed command's answer: it sends what it has to say itself (a card, a line, nothing).
+CommandHandler = Callable[[TurnContext, str], Awaitable[None]]
+
+# Where a command is typed, for the help card's two lists.
+IN_MEETING = "meeting"
+IN_PERSONAL = "personal"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A typed command a journey answers; its word and help line come from the catalogs."""
+
+    answer: CommandHandler
+    typed_in: str = IN_PERSONAL
+
 
 def local_today(turn_context: TurnContext, clock: Callable[[], datetime]) -> date:
     """Today where the person is, when Teams says (localTimestamp); else in UTC."""
@@ -45,7 +61,7 @@ def local_today(turn_context: TurnContext, clock: Callable[[], datetime]) -> dat
     return clock().astimezone(UTC).date()
 
 
-class AnsweredCard(dict):
+class AnsweredCard(dict[str, Any]):
     """A rendered card on its way back to the person who clicked; nothing changes it after."""
 
     # botbuilder deep-copies every activity a turn sends, the invoke response too: for a card

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from botbuilder.schema import Activity
 
@@ -14,8 +15,12 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 def tenant_of(activity: Activity) -> str:
     """The Entra tenant id of the activity (channelData.tenant.id, else the conversation's)."""
-    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
+    channel_data: dict[str, Any] = (
+        activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    )
+    tenant = channel_data.get("tenant")
+    if not isinstance(tenant, dict):
+        tenant = {}
     tenant_id = tenant.get("id") or getattr(activity.conversation, "tenant_id", None) or ""
     return str(tenant_id).lower()
 

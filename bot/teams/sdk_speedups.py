@@ -12,4 +12,4 @@ def cheap_retry_policies() -> None:
     # client for every turn and card update. A frozenset holds the same codes; membership is
     # all msrest asks of it, so the retry behaviour is unchanged.
     if not isinstance(ClientRetryPolicy.safe_codes, frozenset):
-        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)
+        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]

@@ -7,8 +7,8 @@ closes it).
 
 from __future__ import annotations
 
+from testing.flows import COUNTS, open_poll, vote
 from testing.teams import Chat, card_text
-from tests.adversarial.test_participant_polls import COUNTS, open_poll, vote
 
 
 async def test_the_leader_sees_no_live_totals_while_people_vote(bot, connector, people):

@@ -19,9 +19,8 @@ from pathlib import Path
 from azure.core.exceptions import ResourceNotFoundError
 
 from cli.maintenance import DONE, parser, run
-from testing.flows import GOOD_F, data_of, find_posted, rows, shared_card
+from testing.flows import COUNTS, GOOD_F, data_of, find_posted, open_poll, rows, shared_card, vote
 from testing.teams import BotUnderTest, Chat, card_text
-from tests.adversarial.test_participant_polls import COUNTS, open_poll, vote
 
 
 def voter_key(secret: str, salt: str, poll_id: str, aad_id: str) -> str:

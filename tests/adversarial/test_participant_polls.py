@@ -9,49 +9,18 @@ is closed, and to nobody below 3 voters.
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
 
-from testing.flows import data_of, find_posted, rows, shared_card, start_session
+from testing.flows import (
+    COUNTS,
+    data_of,
+    find_posted,
+    open_poll,
+    rows,
+    shared_card,
+    start_session,
+    vote,
+)
 from testing.teams import Chat, card_sid, card_text
-
-# A results bar as the card words it: "Yes: 2 (67%)" (French and Spanish put a space before %).
-COUNTS = re.compile(r": \d+ \(\d+\s?%\)")
-
-
-async def open_poll(bot, connector, people, chat, *, options: str = "Yes\nNo\nNot sure"):
-    """A session in its first scenario with the leader's own poll open: (sid, card id, poll)."""
-    leader = people[0]
-    card_id, view = await start_session(bot, connector, chat, leader)
-    sid = card_sid(view)
-    for person in people[1:6]:
-        await bot.execute(person, chat, card_id, "signin", {"sid": sid})
-    agenda_id, _ = find_posted(connector, chat, "question.log")
-    for _ in range(2):
-        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
-        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
-    await bot.execute(
-        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
-    )
-    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
-    scenario_id, _ = find_posted(connector, chat, "scenario.view")
-    await bot.execute(
-        leader,
-        chat,
-        scenario_id,
-        "poll.open_adhoc",
-        {"sid": sid, "scenario": "s1", "poll_question": "Is this clear?", "poll_options": options},
-    )
-    poll_card_id, poll_card = find_posted(connector, chat, "poll.vote")
-    return sid, poll_card_id, data_of(poll_card, "poll.vote")["poll"]
-
-
-async def vote(bot, person, chat, card_id: str, sid: str, poll: str, choice: str) -> dict[str, Any]:
-    status, card = await bot.execute(
-        person, chat, card_id, "poll.vote", {"sid": sid, "poll": poll, "vote": choice}
-    )
-    assert status == 200 and "Your vote is recorded" in card_text(card)
-    return card
 
 
 async def test_no_card_shows_counts_while_people_vote_and_the_close_shows_them_from_three(

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.teams.replies import LEADER, MONITOR, PARTICIPANT, Notice, Views
+from bot.signin.views import LEADER, MONITOR, PARTICIPANT, SignInViews
+from bot.teams.replies import Notice, Replies
 from cards.catalog import LANGUAGES, Catalogs, resolve_language
 from cards.renderer import CardRenderer
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED, Sheet
@@ -30,8 +31,14 @@ def renderer() -> CardRenderer:
 
 
 @pytest.fixture(scope="module")
-def views(renderer: CardRenderer) -> Views:
-    return Views(renderer)
+def views(renderer: CardRenderer) -> SignInViews:
+    # The card builders only: no directory is read.
+    return SignInViews(renderer, Replies(renderer), directory=None)  # type: ignore[arg-type]
+
+
+MEETING_COMMANDS = ["start", "sheet", "agenda", "end", "remind"]
+PERSONAL_COMMANDS = ["help", "feedback", "questions", "progress", "report", "admin", "focal"]
+COMMANDS = {"meeting": MEETING_COMMANDS, "personal": PERSONAL_COMMANDS}
 
 
 def walk_strings(node, key=None):
@@ -144,7 +151,7 @@ def sample_sheet(status: str, count: int, hints: int = 0) -> Sheet:
     return Sheet(session, rows)
 
 
-def every_card(views: Views) -> list[tuple[str, dict]]:
+def every_card(views: SignInViews, replies: Replies) -> list[tuple[str, dict]]:
     today = date(2026, 11, 21)
     cards = []
     for lang in LANGUAGES:
@@ -152,53 +159,60 @@ def every_card(views: Views) -> list[tuple[str, dict]]:
         entities = [
             (code, name) for code, _, name in (e.partition("=") for e in ENTITIES.split(";"))
         ]
-        cards.append((f"setup-{lang}", views.setup(lang, today, entities)))
+        cards.append((f"setup-{lang}", views.setup_card(lang, today, entities)))
         cards.append(
-            (f"setup-error-{lang}", views.setup(lang, today, entities, {"personnel": "12"}, notice))
+            (
+                f"setup-error-{lang}",
+                views.setup_card(lang, today, entities, {"personnel": "12"}, notice),
+            )
         )
-        cards.append((f"help-{lang}", views.help(lang, in_personal=True, unknown="*what*")))
-        cards.append((f"help-chat-{lang}", views.help(lang, in_personal=False)))
-        cards.append((f"notice-{lang}", views.notice(lang, Notice("error.no_session", {}))))
+        cards.append(
+            (f"help-{lang}", replies.help(lang, in_personal=True, unknown="*what*", **COMMANDS))
+        )
+        cards.append((f"help-chat-{lang}", replies.help(lang, in_personal=False, **COMMANDS)))
+        cards.append((f"notice-{lang}", replies.notice(lang, Notice("error.no_session", {}))))
         for status in (SIGNIN, SIGNIN_CLOSED):
             for count in (0, 3, 25, 120):
                 sheet = sample_sheet(status, count, hints=2)
                 me = sheet.attendees[0] if count else None
                 for viewer in (PARTICIPANT, LEADER, MONITOR):
                     label = f"sheet-{lang}-{status}-{count}-{viewer}"
-                    cards.append((label, views.sheet(sheet, lang, viewer=viewer, notice=notice)))
+                    cards.append(
+                        (label, views.sheet_card(sheet, lang, viewer=viewer, notice=notice))
+                    )
                 if me:
-                    cards.append((f"{label}-me", views.sheet(sheet, lang, me=me)))
+                    cards.append((f"{label}-me", views.sheet_card(sheet, lang, me=me)))
             # Only people added by name (no Teams id): nobody can be named monitor.
             named = sample_sheet(status, 2)
             named = Sheet(named.session, [replace(r, aad_id="", mri="") for r in named.attendees])
-            cards.append((f"named-{lang}-{status}", views.sheet(named, lang, viewer=LEADER)))
+            cards.append((f"named-{lang}-{status}", views.sheet_card(named, lang, viewer=LEADER)))
     return cards
 
 
-def test_every_card_passes_the_schema_and_the_renderer(views: Views):
-    cards = every_card(views)
+def test_every_card_passes_the_schema_and_the_renderer(views: SignInViews, renderer):
+    cards = every_card(views, Replies(renderer))
     assert len(cards) > 100
     assert CardChecker(ROOT / "node_modules").check(cards) == []
 
 
-def test_participant_view_never_lists_names_and_leader_view_does(views: Views):
+def test_participant_view_never_lists_names_and_leader_view_does(views: SignInViews):
     sheet = sample_sheet(SIGNIN, 3)
     name = sheet.attendees[1].name
-    assert name not in str(views.sheet(sheet, "en", viewer=PARTICIPANT))
-    assert name not in str(views.sheet(sheet, "en", me=sheet.attendees[0]))
-    assert name in str(views.sheet(sheet, "en", viewer=LEADER))
+    assert name not in str(views.sheet_card(sheet, "en", viewer=PARTICIPANT))
+    assert name not in str(views.sheet_card(sheet, "en", me=sheet.attendees[0]))
+    assert name in str(views.sheet_card(sheet, "en", viewer=LEADER))
 
 
-def test_user_text_cannot_inject_markdown(views: Views):
-    text = card_text(views.sheet(sample_sheet(SIGNIN, 1), "en", viewer=LEADER))
+def test_user_text_cannot_inject_markdown(views: SignInViews):
+    text = card_text(views.sheet_card(sample_sheet(SIGNIN, 1), "en", viewer=LEADER))
     assert "\\<script\\>\\*bold\\*\\</script\\>" in text
     assert "<script>" not in text
 
 
-def test_a_large_sheet_still_fits_in_a_teams_message(views: Views):
+def test_a_large_sheet_still_fits_in_a_teams_message(views: SignInViews):
     import json
 
-    card = views.sheet(sample_sheet(SIGNIN, 150), "en", viewer=LEADER)
+    card = views.sheet_card(sample_sheet(SIGNIN, 150), "en", viewer=LEADER)
     assert len(json.dumps(card).encode()) < 40_000
 
 
@@ -213,11 +227,13 @@ def test_untranslated_pack_items_say_so_plainly(renderer: CardRenderer):
     scenario = pack.scenarios[0]
     english = replace(scenario, introduction=Text("Read this aloud.", translated=False))
     session = sample_sheet(SIGNIN, 0).session
-    card = DialogueViews(renderer).scenario(session, english, "fr", leader=False, seconds=0.0)
+    card = DialogueViews(renderer, Replies(renderer), None).scenario_card(
+        session, english, "fr", leader=False, seconds=0.0
+    )
     text = card_text(card)
     assert "Read this aloud. (pas encore traduit)" in text
     assert "pas encore traduite et s'affiche en anglais" in text
-    translated = DialogueViews(renderer).scenario(
+    translated = DialogueViews(renderer, Replies(renderer), None).scenario_card(
         session, scenario, "fr", leader=False, seconds=0.0
     )
     assert "pas encore traduit" not in card_text(translated)

@@ -1,0 +1,232 @@
+"""The cards of the sign-in journey: the setup form and the sign-in sheet (Appendix A)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.teams.replies import Notice, Replies, plain
+from cards.catalog import LANGUAGES
+from cards.renderer import Card, CardRenderer
+from dialogs.directory import Directory
+from dialogs.forms import MAX_UNIT
+from dialogs.signin import ENDED, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
+from storage.records import AttendeeRecord, Person
+
+PARTICIPANT = "participant"
+LEADER = "leader"
+MONITOR = "monitor"
+# The entity's focal point reads the sheet (the guide sends it Appendix A) but changes nothing.
+FOCAL = "focal"
+
+
+class SignInViews:
+    """Reads what the setup form and the sheet show (entities, their names) and renders them."""
+
+    def __init__(self, renderer: CardRenderer, replies: Replies, directory: Directory) -> None:
+        self._renderer = renderer
+        self._replies = replies
+        self._directory = directory
+
+    async def setup(
+        self,
+        lang: str,
+        today: date,
+        values: dict[str, Any] | None = None,
+        notice: Notice | None = None,
+    ) -> Card:
+        """The setup form with the entities a session may be reported under."""
+        entities = [(e.code, e.name) for e in await self._directory.entities()]
+        return self.setup_card(lang, today, entities, values, notice)
+
+    async def sheet(
+        self,
+        sheet: Sheet,
+        person: Person | None,
+        lang: str,
+        notice: Notice | None = None,
+        *,
+        viewer: str | None = None,
+    ) -> Card:
+        """The sheet as this person may see it (None: the shared view everyone sees).
+
+        `viewer` overrides the role read from the sheet (the focal point's view).
+        """
+        name = (await self._directory.names()).get(sheet.session.entity, "")
+        if person is None:
+            return self.sheet_card(sheet, lang, notice=notice, entity_name=name)
+        role = viewer or viewer_role(sheet, person)
+        me = sheet.find(person.aad_id) if role == PARTICIPANT else None
+        return self.sheet_card(sheet, lang, viewer=role, me=me, notice=notice, entity_name=name)
+
+    def setup_card(
+        self,
+        lang: str,
+        today: date,
+        entities: list[tuple[str, str]],
+        values: dict[str, Any] | None = None,
+        notice: Notice | None = None,
+    ) -> Card:
+        """The setup form, with the values the leader typed kept after a refusal."""
+        values = values or {}
+        personnel = values.get("personnel")
+        data = {
+            "error": self._replies.notice_text(lang, notice) if notice else "",
+            "entities": [{"code": code, "name": name} for code, name in entities],
+            "languages": [
+                {"code": code, "label": self._renderer.text(lang, f"lang.{code}")}
+                for code in LANGUAGES
+            ],
+            # What the person typed comes back after a refusal, cut to what the form accepts.
+            "values": {
+                "entity": values.get("entity")
+                if values.get("entity") in {code for code, _ in entities}
+                else None,
+                "unit": (_text_or_none(values.get("unit")) or "")[:MAX_UNIT] or None,
+                "personnel": _number_or_none(personnel),
+                "language": values.get("language") if values.get("language") in LANGUAGES else lang,
+                "date": _iso_date(values.get("date")) or today.isoformat(),
+            },
+        }
+        return self._renderer.render("setup", data, lang)
+
+    def sheet_card(
+        self,
+        sheet: Sheet,
+        lang: str,
+        *,
+        viewer: str = PARTICIPANT,
+        me: AttendeeRecord | None = None,
+        notice: Notice | None = None,
+        entity_name: str = "",
+    ) -> Card:
+        """The sign-in card as the viewer may see it; participants never see others' names."""
+        session = sheet.session
+        is_open = session.status == SIGNIN
+        # Once concluded the sheet is final: the leader's controls go; the focal point corrects.
+        frozen = session.frozen
+        leader = viewer == LEADER
+        helper = viewer in (LEADER, MONITOR, FOCAL)
+        controls = viewer in (LEADER, MONITOR)
+        attendees = sheet.attendees
+        advice_key = size_advice(sheet.count) if helper or not is_open else None
+        hints = sheet.hints
+        refresh_ids = [p.mri for p in (session.leader, *session.monitors) if p.mri]
+        data = {
+            "sid": session.session_id,
+            "refresh": refresh_ids if viewer == PARTICIPANT and me is None else None,
+            "notice": self._replies.banner(lang, notice),
+            "facts": {
+                "date": self._renderer.catalogs.date(lang, session.session_date),
+                "leader": plain(session.leader.name),
+                "entity": plain(entity_name or session.entity),
+                "unit": plain(session.unit),
+                "personnel": self._renderer.catalogs.number(lang, session.personnel),
+                # A monitor is a participant too: their name is for the leader's side only.
+                "monitor": (", ".join(plain(m.name) for m in session.monitors) or None)
+                if helper
+                else None,
+            },
+            "count": sheet.count,
+            "open": is_open,
+            "closed": session.status == SIGNIN_CLOSED,
+            "frozen": frozen,
+            "advice": (
+                self._renderer.text(lang, advice_key, count=sheet.count) if advice_key else ""
+            ),
+            "me": ({"name": plain(me.name), "details": self._details(lang, me)} if me else None),
+            "me_category": me.category if me else "staff",
+            "me_agency": me.agency if me else "",
+            "helper": helper,
+            "leader": leader,
+            "no_attendees": not attendees,
+            "attendees": [
+                {"number": f"{n}.", "line": self._line(lang, row)}
+                for n, row in enumerate(attendees, start=1)
+            ]
+            if helper
+            else [],
+            "attendee_choices": [{"title": r.name, "value": r.key} for r in attendees]
+            if leader
+            else [],
+            "monitor_choices": [{"title": r.name, "value": r.key} for r in attendees if r.aad_id]
+            if leader
+            else None,
+            "hints": (
+                {"count": len(hints), "names": ", ".join(plain(h.name) for h in hints[:10])}
+                if leader and is_open and hints
+                else None
+            ),
+            "show": {
+                "sign_in": is_open and viewer == PARTICIPANT and me is None,
+                "details": is_open and me is not None,
+                "undo": is_open and viewer in (PARTICIPANT, MONITOR),
+                "add": is_open and controls,
+                "edit": leader and bool(attendees) and not frozen,
+                "import": is_open and leader,
+                "confirm_hints": is_open and leader and bool(hints),
+                "close": is_open and leader,
+                "reopen": leader and session.status == SIGNIN_CLOSED and not frozen,
+                "leader_view": viewer == PARTICIPANT and me is None,
+                # The entity's focal point may name another leader from the sheet, or end it.
+                "reassign": viewer == FOCAL,
+                "end_session": viewer == FOCAL and session.status != ENDED,
+            },
+            "oversight": (
+                {
+                    "sid": session.session_id,
+                    "cycle": session.cycle,
+                    "entity": session.entity,
+                    "choices": [
+                        {"title": r.name, "value": r.key}
+                        for r in attendees
+                        if r.aad_id and not session.is_leader(r.aad_id)
+                    ],
+                }
+                if viewer == FOCAL
+                else None
+            ),
+        }
+        return self._renderer.render("signin", data, lang)
+
+    def _details(self, lang: str, row: AttendeeRecord) -> str:
+        parts = []
+        if row.category == "non_staff":
+            parts.append(self._renderer.text(lang, "category.non_staff_short"))
+        if row.agency:
+            parts.append(plain(row.agency))
+        return ", ".join(parts)
+
+    def _line(self, lang: str, row: AttendeeRecord) -> str:
+        details = self._details(lang, row)
+        return f"{plain(row.name)} ({details})" if details else plain(row.name)
+
+
+def viewer_role(sheet: Sheet, person: Person) -> str:
+    """Which view of the sheet this person gets."""
+    if sheet.session.is_leader(person.aad_id):
+        return LEADER
+    if sheet.session.is_monitor(person.aad_id):
+        return MONITOR
+    return PARTICIPANT
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _iso_date(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
+def _number_or_none(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= 100_000 else None
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 6:
+        return int(value.strip())
+    return None
