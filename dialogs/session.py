@@ -16,11 +16,11 @@ from dialogs.forms import clean_text
 from dialogs.polls import PollService
 from dialogs.ports import QuestionStore, SessionStore
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED
-from storage.records import Person, QuestionRecord, SessionRecord
+from storage.records import CONCLUDED, Person, QuestionRecord, SessionRecord
 
 log = logging.getLogger(__name__)
 
-DONE = "done"
+DONE = CONCLUDED
 SCENARIOS = "scenarios"
 MAX_QUESTION = 500
 

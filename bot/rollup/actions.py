@@ -229,7 +229,7 @@ class RollupActions:
         progress = await self._rollup.progress(entity)
         # Closed assessments take no answers: their participants get no reminder (and the
         # background check of each aggregate skips any that closed meanwhile).
-        sessions = [s for s in progress.held if s.stage == "done" and self._after.may_remind(s)]
+        sessions = [s for s in progress.held if self._after.remindable(s)]
         if not sessions:
             text = self._screens.views.text(act.lang, "notice.entity_reminders_closed")
             return await self.progress_card(act.person, entity, act.lang, (text, "warning"))
