@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -23,7 +22,7 @@ from bot.teams.identity import display_name, person_of, tenant_of
 from bot.teams.outbound import Outbound
 from bot.teams.replies import FOCAL, Notice, plain
 from cards.library import PackLibrary
-from dialogs.directory import Directory
+from dialogs.directory import Directory, parse_upn
 from dialogs.errors import DialogueError, InvalidInput, NotAllowed
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.leadership import Leadership
@@ -33,8 +32,6 @@ from storage.directory import EntityRecord, FocalPoint
 from storage.records import Person
 
 log = logging.getLogger(__name__)
-# A user principal name as Teams knows it: it goes into the member-lookup URL as is.
-_UPN = re.compile(r"[A-Za-z0-9._%+'-]{1,100}@[A-Za-z0-9.-]{1,100}\.[A-Za-z]{2,30}")
 
 
 class RollupActions:
@@ -142,14 +139,15 @@ class RollupActions:
     async def _sheet_add(self, act: ActionContext) -> Card:
         await self._entity(act)
         session = await self._signin.by_keys(act.data)
-        upn = act.data.get("fix_upn")
+        typed = act.data.get("fix_upn")
         person = None
-        if isinstance(upn, str) and upn.strip():
-            if not _UPN.fullmatch(upn.strip()):
+        if isinstance(typed, str) and typed.strip():
+            upn = parse_upn(typed)
+            if upn is None:
                 raise InvalidInput("error.member_not_in_meeting", field="name")
             # A member of the session's meeting chat: who Teams knows there, not a typed name.
             person = await lookup_member(
-                act.turn_context, upn.strip(), conversation_id=session.conversation_id
+                act.turn_context, upn, conversation_id=session.conversation_id
             )
         _, name, outcome = await self._signin.correct_add(session, act.person, act.data, person)
         self._shared.sheet(session)
@@ -274,10 +272,6 @@ class RollupActions:
 
     # Ethics Office ---------------------------------------------------------------------------
 
-    def _require_admin(self, person: Person) -> None:
-        if not self._directory.is_admin(person):
-            raise NotAllowed("error.admin_only")
-
     async def report_card(
         self, person: Person, lang: str, notice: tuple[str, str] | None = None
     ) -> Card:
@@ -298,7 +292,7 @@ class RollupActions:
         self, person: Person, lang: str, notice: tuple[str, str] | None = None
     ) -> Card:
         """Cycle, entities, focal points and the audit log (admins only)."""
-        self._require_admin(person)
+        self._directory.require_admin(person)
         cycle = await self._directory.cycle()
         entities = await self._directory.entities()
         focal = dict(
@@ -322,11 +316,11 @@ class RollupActions:
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_focal(self, act: ActionContext) -> Card:
-        self._require_admin(act.person)
-        upn = act.data.get("focal_upn")
-        if not isinstance(upn, str) or not _UPN.fullmatch(upn.strip()):
+        self._directory.require_admin(act.person)
+        upn = parse_upn(act.data.get("focal_upn"))
+        if upn is None:
             raise InvalidInput("error.person_not_found", field="focal")
-        person = await lookup_member(act.turn_context, upn.strip())
+        person = await lookup_member(act.turn_context, upn)
         point = await self._name_focal(
             act.turn_context, act.person, act.data.get("focal_entity"), person, act.lang
         )
@@ -351,7 +345,7 @@ class RollupActions:
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_extension(self, act: ActionContext) -> Card:
-        self._require_admin(act.person)
+        self._directory.require_admin(act.person)
         field = act.data.get("field")
         if not isinstance(field, str) or not field.startswith("until_") or len(field) > 10:
             raise InvalidInput("error.unknown_extension", field="extension")
@@ -367,7 +361,7 @@ class RollupActions:
         return await self.report_card(act.person, act.lang, (text, "good"))
 
     async def _admin_feedback(self, act: ActionContext) -> Card:
-        self._require_admin(act.person)
+        self._directory.require_admin(act.person)
         cycle = await self._directory.cycle()
         entries = []
         for entity in await self._directory.entities(active_only=False):
@@ -418,7 +412,7 @@ class RollupActions:
 
     async def _focal_command(self, turn_context: TurnContext, admin: Person, lang: str) -> None:
         """`focal CODE @mention` or `focal CODE name@un.org`, in a chat the person is in."""
-        self._require_admin(admin)
+        self._directory.require_admin(admin)
         activity = turn_context.activity
         text = (TurnContext.remove_recipient_mention(activity) or "").split()
         code = text[1].upper() if len(text) > 1 else ""
