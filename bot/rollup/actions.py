@@ -24,7 +24,7 @@ from bot.teams.replies import FOCAL, Notice, plain
 from cards.library import PackLibrary
 from dialogs.directory import Directory, parse_upn
 from dialogs.errors import DialogueError, InvalidInput, NotAllowed
-from dialogs.feedback import LeaderFeedbackService
+from dialogs.feedback import LeaderFeedbackService, ethics_office_summary
 from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
 from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
@@ -361,28 +361,14 @@ class RollupActions:
         return await self.report_card(act.person, act.lang, (text, "good"))
 
     async def _admin_feedback(self, act: ActionContext) -> Card:
-        self._directory.require_admin(act.person)
-        cycle = await self._directory.cycle()
-        entries = []
-        for entity in await self._directory.entities(active_only=False):
-            sessions = [s for s in await self._signin.of_entity(cycle.year, entity.code) if s.held]
-            versions = await asyncio.gather(*(self._feedback.latest(s) for s in sessions))
-            latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
-            if not latest:
-                continue
-            guide = sum(int(v.answers.get("c7", 0)) for _, v in latest) / len(latest)
-            topics = sum(int(v.answers.get("c9", 0)) for _, v in latest) / len(latest)
-            # The leader's own record keeps the comments as written; the Ethics Office reads
-            # them with the names of the session's participants masked.
-            masks = await asyncio.gather(*(self._signin.name_mask(s) for s, _ in latest))
-            comments = [
-                mask.apply(str(v.answers[item]))
-                for (_, v), mask in zip(latest, masks, strict=True)
-                for item in ("c10", "c11", "c13", "c14")
-                if v.answers.get(item)
-            ]
-            entries.append((entity, len(latest), guide, topics, comments))
-        return self._views.feedback_summary(cycle, entries, act.lang)
+        summary = await ethics_office_summary(
+            act.person,
+            directory=self._directory,
+            signin=self._signin,
+            feedback=self._feedback,
+            packs=self._library,
+        )
+        return self._views.feedback_summary(summary, act.lang)
 
     # Commands --------------------------------------------------------------------------------
 
