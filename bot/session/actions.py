@@ -12,9 +12,9 @@ from bot.session.screens import Screens
 from bot.session.shared_cards import SharedCards
 from bot.teams.context import ActionContext, Card, Handler, send_card
 from bot.teams.replies import Notice
-from dialogs.errors import InvalidInput, WrongState
+from dialogs.errors import InvalidInput
 from dialogs.polls import PollService
-from dialogs.session import DialogueService
+from dialogs.session import DialogueService, require_scenarios
 from dialogs.signin import SignInService
 from storage.records import SessionRecord
 
@@ -108,8 +108,7 @@ class DialogueActions:
 
     async def _choice_poll(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        if session.stage != "scenarios":
-            raise WrongState("error.not_scenarios")
+        require_scenarios(session)
         pack = self._dialogue.pack(session)
         poll = await self._polls.open(
             session,

@@ -15,7 +15,8 @@ from bot.session.shared_cards import SharedCards
 from bot.teams.context import ActionContext, Card, Handler, local_today, send_card
 from bot.teams.identity import display_name, is_group_chat, tenant_of
 from bot.teams.replies import PARTICIPANT, Notice, viewer_role
-from dialogs.errors import DialogueError, NoSession, NotAllowed
+from dialogs.common import require_leader
+from dialogs.errors import DialogueError, NoSession
 from dialogs.leadership import SetupRequests
 from dialogs.session import DialogueService
 from dialogs.signin import Chat, Sheet, SignInService
@@ -153,9 +154,8 @@ class SignInActions:
 
     async def _import(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        if not session.is_leader(act.person.aad_id):
-            # Check before asking Teams for the roster: a refusal costs no connector call.
-            raise NotAllowed("error.leader_only")
+        # Checked before asking Teams for the roster: a refusal costs no connector call.
+        require_leader(session, act.person)
         members = await _roster(act.turn_context)
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)
