@@ -85,11 +85,19 @@ class AgendaSection:
 
 @dataclass(frozen=True)
 class FormItem:
-    """One item of a form (Appendix C or F)."""
+    """One item of a form (Appendix C or F): what it asks, and how the bot treats the answer."""
 
     id: str
     text: Text
-    kind: str  # "rating" | "text" | "prefilled"
+    # The input and its check: "rating" (1-5, required), "text" (several lines), "line" (one
+    # line), "number" (a count), "date", "scenarios" (numbers of the pack's scenarios).
+    kind: str
+    # Appendix C only. What the bot fills the input with before the leader checks it (one of
+    # cards.packs.PREFILLS: "date", "leader", "participants", ...); "" for nothing.
+    prefill: str = ""
+    # Appendix C only. Its place in the Ethics Office's summary: "guide" or "topics" (a rating
+    # averaged under that name), "comment" (quoted, names masked); "" for not shown.
+    summary: str = ""
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,23 @@ LANGUAGES = ("en", "fr", "es")
 SESSION_MINUTES = 90  # the session plan's total
 AGENDA_IDS = ("introduction", "opening", "scenarios", "conclusion")
 FORMATS = ("written", "script", "video")
-FORM_KINDS = ("rating", "text", "prefilled")
+FORM_KINDS = ("rating", "text", "line", "number", "date", "scenarios")
+# What the bot can prefill an Appendix C item with, and the kinds of input each fits.
+PREFILLS = {
+    "date": ("date",),
+    "leader": ("line", "text"),
+    "entity": ("line", "text"),
+    "unit": ("line", "text"),
+    "participants": ("number",),
+    "personnel": ("number",),
+    "scenarios": ("scenarios",),
+    "questions": ("line", "text"),
+}
+# The Ethics Office's summary of Appendix C: two averaged ratings and the comments quoted.
+SUMMARY_RATINGS = ("guide", "topics")
+SUMMARIES = (*SUMMARY_RATINGS, "comment")
+# Appendix F is anonymous and nothing about it is known beforehand: ratings and comments only.
+ASSESSMENT_KINDS = ("rating", "text")
 MAX_TEXT = 2000  # per string: an Adaptive Card must stay small
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -162,6 +178,8 @@ _FORM_ITEM = _record(
     ("id", _ID_SPEC),
     ("text", _text()),
     ("kind", _Spec("choice", choices=FORM_KINDS)),
+    ("prefill", _Spec("choice", required=False, choices=tuple(PREFILLS))),
+    ("summary", _Spec("choice", required=False, choices=SUMMARIES)),
 )
 _PACK = _record(
     None,  # ContentPack also needs cycle, language and untranslated: built in _assemble
@@ -427,6 +445,7 @@ def _check_english(doc: _Doc) -> None:
             if poll["id"] in polls:
                 doc.issue(poll_path, f"duplicate poll id '{poll['id']}' (also {polls[poll['id']]})")
             polls.setdefault(poll["id"], poll_path)
+    _check_forms(doc)
     # Each form's own duplicates are reported by the shape check; here, ids shared by both forms.
     first_form: dict[str, str] = {}
     for form in ("leader_feedback_form", "participant_assessment_form"):
@@ -436,6 +455,36 @@ def _check_english(doc: _Doc) -> None:
                 doc.issue(
                     f"{form}[{index}].id", f"duplicate form item id '{item['id']}' (also {other})"
                 )
+
+
+def _check_forms(doc: _Doc) -> None:
+    """Each prefill fits its input, each summary place is taken once, Appendix F stays plain."""
+    taken: dict[str, str] = {}
+    for index, item in enumerate(doc.data["leader_feedback_form"]):
+        path = f"leader_feedback_form[{index}]"
+        kind, prefill, summary = item["kind"], item.get("prefill"), item.get("summary")
+        if prefill and kind not in PREFILLS[prefill]:
+            fits = " or ".join(PREFILLS[prefill])
+            doc.issue(f"{path}.prefill", f"'{prefill}' fills a {fits} item, not a {kind} item")
+        if summary in SUMMARY_RATINGS:
+            if kind != "rating":
+                doc.issue(
+                    f"{path}.summary", f"'{summary}' averages a rating item, not a {kind} item"
+                )
+            elif summary in taken:
+                doc.issue(f"{path}.summary", f"'{summary}' is already {taken[summary]}")
+            taken.setdefault(summary, f"{path}.summary")
+        elif summary == "comment" and kind not in ("text", "line"):
+            doc.issue(f"{path}.summary", f"a comment is a text or line item, not a {kind} item")
+    for index, item in enumerate(doc.data["participant_assessment_form"]):
+        path = f"participant_assessment_form[{index}]"
+        if item["kind"] not in ASSESSMENT_KINDS:
+            doc.issue(
+                f"{path}.kind", f"Appendix F takes only {' and '.join(ASSESSMENT_KINDS)} items"
+            )
+        for name in ("prefill", "summary"):
+            if item.get(name):
+                doc.issue(f"{path}.{name}", "is for Appendix C (leader_feedback_form) only")
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,6 +515,8 @@ def _merge(m: _Merge, spec: _Spec, en: Any, tr: Any, en_path: str, tr_path: str)
     if kind in ("int", "choice", "pair"):
         if tr is not None and tr != en:
             m.doc.issue(tr_path, f"must be the same as in en.yaml ({en!r}), not {tr!r}")
+        if en is None:
+            return ""  # an optional choice English leaves out (a form item's prefill or summary)
         return tuple(en) if kind == "pair" else en
     if kind == "id":
         return en

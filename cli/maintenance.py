@@ -46,10 +46,12 @@ from azure.core.exceptions import (
 from azure.data.tables import EdmType, EntityProperty, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from cards.library import PackLibrary
+from cards.packs import load_all
 from dialogs.assessment import AssessmentService
 from dialogs.common import change
 from dialogs.errors import DialogueError, NoSession
-from dialogs.feedback import PREFILL
+from dialogs.feedback import leader_items
 from storage import keys
 from storage.backup import BackupFilter
 from storage.directory import AuditEntry
@@ -78,7 +80,6 @@ _PARALLEL = 16
 _MARKER_USEFUL_FOR = timedelta(days=1)
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
 _NOBODY = Person("", "", "")
-_LEADER_ITEMS = tuple(item for item, what in PREFILL.items() if what == "leader")
 
 # (table, what its purged rows are), in the order the summary lists them.
 DELETED = (
@@ -125,7 +126,8 @@ class Plan:
     )
     chats: list[SessionRecord] = field(default_factory=list)
     sessions: list[SessionRecord] = field(default_factory=list)
-    feedback: list[dict[str, Any]] = field(default_factory=list)
+    # Appendix C versions naming the leader, each with the ids of the items that hold the name.
+    feedback: list[tuple[dict[str, Any], set[str]]] = field(default_factory=list)
     queue: list[QueuedQuestion] = field(default_factory=list)
     aggregates: list[str] = field(default_factory=list)
     attendees: set[str] = field(default_factory=set)  # Entra ids signed in to purged sessions
@@ -156,10 +158,13 @@ class Purge:
         store: TableStore,
         service: TableServiceClient,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        packs: PackLibrary | None = None,
     ) -> None:
         self._store = store
         self._service = service
         self._clock = clock
+        # Which Appendix C answers hold the leader's name is the content pack's to say.
+        self._packs = PackLibrary(load_all()) if packs is None else packs
 
     def _table(self, name: str) -> TableClient:
         return self._service.get_table_client(self._store.table_name(name))
@@ -235,7 +240,7 @@ class Purge:
             part.deletes["leaders"].append((session.leader.aad_id, sid))
         if await self._holds_chat(session):
             part.chats.append(session)
-        part.feedback = await self._feedback_with_leader(sid)
+        part.feedback = await self._feedback_with_leader(sid, self._leader_items(session))
         if session.leader != _NOBODY or session.monitors:
             part.sessions.append(session)
         return part
@@ -312,15 +317,25 @@ class Purge:
             return False
         return pointer.get("SessionId") == session.session_id
 
-    async def _feedback_with_leader(self, session_id: str) -> list[dict[str, Any]]:
+    def _leader_items(self, session: SessionRecord) -> set[str]:
+        """The session's Appendix C items holding the leader's name; should its pack be gone,
+        those of every pack (stripping too much beats leaving a name behind)."""
+        cycles = [session.pack] if self._packs.has(session.pack) else self._packs.ids()
+        return set().union(
+            *(leader_items(self._packs.get(c, None).leader_feedback_form) for c in cycles)
+        )
+
+    async def _feedback_with_leader(
+        self, session_id: str, leader_items: set[str]
+    ) -> list[tuple[dict[str, Any], set[str]]]:
         found = self._table("leaderfeedback").query_entities(
             "PartitionKey eq @pk", parameters={"pk": session_id}
         )
         versions = []
         async for entity in found:
             answers = json.loads(entity["Answers"])
-            if entity.get("SubmittedBy") or any(answers.get(i) for i in _LEADER_ITEMS):
-                versions.append(entity)
+            if entity.get("SubmittedBy") or any(answers.get(i) for i in leader_items):
+                versions.append((entity, leader_items))
         return versions
 
     async def run(self, plan: Plan) -> None:
@@ -330,7 +345,7 @@ class Purge:
         await _bounded(
             self._store.sessions.release_chat(s.conversation_id, s.session_id) for s in plan.chats
         )
-        await _bounded(self._strip_feedback(entity) for entity in plan.feedback)
+        await _bounded(self._strip_feedback(entity, items) for entity, items in plan.feedback)
         await _bounded(
             change(
                 item,
@@ -408,9 +423,9 @@ class Purge:
                 except ResourceNotFoundError:
                     pass
 
-    async def _strip_feedback(self, entity: dict[str, Any]) -> None:
+    async def _strip_feedback(self, entity: dict[str, Any], leader_items: set[str]) -> None:
         answers = json.loads(entity["Answers"])
-        answers.update({item: "" for item in _LEADER_ITEMS if item in answers})
+        answers.update({item: "" for item in leader_items if item in answers})
         stripped = {
             **entity,
             "Answers": json.dumps(answers, ensure_ascii=False),

@@ -120,6 +120,30 @@ class AssessmentService:
         """Whether a new assessment of the session would still take answers now (no read)."""
         return self._clock() < self.closes_at(session)
 
+    def remindable(self, session: SessionRecord) -> bool:
+        """Whether reminding the session's participants may bring answers (no read): concluded,
+        and its assessment not closed by date."""
+        return session.concluded and self.open_by_date(session)
+
+    async def require_assessor(self, session: SessionRecord, person: Person) -> AttendeeRecord:
+        """The person's row on the sheet; refused before the conclusion, for the leader, and for
+        anyone not signed in (in that order)."""
+        require_concluded(session)
+        if session.is_leader(person.aad_id):
+            raise NotAllowed("error.leader_assesses")
+        row = await self.participant(session, person)
+        if row is None:
+            raise NotAllowed("error.not_participant")
+        return row
+
+    async def may_remind(self, session: SessionRecord, caller: Person) -> bool:
+        """Whether the leader may remind the participants now: False once the assessment closed;
+        refused before the conclusion and for anyone but the leader."""
+        require_concluded(session)
+        if not session.is_leader(caller.aad_id):
+            raise NotAllowed("error.leader_only")
+        return await self.is_open(session)
+
     async def is_open(self, session: SessionRecord) -> bool:
         """Whether answers are still taken (closing the assessment if its time has come)."""
         return not (await self._current(session)).closed
@@ -135,10 +159,7 @@ class AssessmentService:
         self, session: SessionRecord, person: Person, pack: ContentPack, data: Mapping[str, Any]
     ) -> int:
         """Fold one person's answers in, once; returns how many have answered."""
-        if session.is_leader(person.aad_id):
-            raise NotAllowed("error.leader_assesses")
-        if await self.participant(session, person) is None:
-            raise NotAllowed("error.not_participant")
+        await self.require_assessor(session, person)
         ratings, comments = parse_assessment(pack, data)
         answer = _Answer(person, ratings, comments, asyncio.get_running_loop().create_future())
         sid = session.session_id
@@ -309,6 +330,12 @@ class AssessmentService:
     def _key(self, aggregate: Aggregate, person: Person) -> str:
         message = f"{aggregate.salt}\x1f{aggregate.session_id}\x1f{person.aad_id}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+
+def require_concluded(session: SessionRecord) -> None:
+    """Refuse what only a concluded session allows (Appendix F, its reminders)."""
+    if not session.concluded:
+        raise WrongState("error.not_held")
 
 
 def parse_assessment(

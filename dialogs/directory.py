@@ -7,6 +7,7 @@ re-read after this instance's own changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -27,6 +28,19 @@ _CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 # How to reach a person in personal chat: (Teams id, service url, tenant).
 Contact = tuple[str, str, str]
+
+
+# A user principal name as Teams knows it: it goes into the member-lookup URL as is, so nothing
+# else (no slash, no query, no space) may pass.
+_UPN = re.compile(r"[A-Za-z0-9._%+'-]{1,100}@[A-Za-z0-9.-]{1,100}\.[A-Za-z]{2,30}")
+
+
+def parse_upn(raw: Any) -> str | None:
+    """The typed text as a user principal name (name@un.org), trimmed; None if it is not one."""
+    if not isinstance(raw, str):
+        return None
+    upn = raw.strip()
+    return upn if _UPN.fullmatch(upn) else None
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,11 @@ class Directory:
         """Whether this person is an Ethics Office administrator."""
         return person.aad_id in self._admins
 
+    def require_admin(self, person: Person) -> None:
+        """Refuse anyone but an Ethics Office administrator."""
+        if not self.is_admin(person):
+            raise NotAllowed("error.admin_only")
+
     async def require_focal(self, person: Person, entity: Any) -> EntityRecord:
         """The entity, if this person is its focal point (admins are not: they see no names)."""
         roles = await self.roles(person)
@@ -118,7 +137,7 @@ class Directory:
 
     async def set_cycle(self, admin: Person, data: Mapping[str, Any]) -> CycleConfig:
         """Set the year, the content pack and the deadline."""
-        self._require_admin(admin)
+        self.require_admin(admin)
         current = await self.cycle()
         year = _whole(data.get("cycle_year"), "cycle_year", 2013, 2100)
         pack = data.get("cycle_pack")
@@ -139,7 +158,7 @@ class Directory:
 
     async def save_entity(self, admin: Person, data: Mapping[str, Any]) -> EntityRecord:
         """Add an entity, or rename (and reactivate) an existing one."""
-        self._require_admin(admin)
+        self.require_admin(admin)
         code = clean_text(
             data.get("entity_code"), field="entity_code", max_length=20, required=True
         )
@@ -163,7 +182,7 @@ class Directory:
 
     async def deactivate_entity(self, admin: Person, code: Any) -> EntityRecord:
         """Stop offering an entity for new sessions; its sessions and reports stay."""
-        self._require_admin(admin)
+        self.require_admin(admin)
         existing = await self.entity(code)
         if existing is None:
             raise InvalidInput("error.entity", field="entity")
@@ -174,7 +193,7 @@ class Directory:
 
     async def grant_extension(self, admin: Person, code: Any, until: date) -> EntityRecord:
         """Give an entity a new deadline."""
-        self._require_admin(admin)
+        self.require_admin(admin)
         existing = await self.entity(code)
         if existing is None:
             raise InvalidInput("error.entity", field="entity")
@@ -198,7 +217,7 @@ class Directory:
 
         `service_url` and `tenant_id` say how the bot can reach the person until they write.
         """
-        self._require_admin(admin)
+        self.require_admin(admin)
         if person.aad_id in self._admins:
             raise NotAllowed("error.admin_not_focal")
         entity = await self.entity(code)
@@ -234,7 +253,7 @@ class Directory:
 
     async def remove_focal_point(self, admin: Person, code: Any, aad_id: Any) -> bool:
         """Withdraw a focal point."""
-        self._require_admin(admin)
+        self.require_admin(admin)
         if not isinstance(code, str) or not isinstance(aad_id, str):
             raise InvalidInput("error.invalid_field", field="focal")
         removed = await self._repo.remove_focal_point(code, aad_id)
@@ -248,7 +267,7 @@ class Directory:
 
     async def audit_log(self, admin: Person, limit: int = 20) -> list[AuditEntry]:
         """The newest changes (admins only)."""
-        self._require_admin(admin)
+        self.require_admin(admin)
         return await self._repo.audit_log(limit)
 
     async def entity_history(self, focal: Person, code: Any) -> list[AuditEntry]:
@@ -280,10 +299,6 @@ class Directory:
             await self._repo.save_entity(record)
         except WriteConflict:
             raise NotSaved("error.busy") from None
-
-    def _require_admin(self, person: Person) -> None:
-        if person.aad_id not in self._admins:
-            raise NotAllowed("error.admin_only")
 
 
 def _whole(value: Any, field: str, low: int, high: int) -> int:

@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from cards.content import ContentPack, FormItem
+from cards.library import PackLibrary
+from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.forms import clean_text
+from dialogs.names import NameMask
 from dialogs.ports import FeedbackStore
+from dialogs.signin import SignInService
 from storage import WriteConflict
-from storage.records import FeedbackVersion, QuestionRecord, SessionRecord
+from storage.records import (
+    CycleConfig,
+    EntityRecord,
+    FeedbackVersion,
+    Person,
+    QuestionRecord,
+    SessionRecord,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 MAX_COUNT = 100_000
-# What the bot knows for the Appendix C items it can prefill (the form's numbering is the guide's).
-PREFILL = {
-    "c1": "date",
-    "c2": "leader",
-    "c3": "entity",
-    "c4": "unit",
-    "c5": "participants",
-    "c6": "personnel",
-    "c8": "scenarios",
-    "c12": "questions",
-}
-NUMBERS = ("c5", "c6")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,25 @@ class Prefill:
 
     values: dict[str, Any]
     scenario_numbers: list[int]
+
+
+@dataclass(frozen=True)
+class EntityFeedback:
+    """One entity's Appendix C as the Ethics Office reads it: the pack's `summary` items."""
+
+    entity: EntityRecord
+    forms: int  # sessions held with a submitted form (the newest version of each counts)
+    guide: float  # the average of the item marked `summary: guide` (a missing answer is 0)
+    topics: float  # the same for `summary: topics`
+    comments: list[str]  # the `summary: comment` answers, participants' names masked
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """The current cycle's Appendix C by entity (entities without a form are left out)."""
+
+    cycle: CycleConfig
+    entities: list[EntityFeedback]
 
 
 class LeaderFeedbackService:
@@ -56,7 +75,7 @@ class LeaderFeedbackService:
         participants: int,
         questions: list[QuestionRecord],
     ) -> Prefill:
-        """Items 1-6, 8 and 12 as the bot knows them."""
+        """What the bot knows for each item the pack marks `prefill`, by item id."""
         discussed = [s.number for s in pack.scenarios if s.id in session.scenario_seconds] or [
             s.number for s in pack.scenarios if s.id in session.scenario_order
         ]
@@ -70,7 +89,10 @@ class LeaderFeedbackService:
             "scenarios": ",".join(str(n) for n in sorted(discussed)),
             "questions": "\n".join(q.text for q in questions)[:MAX_TEXT],
         }
-        return Prefill({item: known[what] for item, what in PREFILL.items()}, sorted(discussed))
+        values = {
+            item.id: known[item.prefill] for item in pack.leader_feedback_form if item.prefill
+        }
+        return Prefill(values, sorted(discussed))
 
     async def latest(self, session: SessionRecord) -> FeedbackVersion | None:
         """The newest version, if the leader submitted one."""
@@ -110,23 +132,82 @@ class LeaderFeedbackService:
         raise NotSaved("error.busy")
 
 
+def leader_items(form: Iterable[FormItem]) -> set[str]:
+    """The ids of the Appendix C items that hold the leader's name (prefilled with it)."""
+    return {item.id for item in form if item.prefill == "leader"}
+
+
+def summarize(
+    entity: EntityRecord, answered: Sequence[tuple[tuple[FormItem, ...], FeedbackVersion, NameMask]]
+) -> EntityFeedback:
+    """One entity's summary from each session's form, newest version and name mask."""
+
+    def average(place: str) -> float:
+        total = 0
+        for form, version, _ in answered:
+            item = next((i for i in form if i.summary == place), None)
+            total += int(version.answers.get(item.id, 0)) if item is not None else 0
+        return total / len(answered) if answered else 0.0
+
+    # The leader's own record keeps the comments as written; the Ethics Office reads them with
+    # the names of the session's participants masked.
+    comments = [
+        mask.apply(str(version.answers[item.id]))
+        for form, version, mask in answered
+        for item in form
+        if item.summary == "comment" and version.answers.get(item.id)
+    ]
+    return EntityFeedback(entity, len(answered), average("guide"), average("topics"), comments)
+
+
+async def ethics_office_summary(
+    admin: Person,
+    *,
+    directory: Directory,
+    signin: SignInService,
+    feedback: LeaderFeedbackService,
+    packs: PackLibrary,
+) -> FeedbackSummary:
+    """The current cycle's Appendix C by entity, for an Ethics Office administrator only."""
+    directory.require_admin(admin)
+    cycle = await directory.cycle()
+
+    def form(session: SessionRecord) -> tuple[FormItem, ...]:
+        # Each session's own pack says what its answers mean; the language does not matter.
+        pack = session.pack if packs.has(session.pack) else cycle.pack
+        return packs.get(pack, None).leader_feedback_form
+
+    entries = []
+    for entity in await directory.entities(active_only=False):
+        sessions = [s for s in await signin.of_entity(cycle.year, entity.code) if s.held]
+        versions = await asyncio.gather(*(feedback.latest(s) for s in sessions))
+        latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
+        if not latest:
+            continue
+        masks = await asyncio.gather(*(signin.name_mask(s) for s, _ in latest))
+        answered = [(form(s), v, m) for (s, v), m in zip(latest, masks, strict=True)]
+        entries.append(summarize(entity, answered))
+    return FeedbackSummary(cycle, entries)
+
+
 def parse_feedback(
     items: tuple[FormItem, ...], data: Mapping[str, Any], pack: ContentPack
 ) -> dict[str, Any]:
-    """Every Appendix C answer, checked: ratings 1-5 required, numbers and lengths bounded."""
+    """Every Appendix C answer, checked by its kind: ratings 1-5 required, the rest bounded."""
     answers: dict[str, Any] = {}
     numbers = {s.number for s in pack.scenarios}
     for item in items:
         raw = data.get(item.id)
         if item.kind == "rating":
             answers[item.id] = parse_rating(raw, item.id)
-        elif item.id in NUMBERS:
+        elif item.kind == "number":
             answers[item.id] = _count(raw, item.id)
-        elif item.id == "c1":
-            answers[item.id] = _date(raw)
-        elif item.id == "c8":
-            answers[item.id] = _scenarios(raw, numbers)
+        elif item.kind == "date":
+            answers[item.id] = _date(raw, item.id)
+        elif item.kind == "scenarios":
+            answers[item.id] = _scenarios(raw, numbers, item.id)
         else:
+            # "line" too: a one-line input, but what it held before is kept as typed.
             answers[item.id] = clean_multiline(raw, item.id, MAX_TEXT)
     return answers
 
@@ -166,26 +247,24 @@ def _count(raw: Any, field: str) -> int:
     raise InvalidInput("error.number", field=field, low=0, high=MAX_COUNT)
 
 
-def _date(raw: Any) -> str:
+def _date(raw: Any, field: str) -> str:
     try:
-        return date.fromisoformat(raw).isoformat() if isinstance(raw, str) else _bad_date()
+        if isinstance(raw, str):
+            return date.fromisoformat(raw).isoformat()
     except ValueError:
-        return _bad_date()
+        pass
+    raise InvalidInput("error.date", field=field)
 
 
-def _bad_date() -> str:
-    raise InvalidInput("error.date", field="c1")
-
-
-def _scenarios(raw: Any, numbers: set[int]) -> list[int]:
+def _scenarios(raw: Any, numbers: set[int], field: str) -> list[int]:
     if raw in (None, ""):
         return []
     if not isinstance(raw, str):
-        raise InvalidInput("error.invalid_field", field="c8")
+        raise InvalidInput("error.invalid_field", field=field)
     try:
         picked = sorted({int(part) for part in raw.split(",") if part.strip()})
     except ValueError:
-        raise InvalidInput("error.invalid_field", field="c8") from None
+        raise InvalidInput("error.invalid_field", field=field) from None
     if any(n not in numbers for n in picked):
-        raise InvalidInput("error.invalid_field", field="c8")
+        raise InvalidInput("error.invalid_field", field=field)
     return picked

@@ -198,8 +198,13 @@ class PollService:
         """Remember which message shows the poll."""
         return await self._change(poll, lambda p: replace(p, card_id=card_id))
 
-    async def vote(self, poll: PollRecord, voter: Person, choice: Any) -> VoteResult:
-        """Store or change the voter's choice while the poll is open."""
+    async def vote(
+        self, poll: PollRecord, voter: Person, choice: Any, session: SessionRecord
+    ) -> VoteResult:
+        """Store or change the voter's choice while the poll is open; the leader may not vote."""
+        if session.is_leader(voter.aad_id):
+            # The leader runs the poll; their vote would sway the quieter colleagues it is for.
+            raise WrongState("error.leader_votes")
         if poll.status != "open" or not poll.salt:
             raise WrongState("error.poll_closed")
         choices = _parse_choices(choice, len(poll.options), poll.multiple)

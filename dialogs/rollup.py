@@ -13,7 +13,7 @@ from typing import Any
 
 from dialogs.common import change_session
 from dialogs.directory import Directory
-from dialogs.errors import InvalidInput, NotAllowed, WrongState
+from dialogs.errors import InvalidInput, WrongState
 from dialogs.feedback import clean_multiline
 from dialogs.ports import AttendanceStore, RollupStore, SessionStore
 from storage.records import (
@@ -197,8 +197,7 @@ class RollupService:
 
     async def organization(self, admin: Person) -> tuple[CycleConfig, list[OrgLine]]:
         """Every entity's counts, certification and deadline: a few partition reads."""
-        if not self._directory.is_admin(admin):
-            raise NotAllowed("error.admin_only")
+        self._directory.require_admin(admin)
         cycle = await self._directory.cycle()
         totals, certifications, extensions = await asyncio.gather(
             self._rollup.totals(cycle.year),
@@ -318,8 +317,7 @@ class RollupService:
 
     async def extensions(self, admin: Person) -> list[Extension]:
         """Every request of the cycle (admins only)."""
-        if not self._directory.is_admin(admin):
-            raise NotAllowed("error.admin_only")
+        self._directory.require_admin(admin)
         cycle = await self._directory.cycle()
         return await self._rollup.extensions(cycle.year)
 

@@ -16,11 +16,11 @@ from dialogs.forms import clean_text
 from dialogs.polls import PollService
 from dialogs.ports import QuestionStore, SessionStore
 from dialogs.signin import SIGNIN, SIGNIN_CLOSED
-from storage.records import Person, QuestionRecord, SessionRecord
+from storage.records import CONCLUDED, Person, QuestionRecord, SessionRecord
 
 log = logging.getLogger(__name__)
 
-DONE = "done"
+DONE = CONCLUDED
 SCENARIOS = "scenarios"
 MAX_QUESTION = 500
 
@@ -185,8 +185,7 @@ class DialogueService:
     async def next_scenario(self, session: SessionRecord, caller: Person) -> SessionRecord:
         """Start the next scenario in the chosen order (leader only)."""
         require_leader(session, caller)
-        if session.stage != SCENARIOS:
-            raise WrongState("error.not_scenarios")
+        require_scenarios(session)
         if not session.scenario_order:
             raise WrongState("error.choose_first")
         if session.scenario_index + 1 >= len(session.scenario_order):
@@ -289,3 +288,9 @@ def _parse_choice(chosen: Any, valid: set[str]) -> list[str]:
     if any(item not in valid for item in items) or len(set(items)) != len(items):
         raise InvalidInput("error.invalid_field", field="scenarios")
     return items
+
+
+def require_scenarios(session: SessionRecord) -> None:
+    """Refuse what only the scenario section allows (the next scenario, the choice poll)."""
+    if session.stage != SCENARIOS:
+        raise WrongState("error.not_scenarios")

@@ -17,6 +17,10 @@ class Person:
     name: str
 
 
+# The agenda stage of a concluded session, after the last section.
+CONCLUDED = "done"
+
+
 @dataclass
 class SessionRecord:
     """One Leadership Dialogue session held in one chat."""
@@ -58,6 +62,11 @@ class SessionRecord:
     non_staff: int = 0
     agencies: dict[str, int] = field(default_factory=dict)
     etag: str | None = None
+
+    @property
+    def concluded(self) -> bool:
+        """Whether the leader concluded the Dialogue: its agenda is done (Appendix F opens)."""
+        return self.stage == CONCLUDED
 
     @property
     def held(self) -> bool:

@@ -25,12 +25,13 @@ from bot.teams.identity import person_of
 from bot.teams.outbound import Outbound, PersonalMessage
 from bot.teams.replies import Notice, Replies
 from dialogs.assessment import CLOSED, AssessmentService
+from dialogs.common import require_leader
 from dialogs.directory import Directory
-from dialogs.errors import InvalidInput, NotAllowed, WrongState
+from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.queue import QuestionQueue
 from dialogs.rollup import RollupService
-from dialogs.session import DONE, DialogueService
+from dialogs.session import DialogueService
 from dialogs.signin import SignInService
 from storage.records import Person, SessionRecord
 
@@ -103,7 +104,7 @@ class AfterActions:
         # costs no second sheet read. Closed: the form without its inputs.
         if (
             (act.verb == "assess.submit" or notice.key == CLOSED)
-            and session.stage == DONE
+            and session.concluded
             and not session.is_leader(act.person.aad_id)
         ):
             return self._views.assessment_form(
@@ -145,8 +146,7 @@ class AfterActions:
 
     async def _feedback_open(self, act: ActionContext) -> Card:
         session = await self._signin.by_keys(act.data)
-        if not session.is_leader(act.person.aad_id):
-            raise NotAllowed("error.leader_only")
+        require_leader(session, act.person)
         return await self._feedback_card(session, act.lang)
 
     async def _feedback_submit(self, act: ActionContext) -> Card:
@@ -164,19 +164,10 @@ class AfterActions:
 
     # Appendix F ------------------------------------------------------------------------------
 
-    async def _held(self, act: ActionContext) -> SessionRecord:
-        session = await self._signin.by_keys(act.data)
-        if session.stage != DONE:
-            raise WrongState("error.not_held")
-        return session
-
     async def _assess_open(self, act: ActionContext) -> Card:
-        session = await self._held(act)
+        session = await self._signin.by_keys(act.data)
+        await self._assessment.require_assessor(session, act.person)
         pack = self._dialogue.pack(session, act.lang)
-        if session.is_leader(act.person.aad_id):
-            raise NotAllowed("error.leader_assesses")
-        if await self._assessment.participant(session, act.person) is None:
-            raise NotAllowed("error.not_participant")
         if await self._assessment.has_answered(session, act.person):
             text = self._replies.text(act.lang, "error.already_assessed")
             return self._views.assessment_form(
@@ -185,7 +176,7 @@ class AfterActions:
         return self._views.assessment_form(session, pack, act.lang, open_=True)
 
     async def _assess_submit(self, act: ActionContext) -> Card:
-        session = await self._held(act)
+        session = await self._signin.by_keys(act.data)
         pack = self._dialogue.pack(session, act.lang)
         await self._assessment.submit(session, act.person, pack, act.data)
         text = self._replies.text(act.lang, "notice.assessed")
@@ -200,7 +191,7 @@ class AfterActions:
         return self._views.results(session, pack, act.lang, results)
 
     async def _remind(self, act: ActionContext) -> Card:
-        session = await self._held(act)
+        session = await self._signin.by_keys(act.data)
         sent = await self.start_reminders(session, act.person)
         notice = (
             Notice("notice.reminders", {})
@@ -216,16 +207,14 @@ class AfterActions:
 
         False, and nobody reminded, once the assessment is closed.
         """
-        if not session.is_leader(caller.aad_id):
-            raise NotAllowed("error.leader_only")
-        if not await self._assessment.is_open(session):
+        if not await self._assessment.may_remind(session, caller):
             return False
         self.send_reminders([session])
         return True
 
-    def may_remind(self, session: SessionRecord) -> bool:
-        """Whether the session's assessment may still take answers, judged by its date alone."""
-        return self._assessment.open_by_date(session)
+    def remindable(self, session: SessionRecord) -> bool:
+        """Whether reminding the session's participants may bring answers (without a read)."""
+        return self._assessment.remindable(session)
 
     def send_reminders(self, sessions: list[SessionRecord]) -> None:
         """In the background, remind each held session's participants who have not answered."""
@@ -318,8 +307,6 @@ class AfterActions:
     async def _remind_command(self, turn_context: TurnContext, lang: str) -> None:
         person = _typed_by(turn_context)
         session = await active_session(self._signin, turn_context.activity)
-        if session.stage != DONE:
-            raise WrongState("error.not_held")
         sent = await self.start_reminders(session, person)
         key = "notice.reminders" if sent else "notice.reminders_closed"
         await turn_context.send_activity(self._replies.text(lang, key))

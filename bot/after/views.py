@@ -11,7 +11,7 @@ from cards.catalog import Catalogs
 from cards.content import ContentPack
 from cards.renderer import Card, CardRenderer
 from dialogs.assessment import Results
-from dialogs.feedback import NUMBERS, Prefill
+from dialogs.feedback import Prefill
 from storage.records import FeedbackVersion, QueuedQuestion, SessionRecord
 
 # Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
@@ -88,21 +88,11 @@ class AfterViews:
                 }
             )
         items = []
-        for item in pack.leader_feedback_form:
+        for number, item in enumerate(pack.leader_feedback_form, start=1):
             value = values.get(item.id)
             if isinstance(value, list):
                 value = ",".join(str(v) for v in value)
-            kind = (
-                "rating"
-                if item.kind == "rating"
-                else "date"
-                if item.id == "c1"
-                else "number"
-                if item.id in NUMBERS
-                else "scenarios"
-                if item.id == "c8"
-                else "text"
-            )
+            kind = item.kind
             if kind == "rating" and value is not None:
                 value = str(value)
             if kind == "number" and isinstance(value, str):
@@ -112,14 +102,14 @@ class AfterViews:
             items.append(
                 {
                     "id": item.id,
-                    "label": f"{item.id[1:]}. {plain(item.text.value)}",
+                    "label": f"{number}. {plain(item.text.value)}",
                     "value": value if value not in ("", None) else None,
                     "is_rating": kind == "rating",
                     "is_date": kind == "date",
                     "is_number": kind == "number",
                     "is_scenarios": kind == "scenarios",
-                    "is_text": kind == "text",
-                    "multiline": item.kind != "prefilled",
+                    "is_text": kind in ("text", "line"),
+                    "multiline": kind == "text",
                 }
             )
         data = {

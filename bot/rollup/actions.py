@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -23,17 +22,15 @@ from bot.teams.identity import display_name, person_of, tenant_of
 from bot.teams.outbound import Outbound
 from bot.teams.replies import Notice, Replies, plain
 from cards.library import PackLibrary
-from dialogs.directory import Directory
+from dialogs.directory import Directory, parse_upn
 from dialogs.errors import InvalidInput, NotAllowed
-from dialogs.feedback import LeaderFeedbackService
+from dialogs.feedback import LeaderFeedbackService, ethics_office_summary
 from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
 from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
 from storage.records import EntityRecord, FocalPoint, Person
 
 log = logging.getLogger(__name__)
-# A user principal name as Teams knows it: it goes into the member-lookup URL as is.
-_UPN = re.compile(r"[A-Za-z0-9._%+'-]{1,100}@[A-Za-z0-9.-]{1,100}\.[A-Za-z]{2,30}")
 
 
 class RollupActions:
@@ -140,14 +137,15 @@ class RollupActions:
     async def _sheet_add(self, act: ActionContext) -> Card:
         await self._entity(act)
         session = await self._signin.by_keys(act.data)
-        upn = act.data.get("fix_upn")
+        typed = act.data.get("fix_upn")
         person = None
-        if isinstance(upn, str) and upn.strip():
-            if not _UPN.fullmatch(upn.strip()):
+        if isinstance(typed, str) and typed.strip():
+            upn = parse_upn(typed)
+            if upn is None:
                 raise InvalidInput("error.member_not_in_meeting", field="name")
             # A member of the session's meeting chat: who Teams knows there, not a typed name.
             person = await lookup_member(
-                act.turn_context, upn.strip(), conversation_id=session.conversation_id
+                act.turn_context, upn, conversation_id=session.conversation_id
             )
         _, name, outcome = await self._signin.correct_add(session, act.person, act.data, person)
         self._shared.sheet(session)
@@ -227,7 +225,7 @@ class RollupActions:
         progress = await self._rollup.progress(entity)
         # Closed assessments take no answers: their participants get no reminder (and the
         # background check of each aggregate skips any that closed meanwhile).
-        sessions = [s for s in progress.held if s.stage == "done" and self._after.may_remind(s)]
+        sessions = [s for s in progress.held if self._after.remindable(s)]
         if not sessions:
             text = self._replies.text(act.lang, "notice.entity_reminders_closed")
             return await self.progress_card(act.person, entity, act.lang, (text, "warning"))
@@ -272,10 +270,6 @@ class RollupActions:
 
     # Ethics Office ---------------------------------------------------------------------------
 
-    def _require_admin(self, person: Person) -> None:
-        if not self._directory.is_admin(person):
-            raise NotAllowed("error.admin_only")
-
     async def report_card(
         self, person: Person, lang: str, notice: tuple[str, str] | None = None
     ) -> Card:
@@ -296,7 +290,7 @@ class RollupActions:
         self, person: Person, lang: str, notice: tuple[str, str] | None = None
     ) -> Card:
         """Cycle, entities, focal points and the audit log (admins only)."""
-        self._require_admin(person)
+        self._directory.require_admin(person)
         cycle = await self._directory.cycle()
         entities = await self._directory.entities()
         focal = dict(
@@ -320,11 +314,11 @@ class RollupActions:
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_focal(self, act: ActionContext) -> Card:
-        self._require_admin(act.person)
-        upn = act.data.get("focal_upn")
-        if not isinstance(upn, str) or not _UPN.fullmatch(upn.strip()):
+        self._directory.require_admin(act.person)
+        upn = parse_upn(act.data.get("focal_upn"))
+        if upn is None:
             raise InvalidInput("error.person_not_found", field="focal")
-        person = await lookup_member(act.turn_context, upn.strip())
+        person = await lookup_member(act.turn_context, upn)
         point = await self._name_focal(
             act.turn_context, act.person, act.data.get("focal_entity"), person, act.lang
         )
@@ -349,7 +343,7 @@ class RollupActions:
         return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_extension(self, act: ActionContext) -> Card:
-        self._require_admin(act.person)
+        self._directory.require_admin(act.person)
         field = act.data.get("field")
         if not isinstance(field, str) or not field.startswith("until_") or len(field) > 10:
             raise InvalidInput("error.unknown_extension", field="extension")
@@ -365,28 +359,14 @@ class RollupActions:
         return await self.report_card(act.person, act.lang, (text, "good"))
 
     async def _admin_feedback(self, act: ActionContext) -> Card:
-        self._require_admin(act.person)
-        cycle = await self._directory.cycle()
-        entries = []
-        for entity in await self._directory.entities(active_only=False):
-            sessions = [s for s in await self._signin.of_entity(cycle.year, entity.code) if s.held]
-            versions = await asyncio.gather(*(self._feedback.latest(s) for s in sessions))
-            latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
-            if not latest:
-                continue
-            guide = sum(int(v.answers.get("c7", 0)) for _, v in latest) / len(latest)
-            topics = sum(int(v.answers.get("c9", 0)) for _, v in latest) / len(latest)
-            # The leader's own record keeps the comments as written; the Ethics Office reads
-            # them with the names of the session's participants masked.
-            masks = await asyncio.gather(*(self._signin.name_mask(s) for s, _ in latest))
-            comments = [
-                mask.apply(str(v.answers[item]))
-                for (_, v), mask in zip(latest, masks, strict=True)
-                for item in ("c10", "c11", "c13", "c14")
-                if v.answers.get(item)
-            ]
-            entries.append((entity, len(latest), guide, topics, comments))
-        return self._views.feedback_summary(cycle, entries, act.lang)
+        summary = await ethics_office_summary(
+            act.person,
+            directory=self._directory,
+            signin=self._signin,
+            feedback=self._feedback,
+            packs=self._library,
+        )
+        return self._views.feedback_summary(summary, act.lang)
 
     # Commands --------------------------------------------------------------------------------
 
@@ -429,7 +409,7 @@ class RollupActions:
     async def _focal_command(self, turn_context: TurnContext, lang: str) -> None:
         """`focal CODE @mention` or `focal CODE name@un.org`, in a chat the person is in."""
         admin = await self._caller(turn_context)
-        self._require_admin(admin)
+        self._directory.require_admin(admin)
         activity = turn_context.activity
         text = (TurnContext.remove_recipient_mention(activity) or "").split()
         code = text[1].upper() if len(text) > 1 else ""

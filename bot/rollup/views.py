@@ -8,6 +8,7 @@ from typing import Any
 from bot.teams.replies import plain, plain_masked
 from cards.catalog import Catalogs
 from cards.renderer import Card, CardRenderer
+from dialogs.feedback import FeedbackSummary
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
 from dialogs.signin import Sheet
 from storage.records import (
@@ -351,32 +352,27 @@ class RollupViews:
         }
         return self._r.render("org_report", data, lang)
 
-    def feedback_summary(
-        self,
-        cycle: CycleConfig,
-        entries: list[tuple[EntityRecord, int, float, float, list[str]]],
-        lang: str,
-    ) -> Card:
+    def feedback_summary(self, summary: FeedbackSummary, lang: str) -> Card:
         """Appendix C ratings and comments aggregated by entity."""
         data = {
-            "title": self._t(lang, "feedbacksummary.title", cycle=str(cycle.year)),
-            "empty": not entries,
+            "title": self._t(lang, "feedbacksummary.title", cycle=str(summary.cycle.year)),
+            "empty": not summary.entities,
             "entities": [
                 {
                     "heading": self._t(
                         lang,
                         "feedbacksummary.entity",
-                        entity=plain(entity.name),
-                        count=count,
-                        guide=self._c.number(lang, round(guide, 1)),
-                        topics=self._c.number(lang, round(topics, 1)),
+                        entity=plain(line.entity.name),
+                        count=line.forms,
+                        guide=self._c.number(lang, round(line.guide, 1)),
+                        topics=self._c.number(lang, round(line.topics, 1)),
                     ),
                     "comments": [
                         {"text": f"“{plain_masked(c, self._t(lang, 'mask.name'))}”"}
-                        for c in comments[:10]
+                        for c in line.comments[:10]
                     ],
                 }
-                for entity, count, guide, topics, comments in entries
+                for line in summary.entities
             ],
         }
         return self._r.render("feedback_summary", data, lang)

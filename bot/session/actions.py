@@ -15,9 +15,9 @@ from bot.signin.actions import active_session
 from bot.teams.context import IN_MEETING, ActionContext, Card, Command, Handler, send_card
 from bot.teams.identity import person_of
 from bot.teams.replies import Notice, Replies
-from dialogs.errors import InvalidInput, NotAllowed, WrongState
+from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.polls import PollService
-from dialogs.session import DialogueService
+from dialogs.session import DialogueService, require_scenarios
 from dialogs.signin import SignInService
 from storage.records import SessionRecord
 
@@ -124,8 +124,7 @@ class DialogueActions:
 
     async def _choice_poll(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        if session.stage != "scenarios":
-            raise WrongState("error.not_scenarios")
+        require_scenarios(session)
         pack = self._dialogue.pack(session)
         poll = await self._polls.open(
             session,

@@ -25,6 +25,7 @@ from bot.teams.context import (
 )
 from bot.teams.identity import display_name, is_group_chat, person_of, tenant_of
 from bot.teams.replies import Notice, Replies
+from dialogs.common import require_leader
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from dialogs.leadership import SetupRequests
 from dialogs.session import DialogueService
@@ -174,9 +175,8 @@ class SignInActions:
 
     async def _import(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        if not session.is_leader(act.person.aad_id):
-            # Check before asking Teams for the roster: a refusal costs no connector call.
-            raise NotAllowed("error.leader_only")
+        # Checked before asking Teams for the roster: a refusal costs no connector call.
+        require_leader(session, act.person)
         members = await _roster(act.turn_context)
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)

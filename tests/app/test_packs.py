@@ -129,12 +129,26 @@ def test_the_2023_pack_follows_the_leaders_guide() -> None:
     assert len(pack.pre_reading) == 5
     form = pack.leader_feedback_form
     assert [item.id for item in form] == [f"c{n}" for n in range(1, 16)]
+    # The guide's items 1-6 and 8 are facts the bot knows; 12, the questions it kept.
+    assert [(item.id, item.kind, item.prefill) for item in form if item.prefill] == [
+        ("c1", "date", "date"),
+        ("c2", "line", "leader"),
+        ("c3", "line", "entity"),
+        ("c4", "line", "unit"),
+        ("c5", "number", "participants"),
+        ("c6", "number", "personnel"),
+        ("c8", "scenarios", "scenarios"),
+        ("c12", "text", "questions"),
+    ]
     kinds = {item.id: item.kind for item in form}
-    assert {i for i, k in kinds.items() if k == "prefilled"} == {
-        f"c{n}" for n in (1, 2, 3, 4, 5, 6, 8)
-    }
     assert {i for i, k in kinds.items() if k == "rating"} == {"c7", "c9"}
     assert {i for i, k in kinds.items() if k == "text"} == {f"c{n}" for n in range(10, 16)}
+    # The Ethics Office's summary: the two ratings averaged, four answers quoted.
+    assert {item.id: item.summary for item in form if item.summary} == {
+        "c7": "guide",
+        "c9": "topics",
+        **dict.fromkeys(("c10", "c11", "c13", "c14"), "comment"),
+    }
     assessment = pack.participant_assessment_form
     assert [(i.id, i.kind) for i in assessment] == [
         *((f"f{n}", "rating") for n in range(1, 6)),
@@ -271,6 +285,45 @@ def test_translation_cannot_add_items_or_change_structure(tmp_path: Path) -> Non
     message = _refused(tmp_path, "fr")
     assert "agenda[0].minutes" in message and "same as in en.yaml" in message
     assert "scenarios[0].polls[0].options[3]" in message and "cannot add" in message
+
+
+def test_form_semantics_must_fit(tmp_path: Path) -> None:
+    data = _english()
+    form = data["leader_feedback_form"]
+    form[0]["prefill"] = "participants"  # a count into the date input
+    form[8]["summary"] = "guide"  # c9: a second "guide" average (c7 has it)
+    form[9]["summary"] = "topics"  # c10: a text item averaged
+    form[7]["summary"] = "comment"  # c8: scenario numbers quoted as a comment
+    form[1]["kind"] = "prefilled"  # the old vocabulary
+    data["participant_assessment_form"][0]["kind"] = "date"
+    data["participant_assessment_form"][5]["prefill"] = "leader"  # Appendix F is anonymous
+    _write(tmp_path, "en", data)
+    message = _refused(tmp_path)
+    assert "leader_feedback_form[1].kind" in message and "must be one of" in message
+    # The shape error stops the check there; the cross-field rules are checked on their own.
+    form[1]["kind"] = "line"
+    _write(tmp_path, "en", data)
+    message = _refused(tmp_path)
+    assert "leader_feedback_form[0].prefill" in message and "fills a number item" in message
+    assert "leader_feedback_form[8].summary" in message and "already" in message
+    assert "leader_feedback_form[9].summary" in message and "rating item" in message
+    assert "leader_feedback_form[7].summary" in message and "a comment is" in message
+    assert "participant_assessment_form[0].kind" in message
+    assert "participant_assessment_form[5].prefill" in message
+
+
+def test_translation_cannot_change_form_semantics(tmp_path: Path) -> None:
+    _write(tmp_path, "en", _english())
+    french = {
+        "leader_feedback_form": [
+            {"id": "c7", "summary": "topics"},
+            {"id": "c15", "prefill": "questions"},
+        ]
+    }
+    _write(tmp_path, "fr", french)
+    message = _refused(tmp_path, "fr")
+    assert "leader_feedback_form[0].summary" in message and "same as in en.yaml" in message
+    assert "leader_feedback_form[1].prefill" in message and "cannot add" in message
 
 
 def test_translation_of_a_broken_english_pack_is_refused(tmp_path: Path) -> None:

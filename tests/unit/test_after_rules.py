@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
-from dialogs.feedback import PREFILL, LeaderFeedbackService
+from dialogs.feedback import LeaderFeedbackService
 from storage import WriteConflict
 from storage.records import QuestionRecord
 
@@ -44,7 +44,7 @@ async def test_the_form_is_prefilled_from_what_the_session_knows(start, feedback
         QuestionRecord("q2", session.session_id, "Second?", clock()),
     ]
     prefill = feedback.prefill(session, pack, "Economic and Social Affairs", 12, questions)
-    assert set(prefill.values) == set(PREFILL)
+    assert set(prefill.values) == {f"c{n}" for n in (1, 2, 3, 4, 5, 6, 8, 12)}
     assert prefill.values["c1"] == "2026-11-20"
     assert prefill.values["c2"] == session.leader.name
     assert (prefill.values["c3"], prefill.values["c4"]) == (

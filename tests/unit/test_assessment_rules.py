@@ -162,3 +162,32 @@ async def test_who_may_assess_froze_at_the_conclusion(
     reminded = {r.aad_id for r in await assessment.not_answered(held)}
     assert late.aad_id not in reminded and struck.aad_id not in reminded
     assert reminded == {p.aad_id for p in persons[1:9]} - {struck.aad_id}
+
+
+async def test_nobody_assesses_or_is_reminded_before_the_conclusion(
+    assessment, start, signin, pack, leader, persons
+):
+    session = (await start()).session
+    await signin.sign_in(session, persons[1], {})
+    for attempt in (
+        assessment.submit(session, persons[1], pack, answers()),
+        assessment.require_assessor(session, persons[1]),
+        assessment.may_remind(session, leader),
+    ):
+        with pytest.raises(WrongState) as refused:
+            await attempt
+        assert refused.value.key == "error.not_held"
+    assert not assessment.remindable(session)
+
+
+async def test_only_the_leader_reminds_and_only_while_open(
+    assessment, held, leader, persons, clock
+):
+    assert assessment.remindable(held)
+    with pytest.raises(NotAllowed) as refused:
+        await assessment.may_remind(held, persons[1])
+    assert refused.value.key == "error.leader_only"
+    assert await assessment.may_remind(held, leader)
+    clock.advance(WEEK.total_seconds() / 60)
+    assert not assessment.remindable(held)
+    assert not await assessment.may_remind(held, leader)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from dialogs.directory import parse_upn
 from dialogs.errors import InvalidInput, NotAllowed
 
 
@@ -136,3 +137,41 @@ async def test_only_admins_contacts_are_kept(directory, admin, persons):
     await directory.remember_contact(admin, "https://smba/", "tenant")
     await directory.remember_contact(persons[1], "https://smba/", "tenant")
     assert await directory.admin_contacts() == [(admin.mri, "https://smba/", "tenant")]
+
+
+def test_only_an_administrator_passes_the_admin_check(directory, admin, persons):
+    directory.require_admin(admin)
+    with pytest.raises(NotAllowed) as refused:
+        directory.require_admin(persons[0])
+    assert refused.value.key == "error.admin_only"
+
+
+@pytest.mark.parametrize(
+    ("typed", "upn"),
+    [
+        ("amina.diallo@un.org", "amina.diallo@un.org"),
+        ("  o'connor+ethics@un.org \n", "o'connor+ethics@un.org"),
+        ("Kenji.Sato@undp.org", "Kenji.Sato@undp.org"),
+    ],
+)
+def test_a_user_principal_name_is_taken_trimmed(typed, upn):
+    assert parse_upn(typed) == upn
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Amina Diallo",  # a name, not a sign-in name
+        "amina@un",  # no top-level domain
+        "amina@un.org/../members",  # it goes into a lookup URL as is: no path
+        "amina@un.org?x=1",
+        "amina diallo@un.org",
+        "@un.org",
+        "a" * 101 + "@un.org",
+        "",
+        None,
+        ["amina@un.org"],
+    ],
+)
+def test_anything_else_is_not_a_user_principal_name(typed):
+    assert parse_upn(typed) is None

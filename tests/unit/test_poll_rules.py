@@ -40,9 +40,9 @@ async def indexed(store, clock):
 async def test_each_person_has_one_vote_they_can_change(polls, session, leader, persons):
     poll = await open_poll(polls, session, leader)
     kenji, mei = persons[1], persons[2]
-    await polls.vote(poll, kenji, "0")
-    changed = await polls.vote(poll, kenji, "2")
-    await polls.vote(poll, mei, 2)
+    await polls.vote(poll, kenji, "0", session)
+    changed = await polls.vote(poll, kenji, "2", session)
+    await polls.vote(poll, mei, 2, session)
     assert changed.choices == [2]
     assert await polls.my_vote(poll, kenji) == [2]
     assert await polls.my_vote(poll, persons[3]) is None
@@ -55,16 +55,16 @@ async def test_forged_choices_are_refused_and_nothing_is_stored(
 ):
     poll = await open_poll(polls, session, leader)
     with pytest.raises(InvalidInput) as refused:
-        await polls.vote(poll, persons[1], choice)
+        await polls.vote(poll, persons[1], choice, session)
     assert refused.value.key == "error.unknown_option"
     assert await store.polls.votes(poll.poll_id) == []
 
 
 async def test_a_poll_taking_several_choices_takes_each_once(polls, session, leader, persons):
     poll = await open_poll(polls, session, leader, multiple=True)
-    assert (await polls.vote(poll, persons[1], "0,2")).choices == [0, 2]
+    assert (await polls.vote(poll, persons[1], "0,2", session)).choices == [0, 2]
     with pytest.raises(InvalidInput):
-        await polls.vote(poll, persons[1], "2,2")
+        await polls.vote(poll, persons[1], "2,2", session)
 
 
 async def test_closing_keeps_the_tally_and_deletes_salt_votes_and_index(
@@ -72,7 +72,7 @@ async def test_closing_keeps_the_tally_and_deletes_salt_votes_and_index(
 ):
     poll = await open_poll(polls, session, leader)
     for person, choice in zip(persons[1:5], "0110", strict=True):
-        await polls.vote(poll, person, choice)
+        await polls.vote(poll, person, choice, session)
     assert await indexed(store, clock) == [poll.poll_id]
     with pytest.raises(NotAllowed):
         await polls.close(poll, persons[1], session)
@@ -94,10 +94,10 @@ async def test_a_vote_after_the_close_is_refused_and_removed(
 ):
     poll = await open_poll(polls, session, leader)  # the voter's card still shows it open
     for person in persons[1:4]:
-        await polls.vote(poll, person, "1")
+        await polls.vote(poll, person, "1", session)
     await polls.close(poll, leader, session)
     with pytest.raises(WrongState) as refused:
-        await polls.vote(poll, persons[4], "0")
+        await polls.vote(poll, persons[4], "0", session)
     assert refused.value.key == "error.poll_closed"
     assert await store.polls.votes(poll.poll_id) == []
     stored = await store.polls.get(session.session_id, poll.poll_id)
@@ -111,7 +111,7 @@ async def test_counts_are_shown_only_from_three_voters_and_only_once_closed(
     assert not Tally([1, 1, 0], 2).showable and Tally([2, 1, 0], 3).showable
     poll = await open_poll(polls, session, leader)
     for person in persons[1:3]:
-        await polls.vote(poll, person, "0")
+        await polls.vote(poll, person, "0", session)
     # Showing results closes the poll first: no two looks can differ by one vote.
     shown = await polls.reveal(poll, leader, session)
     assert (shown.status, shown.revealed) == ("closed", True)
@@ -125,7 +125,7 @@ async def test_a_poll_older_than_the_timeout_closes_when_read(
     polls, store, session, leader, persons, clock, closed_polls
 ):
     poll = await open_poll(polls, session, leader)
-    await polls.vote(poll, persons[1], "0")
+    await polls.vote(poll, persons[1], "0", session)
     clock.advance(119)
     assert (await polls.get(session, poll.poll_id)).status == "open"
     clock.advance(2)
@@ -134,7 +134,7 @@ async def test_a_poll_older_than_the_timeout_closes_when_read(
     assert closed_polls == [(session.session_id, poll.poll_id)]  # its card is told
     assert await store.polls.votes(poll.poll_id) == []
     with pytest.raises(WrongState):
-        await polls.vote(expired, persons[2], "1")
+        await polls.vote(expired, persons[2], "1", session)
 
 
 async def test_the_sweep_closes_only_polls_past_the_timeout_in_every_session(
@@ -142,7 +142,7 @@ async def test_the_sweep_closes_only_polls_past_the_timeout_in_every_session(
 ):
     first, second = (await start()).session, (await start()).session
     old = await open_poll(polls, first, leader)
-    await polls.vote(old, persons[1], "2")
+    await polls.vote(old, persons[1], "2", first)
     clock.advance(60)
     other = await open_poll(polls, second, leader)
     clock.advance(61)
@@ -162,7 +162,7 @@ async def test_the_sweep_finishes_a_close_a_fault_left_half_done(
 ):
     poll = await open_poll(polls, session, leader)
     for person in persons[1:4]:
-        await polls.vote(poll, person, "0")
+        await polls.vote(poll, person, "0", session)
     real_delete = store.polls.delete_votes
 
     async def failing(poll_id):
@@ -188,7 +188,7 @@ async def test_concluding_closes_every_open_poll_and_freezes_the_sheet(
     open_one = await open_poll(polls, session, leader)
     done = await polls.close(await open_poll(polls, session, leader, "Done?"), leader, session)
     for person in persons[1:4]:
-        await polls.vote(open_one, person, "1")
+        await polls.vote(open_one, person, "1", session)
     session = await dialogue.begin(session, "agenda-card")
     for _ in range(3):
         session = await dialogue.next_section(session, leader)
@@ -206,7 +206,7 @@ async def test_ending_a_session_closes_its_polls(
     polls, store, session, signin, leader, persons, closed_polls
 ):
     poll = await open_poll(polls, session, leader)
-    await polls.vote(poll, persons[1], "0")
+    await polls.vote(poll, persons[1], "0", session)
     with pytest.raises(NotAllowed):
         await signin.end(session, persons[1])
     assert (await store.polls.get(session.session_id, poll.poll_id)).status == "open"
@@ -215,3 +215,16 @@ async def test_ending_a_session_closes_its_polls(
     assert (stored.status, stored.salt, stored.results) == ("closed", "", [1, 0, 0])
     assert closed_polls == [(session.session_id, poll.poll_id)]
     assert await store.polls.votes(poll.poll_id) == []
+
+
+async def test_the_leader_may_not_vote_and_nothing_is_stored(
+    polls, store, session, leader, persons
+):
+    poll = await open_poll(polls, session, leader)
+    with pytest.raises(WrongState) as refused:
+        await polls.vote(poll, leader, "0", session)
+    assert refused.value.key == "error.leader_votes"
+    assert await store.polls.votes(poll.poll_id) == []
+    # A colleague's vote is taken, and the leader's refusal did not count as a voter.
+    await polls.vote(poll, persons[1], "1", session)
+    assert await polls.tally(poll) == Tally([0, 1, 0], 1)
