@@ -189,7 +189,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             QuestionQueue(store.queue, settings.admin_ids, clock, signin),
             dialogue_views,
             replies,
-            AfterViews(renderer, settings.assessment_min_answers),
+            AfterViews(renderer, replies, settings.assessment_min_answers),
             outbound,
         )
         downloads = Downloads(
@@ -203,7 +203,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             after,
             signin_views,
             replies,
-            RollupViews(renderer),
+            RollupViews(renderer, replies),
             downloads,
             outbound,
             library,

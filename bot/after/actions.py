@@ -88,16 +88,13 @@ class AfterActions:
         Only to whom the form belongs: Appendix C to the leader, Appendix F to a participant on
         the sheet, the queue to an admin; anyone else gets the reason alone.
         """
-        text = self._replies.notice_text(act.lang, notice)
         if act.verb == "queue.answer":
             if not self._directory.is_admin(act.person):
                 return None
-            return await self._queue_card(act.person, act.lang, (text, "attention"))
+            return await self._queue_card(act.person, act.lang, notice)
         session = await self._signin.by_keys(act.data)
         if act.verb == "feedback.submit" and session.is_leader(act.person.aad_id):
-            return await self._feedback_card(
-                session, act.lang, entered=act.data, notice=(text, "attention")
-            )
+            return await self._feedback_card(session, act.lang, entered=act.data, notice=notice)
         # Past the "held" check, AssessmentService.submit refuses anyone but a participant on the
         # sheet (NotAllowed, a plain notice) before it reads an answer: what reaches here from a
         # held session is a participant's own answer refused (or the assessment closed), and
@@ -112,7 +109,7 @@ class AfterActions:
                 self._dialogue.pack(session, act.lang),
                 act.lang,
                 open_=notice.key != CLOSED,
-                notice=(text, "attention"),
+                notice=notice,
             )
         return None
 
@@ -124,7 +121,7 @@ class AfterActions:
         lang: str,
         *,
         entered: dict[str, Any] | None = None,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         pack = self._dialogue.pack(session, lang)
         sheet = await self._signin.sheet(session)
@@ -159,8 +156,9 @@ class AfterActions:
         if act.data.get("forward_questions") == "true":
             questions = await self._dialogue.questions(session)
             await self._queue.forward(session, act.person, questions)
-        text = self._replies.text(act.lang, "notice.feedback_saved", version=version.version)
-        return await self._feedback_card(session, act.lang, notice=(text, "good"))
+        return await self._feedback_card(
+            session, act.lang, notice=Notice("notice.feedback_saved", {"version": version.version})
+        )
 
     # Appendix F ------------------------------------------------------------------------------
 
@@ -169,9 +167,8 @@ class AfterActions:
         await self._assessment.require_assessor(session, act.person)
         pack = self._dialogue.pack(session, act.lang)
         if await self._assessment.has_answered(session, act.person):
-            text = self._replies.text(act.lang, "error.already_assessed")
             return self._views.assessment_form(
-                session, pack, act.lang, open_=False, notice=(text, "good")
+                session, pack, act.lang, open_=False, notice=Notice("error.already_assessed", {})
             )
         return self._views.assessment_form(session, pack, act.lang, open_=True)
 
@@ -179,9 +176,8 @@ class AfterActions:
         session = await self._signin.by_keys(act.data)
         pack = self._dialogue.pack(session, act.lang)
         await self._assessment.submit(session, act.person, pack, act.data)
-        text = self._replies.text(act.lang, "notice.assessed")
         return self._views.assessment_form(
-            session, pack, act.lang, open_=False, notice=(text, "good")
+            session, pack, act.lang, open_=False, notice=Notice("notice.assessed", {})
         )
 
     async def _results(self, act: ActionContext) -> Card:
@@ -251,9 +247,7 @@ class AfterActions:
             notice=Notice("notice.forwarded", {"count": added}),
         )
 
-    async def _queue_card(
-        self, person: Person, lang: str, notice: tuple[str, str] | None = None
-    ) -> Card:
+    async def _queue_card(self, person: Person, lang: str, notice: Notice | None = None) -> Card:
         cycle = await self._directory.cycle()
         items = await self._queue.items(person, cycle.year)
         names = await self._directory.names()
@@ -279,9 +273,10 @@ class AfterActions:
             card=self._views.reply(item, act.lang),
         )
         key = "notice.answer_sent" if delivered else "notice.answer_stored"
-        text = self._replies.text(act.lang, key, leader=item.leader_name)
         return await self._queue_card(
-            act.person, act.lang, (text, "good" if delivered else "warning")
+            act.person,
+            act.lang,
+            Notice(key, {"leader": item.leader_name}, "good" if delivered else "warning"),
         )
 
     # Commands --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.teams.replies import plain, plain_masked
+from bot.teams.replies import Notice, Replies, plain, plain_masked
 from cards.catalog import Catalogs
 from cards.content import ContentPack
 from cards.renderer import Card, CardRenderer
@@ -41,26 +41,27 @@ def _shortened(text: str, budget: int | None) -> str:
 class AfterViews:
     """Builds the cards of the post-session journeys in a language."""
 
-    def __init__(self, renderer: CardRenderer, min_answers: int) -> None:
-        self._r = renderer
-        self._min = min_answers
+    def __init__(self, renderer: CardRenderer, replies: Replies, min_answers: int) -> None:
+        self._renderer = renderer
+        self._replies = replies
+        self._min_answers = min_answers
 
     @property
     def _catalogs(self) -> Catalogs:
-        return self._r.catalogs
+        return self._renderer.catalogs
 
-    def _t(self, lang: str, key: str, **fields: Any) -> str:
-        return self._r.text(lang, key, **fields)
+    def _text(self, lang: str, key: str, **fields: Any) -> str:
+        return self._renderer.text(lang, key, **fields)
 
     def _keys(self, session: SessionRecord) -> dict[str, Any]:
         return {"sid": session.session_id, "cycle": session.cycle, "entity": session.entity}
 
     def _rating_choices(self, lang: str) -> list[dict[str, str]]:
-        labels = {1: self._t(lang, "feedback.rating_low"), 5: self._t(lang, "feedback.rating_high")}
+        labels = {
+            1: self._text(lang, "feedback.rating_low"),
+            5: self._text(lang, "feedback.rating_high"),
+        }
         return [{"title": labels.get(n, str(n)), "value": str(n)} for n in range(1, 6)]
-
-    def _notice(self, text: str | None, style: str) -> dict[str, str] | None:
-        return {"text": text, "style": style} if text else None
 
     def feedback_form(
         self,
@@ -72,7 +73,7 @@ class AfterViews:
         *,
         has_questions: bool,
         entered: dict[str, Any] | None = None,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """Appendix C with the bot's prefill, the last version, or what the leader just typed."""
         values: dict[str, Any] = dict(prefill.values)
@@ -114,9 +115,9 @@ class AfterViews:
             )
         data = {
             **self._keys(session),
-            "notice": self._notice(*(notice or (None, "good"))),
+            "notice": self._replies.banner(lang, notice),
             "version_note": (
-                self._t(
+                self._text(
                     lang,
                     "feedback.version_note",
                     version=latest.version,
@@ -129,7 +130,7 @@ class AfterViews:
             "rating_choices": self._rating_choices(lang),
             "scenario_choices": [
                 {
-                    "title": self._t(
+                    "title": self._text(
                         lang, "agenda.scenario_choice", number=s.number, title=s.title.value
                     ),
                     "value": str(s.number),
@@ -137,16 +138,16 @@ class AfterViews:
                 for s in pack.scenarios
             ],
             "has_questions": has_questions,
-            "submit_label": self._t(lang, "feedback.amend" if latest else "feedback.submit"),
+            "submit_label": self._text(lang, "feedback.amend" if latest else "feedback.submit"),
         }
-        return self._r.render("feedback_form", data, lang)
+        return self._renderer.render("feedback_form", data, lang)
 
     def _facts(self, session: SessionRecord, lang: str) -> dict[str, Any]:
         return {
             "leader": plain(session.leader.name),
             "date": self._catalogs.date(lang, session.session_date),
             "unit": plain(session.unit),
-            "minimum": self._min,
+            "minimum": self._min_answers,
         }
 
     def assessment_form(
@@ -156,7 +157,7 @@ class AfterViews:
         lang: str,
         *,
         open_: bool,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """Appendix F; after submitting, the same card without the inputs."""
         items = [
@@ -171,12 +172,12 @@ class AfterViews:
         data = {
             **self._keys(session),
             "facts": self._facts(session, lang),
-            "notice": self._notice(*(notice or (None, "good"))),
+            "notice": self._replies.banner(lang, notice),
             "open": open_,
             "items": items,
             "rating_choices": self._rating_choices(lang),
         }
-        return self._r.render("assessment_form", data, lang)
+        return self._renderer.render("assessment_form", data, lang)
 
     def results(
         self, session: SessionRecord, pack: ContentPack, lang: str, results: Results
@@ -189,11 +190,11 @@ class AfterViews:
         items = [
             {
                 "label": labels.get(r.id, r.id),
-                "mean_text": self._t(
+                "mean_text": self._text(
                     lang, "results.mean", mean=self._catalogs.number(lang, round(r.mean, 1))
                 ),
                 "distribution": [
-                    {"title": self._t(lang, "results.rating", rating=n + 1), "value": str(c)}
+                    {"title": self._text(lang, "results.rating", rating=n + 1), "value": str(c)}
                     for n, c in enumerate(r.counts)
                 ],
             }
@@ -217,14 +218,17 @@ class AfterViews:
         if not results.closed:
             # While open: only which side of the minimum, never a count, never a result.
             key = "results.open_reached" if results.reached else "results.open_below"
-            status, note = self._t(lang, key, **state), self._t(lang, "results.open_note", **state)
+            status, note = (
+                self._text(lang, key, **state),
+                self._text(lang, "results.open_note", **state),
+            )
         elif results.released:
-            status = self._t(lang, "results.answers", count=results.answers)
-            note = self._t(lang, "results.closed_note", **state)
+            status = self._text(lang, "results.answers", count=results.answers)
+            note = self._text(lang, "results.closed_note", **state)
         else:
-            status, note = self._t(lang, "results.too_few", **state), ""
+            status, note = self._text(lang, "results.too_few", **state), ""
         data = {
-            "subtitle": self._t(
+            "subtitle": self._text(
                 lang,
                 "mine.heading",
                 date=self._catalogs.date(lang, session.session_date),
@@ -237,7 +241,7 @@ class AfterViews:
             "items": items if results.released else [],
             "comment_groups": groups if results.released else [],
         }
-        return self._r.render("assessment_results", data, lang)
+        return self._renderer.render("assessment_results", data, lang)
 
     def my_sessions(
         self,
@@ -251,27 +255,27 @@ class AfterViews:
             rows.append(
                 {
                     **self._keys(session),
-                    "heading": self._t(
+                    "heading": self._text(
                         lang,
                         "mine.heading",
                         date=self._catalogs.date(lang, session.session_date),
                         unit=plain(session.unit),
                         entity=plain(entity_names.get(session.entity, session.entity)),
                     ),
-                    "status": self._t(lang, "mine.feedback_done", version=latest.version)
+                    "status": self._text(lang, "mine.feedback_done", version=latest.version)
                     if latest
-                    else self._t(lang, "mine.feedback_missing"),
-                    "feedback_label": self._t(lang, "mine.feedback"),
+                    else self._text(lang, "mine.feedback_missing"),
+                    "feedback_label": self._text(lang, "mine.feedback"),
                 }
             )
-        return self._r.render("my_sessions", {"empty": not rows, "sessions": rows}, lang)
+        return self._renderer.render("my_sessions", {"empty": not rows, "sessions": rows}, lang)
 
     def queue(
         self,
         items: list[QueuedQuestion],
         lang: str,
         entity_names: dict[str, str],
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """The Ethics Office's queue; no participant name is ever part of it."""
         rows = []
@@ -281,15 +285,15 @@ class AfterViews:
                     "key": item.key,
                     "cycle": item.cycle,
                     "input_id": f"reply_{n}",
-                    "text": f"? {plain_masked(item.text, self._t(lang, 'mask.name'))}",
-                    "context": self._t(
+                    "text": f"? {plain_masked(item.text, self._text(lang, 'mask.name'))}",
+                    "context": self._text(
                         lang,
                         "queue.context",
                         entity=plain(entity_names.get(item.entity, item.entity)),
                         date=item.session_date,
                         leader=plain(item.leader_name),
                     ),
-                    "reply": self._t(lang, "queue.answered", reply=plain(item.reply))
+                    "reply": self._text(lang, "queue.answered", reply=plain(item.reply))
                     if item.reply
                     else "",
                     "open": item.status == "open",
@@ -300,21 +304,21 @@ class AfterViews:
                 "open": sum(1 for i in items if i.status == "open"),
                 "total": len(items),
             },
-            "notice": self._notice(*(notice or (None, "good"))),
+            "notice": self._replies.banner(lang, notice),
             "items": rows,
         }
-        return self._r.render("queue", data, lang)
+        return self._renderer.render("queue", data, lang)
 
     def reply(self, item: QueuedQuestion, lang: str) -> Card:
         """The Ethics Office's answer, for the leader's personal chat."""
         data = {
             "facts": {"date": self._catalogs.date(lang, date.fromisoformat(item.session_date))},
-            "question": plain_masked(item.text, self._t(lang, "mask.name")),
+            "question": plain_masked(item.text, self._text(lang, "mask.name")),
             "answer": plain(item.reply),
         }
-        return self._r.render("question_reply", data, lang)
+        return self._renderer.render("question_reply", data, lang)
 
     def reminder(self, session: SessionRecord, lang: str) -> Card:
         """A personal reminder to assess the facilitator."""
         data = {**self._keys(session), "facts": self._facts(session, lang)}
-        return self._r.render("reminder", data, lang)
+        return self._renderer.render("reminder", data, lang)

@@ -105,7 +105,7 @@ class RollupActions:
         return await self._directory.require_focal(act.person, act.data.get("entity"))
 
     async def progress_card(
-        self, person: Person, entity: EntityRecord, lang: str, notice: tuple[str, str] | None = None
+        self, person: Person, entity: EntityRecord, lang: str, notice: Notice | None = None
     ) -> Card:
         """The progress card with fresh export links."""
         progress = await self._rollup.progress(entity)
@@ -215,10 +215,14 @@ class RollupActions:
     async def _certify(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         item = await self._rollup.certify(act.person, entity)
-        text = self._replies.text(
-            act.lang, "notice.certified", participants=item.participants, sessions=item.sessions
+        return await self.progress_card(
+            act.person,
+            entity,
+            act.lang,
+            Notice(
+                "notice.certified", {"participants": item.participants, "sessions": item.sessions}
+            ),
         )
-        return await self.progress_card(act.person, entity, act.lang, (text, "good"))
 
     async def _remind(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
@@ -227,11 +231,16 @@ class RollupActions:
         # background check of each aggregate skips any that closed meanwhile).
         sessions = [s for s in progress.held if self._after.remindable(s)]
         if not sessions:
-            text = self._replies.text(act.lang, "notice.entity_reminders_closed")
-            return await self.progress_card(act.person, entity, act.lang, (text, "warning"))
+            return await self.progress_card(
+                act.person,
+                entity,
+                act.lang,
+                Notice("notice.entity_reminders_closed", {}, "warning"),
+            )
         self._after.send_reminders(sessions)
-        text = self._replies.text(act.lang, "notice.entity_reminders")
-        return await self.progress_card(act.person, entity, act.lang, (text, "good"))
+        return await self.progress_card(
+            act.person, entity, act.lang, Notice("notice.entity_reminders", {})
+        )
 
     async def _extension(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
@@ -253,10 +262,11 @@ class RollupActions:
                 )
 
         self._outbound.run(notify())
-        text = self._replies.text(lang, "notice.extension_requested")
-        return await self.progress_card(act.person, entity, lang, (text, "good"))
+        return await self.progress_card(
+            act.person, entity, lang, Notice("notice.extension_requested", {})
+        )
 
-    async def _cascade(self, act: ActionContext, notice: tuple[str, str] | None = None) -> Card:
+    async def _cascade(self, act: ActionContext, notice: Notice | None = None) -> Card:
         entity = await self._entity(act)
         leaders, missing = await self._rollup.cascade(entity)
         has_expected = bool(missing) or await self._rollup.has_expected(entity)
@@ -265,14 +275,11 @@ class RollupActions:
     async def _expected(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         count = await self._rollup.import_expected(entity, act.data)
-        text = self._replies.text(act.lang, "notice.expected_imported", count=count)
-        return await self._cascade(act, (text, "good"))
+        return await self._cascade(act, Notice("notice.expected_imported", {"count": count}))
 
     # Ethics Office ---------------------------------------------------------------------------
 
-    async def report_card(
-        self, person: Person, lang: str, notice: tuple[str, str] | None = None
-    ) -> Card:
+    async def report_card(self, person: Person, lang: str, notice: Notice | None = None) -> Card:
         """The Organization-wide report (admins only)."""
         cycle, lines = await self._rollup.organization(person)
         extensions = await self._rollup.extensions(person)
@@ -286,9 +293,7 @@ class RollupActions:
             notice=notice,
         )
 
-    async def admin_card(
-        self, person: Person, lang: str, notice: tuple[str, str] | None = None
-    ) -> Card:
+    async def admin_card(self, person: Person, lang: str, notice: Notice | None = None) -> Card:
         """Cycle, entities, focal points and the audit log (admins only)."""
         self._directory.require_admin(person)
         cycle = await self._directory.cycle()
@@ -305,13 +310,13 @@ class RollupActions:
 
     async def _admin_cycle(self, act: ActionContext) -> Card:
         await self._directory.set_cycle(act.person, act.data)
-        text = self._replies.text(act.lang, "notice.cycle_saved")
-        return await self.admin_card(act.person, act.lang, (text, "good"))
+        return await self.admin_card(act.person, act.lang, Notice("notice.cycle_saved", {}))
 
     async def _admin_entity(self, act: ActionContext) -> Card:
         record = await self._directory.save_entity(act.person, act.data)
-        text = self._replies.text(act.lang, "notice.entity_saved", code=record.code)
-        return await self.admin_card(act.person, act.lang, (text, "good"))
+        return await self.admin_card(
+            act.person, act.lang, Notice("notice.entity_saved", {"code": record.code})
+        )
 
     async def _admin_focal(self, act: ActionContext) -> Card:
         self._directory.require_admin(act.person)
@@ -322,25 +327,26 @@ class RollupActions:
         point = await self._name_focal(
             act.turn_context, act.person, act.data.get("focal_entity"), person, act.lang
         )
-        text = self._replies.text(
-            act.lang, "notice.focal_added", name=point.name, entity=point.entity
+        return await self.admin_card(
+            act.person,
+            act.lang,
+            Notice("notice.focal_added", {"name": point.name, "entity": point.entity}),
         )
-        return await self.admin_card(act.person, act.lang, (text, "good"))
 
     async def _admin_focal_remove(self, act: ActionContext) -> Card:
         choice = act.data.get("withdraw_focal")
         code, _, aad_id = choice.partition("|") if isinstance(choice, str) else ("", "", "")
         if not await self._directory.remove_focal_point(act.person, code, aad_id):
             raise InvalidInput("error.invalid_field", field="focal")
-        text = self._replies.text(act.lang, "notice.focal_removed")
-        return await self.admin_card(act.person, act.lang, (text, "good"))
+        return await self.admin_card(act.person, act.lang, Notice("notice.focal_removed", {}))
 
     async def _admin_entity_remove(self, act: ActionContext) -> Card:
         record = await self._directory.deactivate_entity(
             act.person, act.data.get("deactivate_entity")
         )
-        text = self._replies.text(act.lang, "notice.entity_deactivated", code=record.code)
-        return await self.admin_card(act.person, act.lang, (text, "good"))
+        return await self.admin_card(
+            act.person, act.lang, Notice("notice.entity_deactivated", {"code": record.code})
+        )
 
     async def _admin_extension(self, act: ActionContext) -> Card:
         self._directory.require_admin(act.person)
@@ -350,13 +356,17 @@ class RollupActions:
         decided = await self._rollup.decide_extension(
             act.person, act.data.get("key"), act.data.get(field)
         )
-        text = self._replies.text(
+        return await self.report_card(
+            act.person,
             act.lang,
-            "notice.extension_granted",
-            entity=decided.entity,
-            date=self._replies.date(act.lang, decided.new_deadline),
+            Notice(
+                "notice.extension_granted",
+                {
+                    "entity": decided.entity,
+                    "date": self._replies.date(act.lang, decided.new_deadline),
+                },
+            ),
         )
-        return await self.report_card(act.person, act.lang, (text, "good"))
 
     async def _admin_feedback(self, act: ActionContext) -> Card:
         summary = await ethics_office_summary(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.teams.replies import plain, plain_masked
+from bot.teams.replies import Notice, Replies, plain, plain_masked
 from cards.catalog import Catalogs
 from cards.renderer import Card, CardRenderer
 from dialogs.feedback import FeedbackSummary
@@ -30,18 +30,16 @@ MAX_ENTITIES = 60
 class RollupViews:
     """Builds the focal point's and the Ethics Office's cards in a language."""
 
-    def __init__(self, renderer: CardRenderer) -> None:
-        self._r = renderer
+    def __init__(self, renderer: CardRenderer, replies: Replies) -> None:
+        self._renderer = renderer
+        self._replies = replies
 
     @property
-    def _c(self) -> Catalogs:
-        return self._r.catalogs
+    def _catalogs(self) -> Catalogs:
+        return self._renderer.catalogs
 
-    def _t(self, lang: str, key: str, **fields: Any) -> str:
-        return self._r.text(lang, key, **fields)
-
-    def _notice(self, notice: tuple[str, str] | None) -> dict[str, str] | None:
-        return {"text": notice[0], "style": notice[1]} if notice else None
+    def _text(self, lang: str, key: str, **fields: Any) -> str:
+        return self._renderer.text(lang, key, **fields)
 
     def progress(
         self,
@@ -51,58 +49,17 @@ class RollupViews:
         csv_url: str,
         xlsx_url: str,
         ttl_minutes: int,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """The entity's progress at a glance: totals, coverage bar, deadline, units, status."""
         totals = progress.totals
-        days = progress.days_left
-        deadline_date = self._c.date(lang, progress.deadline)
-        deadline = (
-            self._t(lang, "progress.deadline", date=deadline_date, days=days)
-            if days >= 0
-            else self._t(lang, "progress.deadline_past", date=deadline_date, days=-days)
-        )
-        if progress.entity.extension_until:
-            deadline = f"{deadline} {self._t(lang, 'progress.extension')}"
-        coverage = None
-        if totals.coverage is not None:
-            percent = min(100, round(totals.coverage * 100))
-            coverage = {
-                "text": self._t(lang, "progress.coverage", percent=percent),
-                "filled": percent or None,
-                "empty": (100 - percent) or None,
-            }
-        cert = progress.certification
-        if cert is None:
-            certification, color = self._t(lang, "progress.not_certified"), "Warning"
-        elif progress.changed_since_certification:
-            certification, color = (
-                self._t(
-                    lang,
-                    "progress.changed",
-                    certified=cert.participants,
-                    sessions=cert.sessions,
-                    now_participants=totals.participants,
-                    now_sessions=totals.sessions,
-                ),
-                "Attention",
-            )
-        else:
-            certification, color = (
-                self._t(
-                    lang,
-                    "progress.certified",
-                    date=self._c.date(lang, cert.certified_at.date()),
-                    name=plain(cert.certified_by_name),
-                ),
-                "Good",
-            )
+        certification, color = self._certification(progress, lang)
         units = [
             {
                 "number": f"{n}.",
                 "unit": plain(u.unit),
-                "participants": self._c.number(lang, u.participants),
-                "personnel": self._c.number(lang, u.personnel),
+                "participants": self._catalogs.number(lang, u.participants),
+                "personnel": self._catalogs.number(lang, u.personnel),
             }
             for n, u in enumerate(progress.units[:MAX_UNITS], start=1)
         ]
@@ -112,52 +69,103 @@ class RollupViews:
         )
         data = {
             "entity": progress.entity.code,
-            "title": self._t(
+            "title": self._text(
                 lang,
                 "progress.title",
                 cycle=str(progress.cycle.year),
                 entity=plain(progress.entity.name),
             ),
-            "deadline": deadline,
-            "deadline_color": "Attention" if days < 7 and cert is None else "Default",
-            "notice": self._notice(notice),
-            "sessions": self._c.number(lang, totals.sessions),
-            "participants": self._c.number(lang, totals.participants),
-            "personnel": self._c.number(lang, totals.personnel),
-            "coverage": coverage,
-            "open_text": self._t(lang, "progress.open", count=progress.open_sessions)
+            "deadline": self._deadline(progress, lang),
+            "deadline_color": (
+                "Attention"
+                if progress.days_left < 7 and progress.certification is None
+                else "Default"
+            ),
+            "notice": self._replies.banner(lang, notice),
+            "sessions": self._catalogs.number(lang, totals.sessions),
+            "participants": self._catalogs.number(lang, totals.participants),
+            "personnel": self._catalogs.number(lang, totals.personnel),
+            "coverage": self._coverage(progress, lang),
+            "open_text": self._text(lang, "progress.open", count=progress.open_sessions)
             if progress.open_sessions
             else "",
             "certification": certification,
             "certification_color": color,
             "no_units": not units,
             "units": units or None,
-            "more_units": self._t(lang, "progress.more_units", count=more) if more > 0 else "",
-            "agencies": self._t(lang, "progress.agencies", list=agencies) if agencies else "",
-            "non_staff": self._t(lang, "progress.non_staff", count=progress.non_staff)
+            "more_units": self._text(lang, "progress.more_units", count=more) if more > 0 else "",
+            "agencies": self._text(lang, "progress.agencies", list=agencies) if agencies else "",
+            "non_staff": self._text(lang, "progress.non_staff", count=progress.non_staff)
             if progress.non_staff
             else "",
-            "export_help": self._t(lang, "progress.export_help", minutes=ttl_minutes),
+            "export_help": self._text(lang, "progress.export_help", minutes=ttl_minutes),
             "csv_url": csv_url,
             "xlsx_url": xlsx_url,
         }
-        return self._r.render("progress", data, lang)
+        return self._renderer.render("progress", data, lang)
+
+    def _deadline(self, progress: EntityProgress, lang: str) -> str:
+        """The deadline with the days left (or past), and whether an extension moved it."""
+        days = progress.days_left
+        deadline_date = self._catalogs.date(lang, progress.deadline)
+        deadline = (
+            self._text(lang, "progress.deadline", date=deadline_date, days=days)
+            if days >= 0
+            else self._text(lang, "progress.deadline_past", date=deadline_date, days=-days)
+        )
+        if progress.entity.extension_until:
+            deadline = f"{deadline} {self._text(lang, 'progress.extension')}"
+        return deadline
+
+    def _coverage(self, progress: EntityProgress, lang: str) -> dict[str, Any] | None:
+        """The share of personnel who took part, as a bar (None without personnel figures)."""
+        if progress.totals.coverage is None:
+            return None
+        percent = min(100, round(progress.totals.coverage * 100))
+        return {
+            "text": self._text(lang, "progress.coverage", percent=percent),
+            "filled": percent or None,
+            "empty": (100 - percent) or None,
+        }
+
+    def _certification(self, progress: EntityProgress, lang: str) -> tuple[str, str]:
+        """The certification's status line and its colour: not yet, changed since, or done."""
+        cert = progress.certification
+        if cert is None:
+            return self._text(lang, "progress.not_certified"), "Warning"
+        if progress.changed_since_certification:
+            text = self._text(
+                lang,
+                "progress.changed",
+                certified=cert.participants,
+                sessions=cert.sessions,
+                now_participants=progress.totals.participants,
+                now_sessions=progress.totals.sessions,
+            )
+            return text, "Attention"
+        text = self._text(
+            lang,
+            "progress.certified",
+            date=self._catalogs.date(lang, cert.certified_at.date()),
+            name=plain(cert.certified_by_name),
+        )
+        return text, "Good"
 
     def sessions(self, entity: EntityRecord, sessions: list[SessionRecord], lang: str) -> Card:
         """The entity's sessions, each with its sign-in sheet (the focal point sees names)."""
         ordered = sorted(sessions, key=lambda s: (s.session_date, s.unit), reverse=True)
         rows = []
         for session in ordered[:MAX_SESSIONS]:
-            line = self._t(
+            line = self._text(
                 lang,
                 "sessions.line",
-                date=self._c.date(lang, session.session_date),
+                date=self._catalogs.date(lang, session.session_date),
                 unit=plain(session.unit),
                 leader=plain(session.leader.name),
                 count=session.participants,
             )
             if not session.held:
-                line = f"{line} {self._t(lang, 'sessions.state_open')}"
+                line = f"{line} {self._text(lang, 'sessions.state_open')}"
             rows.append(
                 {
                     "line": line,
@@ -168,12 +176,12 @@ class RollupViews:
             )
         more = len(ordered) - MAX_SESSIONS
         data = {
-            "title": self._t(lang, "sessions.title", entity=plain(entity.name)),
+            "title": self._text(lang, "sessions.title", entity=plain(entity.name)),
             "empty": not rows,
             "sessions": rows,
-            "more": self._t(lang, "progress.more_units", count=more) if more > 0 else "",
+            "more": self._text(lang, "progress.more_units", count=more) if more > 0 else "",
         }
-        return self._r.render("sessions_list", data, lang)
+        return self._renderer.render("sessions_list", data, lang)
 
     def sheet_corrections(self, card: Card, sheet: Sheet, lang: str) -> Card:
         """The focal point's sheet with what they may correct once it is final: add, strike."""
@@ -187,7 +195,7 @@ class RollupViews:
             if sheet.struck
             else None,
         }
-        extra = self._r.render("sheet_corrections", data, lang)
+        extra = self._renderer.render("sheet_corrections", data, lang)
         # Kept as its own template, so the sheet everyone sees stays one template.
         return {
             **card,
@@ -199,19 +207,19 @@ class RollupViews:
         """The audit entries concerning one entity, for its focal point."""
         data = {
             "entity": entity.code,
-            "title": self._t(lang, "history.title", entity=plain(entity.name)),
+            "title": self._text(lang, "history.title", entity=plain(entity.name)),
             "empty": not entries,
             "entries": [{"text": self._audit_line(lang, a)} for a in entries] or None,
         }
-        return self._r.render("focal_history", data, lang)
+        return self._renderer.render("focal_history", data, lang)
 
     def _audit_line(self, lang: str, entry: AuditEntry) -> str:
         # `person` holds ids (and sheet row keys), which say nothing to a reader.
         details = ", ".join(f"{k}={v}" for k, v in entry.details.items() if k != "person")
-        return self._t(
+        return self._text(
             lang,
             "admin.audit_line",
-            date=self._c.date(lang, entry.at.date()),
+            date=self._catalogs.date(lang, entry.at.date()),
             action=entry.action,
             details=plain(details),
         )
@@ -220,15 +228,15 @@ class RollupViews:
         """The confirmation card with the totals to be certified."""
         data = {
             "entity": entity.code,
-            "title": self._t(lang, "certify.title", entity=plain(entity.name)),
-            "intro": self._t(lang, "certify.intro", cycle=str(cycle.year)),
-            "sessions": self._c.number(lang, totals.sessions),
-            "participants": self._c.number(lang, totals.participants),
-            "personnel": self._c.number(lang, totals.personnel),
+            "title": self._text(lang, "certify.title", entity=plain(entity.name)),
+            "intro": self._text(lang, "certify.intro", cycle=str(cycle.year)),
+            "sessions": self._catalogs.number(lang, totals.sessions),
+            "participants": self._catalogs.number(lang, totals.participants),
+            "personnel": self._catalogs.number(lang, totals.personnel),
             "sessions_raw": totals.sessions,
             "participants_raw": totals.participants,
         }
-        return self._r.render("certify", data, lang)
+        return self._renderer.render("certify", data, lang)
 
     def cascade(
         self,
@@ -237,16 +245,16 @@ class RollupViews:
         missing: list[ExpectedLine],
         has_expected: bool,
         lang: str,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """Who led after attending, and which expected units have not held a session."""
         data = {
             "entity": entity.code,
-            "title": self._t(lang, "cascade.title", entity=plain(entity.name)),
-            "notice": self._notice(notice),
+            "title": self._text(lang, "cascade.title", entity=plain(entity.name)),
+            "notice": self._replies.banner(lang, notice),
             "leaders": [
                 {
-                    "text": self._t(
+                    "text": self._text(
                         lang,
                         "cascade.attended" if line.attended else "cascade.not_attended",
                         leader=plain(line.leader),
@@ -256,12 +264,12 @@ class RollupViews:
                 }
                 for line in leaders[:MAX_SESSIONS]
             ],
-            "missing_heading": self._t(lang, "cascade.missing_heading", count=len(missing))
+            "missing_heading": self._text(lang, "cascade.missing_heading", count=len(missing))
             if missing
             else "",
             "missing": [
                 {
-                    "text": self._t(
+                    "text": self._text(
                         lang,
                         "cascade.missing_line",
                         unit=plain(m.unit),
@@ -272,7 +280,7 @@ class RollupViews:
             ],
             "no_expected": not has_expected,
         }
-        return self._r.render("cascade", data, lang)
+        return self._renderer.render("cascade", data, lang)
 
     def organization(
         self,
@@ -283,32 +291,36 @@ class RollupViews:
         *,
         csv_url: str,
         xlsx_url: str,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """Every entity's counts and status: never a participant's name."""
         rows = []
         for line in lines[:MAX_ENTITIES]:
             if line.certification:
-                status = self._t(
+                status = self._text(
                     lang,
                     "report.certified",
-                    date=self._c.date(lang, line.certification.certified_at.date()),
+                    date=self._catalogs.date(lang, line.certification.certified_at.date()),
                 )
                 color = "Good"
             elif line.extension_requested:
-                status = self._t(
-                    lang, "report.extension_requested", date=self._c.date(lang, line.deadline)
+                status = self._text(
+                    lang,
+                    "report.extension_requested",
+                    date=self._catalogs.date(lang, line.deadline),
                 )
                 color = "Warning"
             else:
-                status = self._t(lang, "report.pending", date=self._c.date(lang, line.deadline))
+                status = self._text(
+                    lang, "report.pending", date=self._catalogs.date(lang, line.deadline)
+                )
                 color = "Default"
             coverage = line.totals.coverage
             rows.append(
                 {
                     "code": line.entity.code,
-                    "sessions": self._c.number(lang, line.totals.sessions),
-                    "participants": self._c.number(lang, line.totals.participants),
+                    "sessions": self._catalogs.number(lang, line.totals.sessions),
+                    "participants": self._catalogs.number(lang, line.totals.participants),
                     "coverage": f"{round(coverage * 100)}%" if coverage is not None else "–",
                     "status": status,
                     "status_color": color,
@@ -317,8 +329,8 @@ class RollupViews:
         more = len(lines) - MAX_ENTITIES
         open_requests = [x for x in extensions if x.status == "requested"]
         data = {
-            "title": self._t(lang, "report.title", cycle=str(cycle.year)),
-            "summary": self._t(
+            "title": self._text(lang, "report.title", cycle=str(cycle.year)),
+            "summary": self._text(
                 lang,
                 "report.summary",
                 sessions=sum(x.totals.sessions for x in lines),
@@ -326,9 +338,9 @@ class RollupViews:
                 certified=sum(1 for x in lines if x.certification),
                 entities=len(lines),
             ),
-            "notice": self._notice(notice),
+            "notice": self._replies.banner(lang, notice),
             "rows": rows,
-            "more": self._t(lang, "progress.more_units", count=more) if more > 0 else "",
+            "more": self._text(lang, "progress.more_units", count=more) if more > 0 else "",
             "extensions": [
                 {
                     "key": x.key,
@@ -336,12 +348,12 @@ class RollupViews:
                     "suggested": cycle.deadline.replace(
                         month=2, day=15, year=cycle.year + 1
                     ).isoformat(),
-                    "text": self._t(
+                    "text": self._text(
                         lang,
                         "report.extension_line",
                         entity=x.entity,
                         reason=plain(x.reason),
-                        date=self._c.date(lang, x.requested_at.date()),
+                        date=self._catalogs.date(lang, x.requested_at.date()),
                     ),
                 }
                 for n, x in enumerate(open_requests[:10])
@@ -350,32 +362,32 @@ class RollupViews:
             "csv_url": csv_url,
             "xlsx_url": xlsx_url,
         }
-        return self._r.render("org_report", data, lang)
+        return self._renderer.render("org_report", data, lang)
 
     def feedback_summary(self, summary: FeedbackSummary, lang: str) -> Card:
         """Appendix C ratings and comments aggregated by entity."""
         data = {
-            "title": self._t(lang, "feedbacksummary.title", cycle=str(summary.cycle.year)),
+            "title": self._text(lang, "feedbacksummary.title", cycle=str(summary.cycle.year)),
             "empty": not summary.entities,
             "entities": [
                 {
-                    "heading": self._t(
+                    "heading": self._text(
                         lang,
                         "feedbacksummary.entity",
                         entity=plain(line.entity.name),
                         count=line.forms,
-                        guide=self._c.number(lang, round(line.guide, 1)),
-                        topics=self._c.number(lang, round(line.topics, 1)),
+                        guide=self._catalogs.number(lang, round(line.guide, 1)),
+                        topics=self._catalogs.number(lang, round(line.topics, 1)),
                     ),
                     "comments": [
-                        {"text": f"“{plain_masked(c, self._t(lang, 'mask.name'))}”"}
+                        {"text": f"“{plain_masked(c, self._text(lang, 'mask.name'))}”"}
                         for c in line.comments[:10]
                     ],
                 }
                 for line in summary.entities
             ],
         }
-        return self._r.render("feedback_summary", data, lang)
+        return self._renderer.render("feedback_summary", data, lang)
 
     def admin(
         self,
@@ -385,31 +397,31 @@ class RollupViews:
         audit: list[AuditEntry],
         packs: list[str],
         lang: str,
-        notice: tuple[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Card:
         """The cycle, entities with their focal points, the newest audit entries."""
         data = {
-            "cycle_text": self._t(
+            "cycle_text": self._text(
                 lang,
                 "admin.cycle",
                 year=str(cycle.year),
                 pack=cycle.pack,
-                deadline=self._c.date(lang, cycle.deadline),
+                deadline=self._catalogs.date(lang, cycle.deadline),
             ),
-            "notice": self._notice(notice),
+            "notice": self._replies.banner(lang, notice),
             "year": cycle.year,
             "pack": cycle.pack,
             "deadline": cycle.deadline.isoformat(),
             "packs": [{"id": p} for p in packs],
             "entities": [
                 {
-                    "text": self._t(
+                    "text": self._text(
                         lang,
                         "admin.entity_line",
                         code=e.code,
                         name=plain(e.name),
                         focal=", ".join(plain(f.name) for f in focal.get(e.code, []))
-                        or self._t(lang, "admin.no_focal"),
+                        or self._text(lang, "admin.no_focal"),
                     )
                 }
                 for e in entities
@@ -423,10 +435,10 @@ class RollupViews:
             or None,
             "audit": [
                 {
-                    "text": self._t(
+                    "text": self._text(
                         lang,
                         "admin.audit_line",
-                        date=self._c.date(lang, a.at.date()),
+                        date=self._catalogs.date(lang, a.at.date()),
                         action=a.action,
                         details=", ".join(
                             f"{k}={v}"
@@ -440,4 +452,4 @@ class RollupViews:
             ]
             or None,
         }
-        return self._r.render("admin", data, lang)
+        return self._renderer.render("admin", data, lang)

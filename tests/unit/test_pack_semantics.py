@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.after.views import AfterViews
+from bot.teams.replies import Replies
 from cards.catalog import Catalogs
 from cards.library import PackLibrary
 from cards.renderer import CardRenderer
@@ -76,7 +77,8 @@ async def held_session(start, signin, dialogue, leader, participants):
 
 def form_inputs(session, pack) -> dict[str, tuple[str, Any, str]]:
     """Input id -> (type, multiline, label) of the Appendix C card for this pack."""
-    views = AfterViews(CardRenderer(Catalogs.load()), min_answers=5)
+    renderer = CardRenderer(Catalogs.load())
+    views = AfterViews(renderer, Replies(renderer), min_answers=5)
     card = views.feedback_form(session, pack, "en", Prefill({}, []), None, has_questions=False)
     return {
         node["id"]: (node["type"], node.get("isMultiline"), node["label"])
