@@ -15,7 +15,7 @@ from pathlib import Path
 from azure.data.tables import EdmType, EntityProperty
 from azure.data.tables.aio import TableServiceClient
 
-from cli.maintenance import DONE, NOT_CONFIRMED, REFUSED, SKIPPED, Purge, parser, run
+from cli.maintenance import DONE, NOT_CONFIRMED, REFUSED, SKIPPED, parser, purge_of, run
 from storage import keys
 from storage.records import PollRecord
 from storage.tables import TABLES, TableStore
@@ -299,10 +299,7 @@ async def test_purge_deletes_a_certified_cycles_names_and_keeps_its_counts(
     store = TableStore(bot.settings.tables_connection_string, bot.settings.table_prefix)
     await store.open()
     try:
-        async with TableServiceClient.from_connection_string(
-            bot.settings.tables_connection_string
-        ) as service:
-            again = await Purge(store, service, lambda: LATER).plan(2026)
+        again = await purge_of(store, lambda: LATER).plan(2026)
     finally:
         await store.close()
     # (Only the markers of the messages typed since, which the clock of the run makes old.)
