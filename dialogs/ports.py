@@ -442,7 +442,7 @@ class RollupStore(Protocol):
 class RetentionStore(Protocol):
     """What the purge of a past cycle counts and deletes beyond the journeys' own ports: whole
     sign-in sheets, the cycle's indexes, rows earlier versions left, and rows that belong to no
-    session (delivered-activity markers). A delete of what is gone already is
+    session (delivered-activity markers, setup requests). A delete of what is gone already is
     no error; a count read again after its delete is 0."""
 
     async def entities_with_sessions(self, cycle: int) -> set[str]:
@@ -483,6 +483,14 @@ class RetentionStore(Protocol):
 
     async def delete_markers_before(self, before: datetime) -> int:
         """Delete those markers; how many there were."""
+        ...
+
+    async def setups_before(self, before: datetime) -> int:
+        """Setup requests (`SetupStore.remember`) made strictly before this time, in every chat."""
+        ...
+
+    async def delete_setups_before(self, before: datetime) -> int:
+        """Delete those setup requests; how many there were."""
         ...
 
     async def anonymise_feedback(self, version: FeedbackVersion) -> None:

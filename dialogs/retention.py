@@ -7,7 +7,8 @@ deleted    sign-in rows (`attendance`), the `leaders` index, the `attended` inde
            who also attended a skipped entity's session keeps that row until its purge), poll
            votes, Appendix F receipts (rows earlier versions kept apart from the
            aggregate), the chats' pointers to the cycle's sessions, delivered-activity
-           markers, the expected units and leaders (`expected`);
+           markers and setup requests (who typed `start`) made before the cycle ended, the
+           expected units and leaders (`expected`);
 anonymised the leader and monitors of each session, the leader's name and id in Appendix C
            versions and in forwarded questions, each Appendix F aggregate still open (its
            salt and answerers' keys replaced by the count, as its close does);
@@ -48,8 +49,10 @@ T = TypeVar("T")
 
 # Rows that belong to no session are kept while they can still be of use, and never past the
 # end of the cycle they were written in. A delivered-activity marker only guards against Teams
-# redelivering within minutes.
+# redelivering within minutes. A setup request lets its requester submit a card asked for
+# ahead of a meeting: a week spares those of a next cycle set early, before the cycle's end.
 MARKERS_USEFUL_FOR = timedelta(days=1)
+SETUPS_USEFUL_FOR = timedelta(days=7)
 # Requests in flight at once, as when the bot certifies an entity.
 _PARALLEL = 16
 _CLOSE_RETRIES = 12
@@ -65,6 +68,7 @@ DELETED = (
     ("assessments", "Appendix F receipts left by earlier versions"),
     ("chats", "chat pointers to the cycle's sessions"),
     ("deliveries", "delivered-activity markers"),
+    ("setups", "setup requests (who typed start) not used in the cycle"),
     ("expected", "expected units and their leaders"),
 )
 ANONYMISED = (
@@ -124,6 +128,7 @@ class Plan:
     cycle: int
     current: int
     markers_before: datetime
+    setups_before: datetime
     entities: list[EntityPlan] = field(default_factory=list)
     skipped: list[EntityPlan] = field(default_factory=list)
     sessions: list[SessionPlan] = field(default_factory=list)
@@ -131,6 +136,7 @@ class Plan:
     attended: set[str] = field(default_factory=set)  # Entra ids whose `attended` row goes
     queue: list[QueuedQuestion] = field(default_factory=list)
     markers: int = 0
+    setups: int = 0
     unanswered: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -144,6 +150,7 @@ class Plan:
             "assessments": sum(s.receipts for s in sessions),
             "chats": sum(s.holds_chat for s in sessions),
             "deliveries": self.markers,
+            "setups": self.setups,
             "expected": sum(self.expected.values()),
             "sessions": sum(s.named for s in sessions),
             "leaderfeedback": sum(len(s.feedback) for s in sessions),
@@ -195,6 +202,7 @@ class Purge:
             cycle,
             current.year,
             markers_before=min(ended, now - MARKERS_USEFUL_FOR),
+            setups_before=min(ended, now - SETUPS_USEFUL_FOR),
         )
         certifications = await self._rollup.certifications(cycle)
         codes = await self._retention.entities_with_sessions(cycle)
@@ -215,8 +223,9 @@ class Purge:
             plan.sessions += await _bounded(self._plan_session(s) for s in sessions)
         await self._plan_queue(plan)
         await self._plan_attended(plan)
-        # Markers hold no session: the cut-off alone says which go.
+        # Markers and setup requests hold no session: the cut-off alone says which go.
         plan.markers = await self._retention.markers_before(plan.markers_before)
+        plan.setups = await self._retention.setups_before(plan.setups_before)
         return plan
 
     async def _plan_session(self, session: SessionRecord) -> SessionPlan:
@@ -284,6 +293,7 @@ class Purge:
             if s.receipts
         )
         await self._retention.delete_markers_before(plan.markers_before)
+        await self._retention.delete_setups_before(plan.setups_before)
         await _bounded(
             self._rollup.replace_expected(plan.cycle, code, []) for code in plan.expected
         )

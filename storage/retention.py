@@ -1,11 +1,11 @@
 """The purge's raw reads and deletes: whole sign-in sheets, the cycle's indexes, leftovers of
-earlier versions, and rows that belong to no session (delivered-activity markers).
-dialogs/retention.py decides what goes; this module only knows where it is stored.
+earlier versions, and rows that belong to no session (delivered-activity markers, setup
+requests). dialogs/retention.py decides what goes; this module only knows where it is stored.
 
 Tables (partition key first): `sessions` (`{cycle}-{entity}`), `attendance` (session id),
 `assessments` (session id; legacy receipts `r-{hash}`), `leaders` (Entra id, session id),
-`attended` (cycle, Entra id), `deliveries` (chat hash, `At`), `leaderfeedback` (session id,
-`v{n}`).
+`attended` (cycle, Entra id), `deliveries` (chat hash, `At`), `setups` (chat hash,
+`RequestedAt`), `leaderfeedback` (session id, `v{n}`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class RetentionRepository:
         self._leaders = tables["leaders"]
         self._attended = tables["attended"]
         self._deliveries = tables["deliveries"]
+        self._setups = tables["setups"]
         self._feedback = tables["leaderfeedback"]
 
     @translated
@@ -102,6 +103,18 @@ class RetentionRepository:
         """Delete those markers; how many there were."""
         return await _delete(
             self._deliveries, await _keys_where(self._deliveries, "At lt @before", before)
+        )
+
+    @translated
+    async def setups_before(self, before: datetime) -> int:
+        """Setup requests (who asked for a card) made strictly before this time, in every chat."""
+        return len(await _keys_where(self._setups, "RequestedAt lt @before", before))
+
+    @translated
+    async def delete_setups_before(self, before: datetime) -> int:
+        """Delete those setup requests; how many there were."""
+        return await _delete(
+            self._setups, await _keys_where(self._setups, "RequestedAt lt @before", before)
         )
 
     @translated

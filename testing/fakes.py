@@ -959,6 +959,7 @@ class FakeRetentionStore:
         attendance: FakeAttendanceStore,
         rollup: FakeRollupStore,
         dedupe: FakeDedupeStore,
+        setups: FakeSetupStore,
         feedback: FakeFeedbackStore,
     ) -> None:
         self._outage = outage
@@ -966,6 +967,7 @@ class FakeRetentionStore:
         self._attendance = attendance
         self._rollup = rollup
         self._dedupe = dedupe
+        self._setups = setups
         self._feedback = feedback
         # Appendix F receipt rows as earlier versions kept them: no port writes them now.
         self._receipts: dict[str, set[str]] = {}
@@ -1032,6 +1034,22 @@ class FakeRetentionStore:
             deleted += len(old)
         return deleted
 
+    async def setups_before(self, before: datetime) -> int:
+        """Setup requests made strictly before this time."""
+        self._outage.check()
+        return sum(at < before for chat in self._setups._rows.values() for _, at in chat.values())
+
+    async def delete_setups_before(self, before: datetime) -> int:
+        """Delete those setup requests; how many there were."""
+        self._outage.check()
+        deleted = 0
+        for chat in self._setups._rows.values():
+            old = [card for card, (_, at) in chat.items() if at < before]
+            for card in old:
+                del chat[card]
+            deleted += len(old)
+        return deleted
+
     async def anonymise_feedback(self, version: FeedbackVersion) -> None:
         """Replace a stored version's answers and submitter, keeping its number and time."""
         self._outage.check()
@@ -1066,5 +1084,6 @@ class FakeStore:
             attendance=self.attendance,
             rollup=self.rollup,
             dedupe=self.dedupe,
+            setups=self.setups,
             feedback=self.feedback,
         )

@@ -110,6 +110,20 @@ async def test_a_marker_makes_a_redelivery_a_no_op_until_it_is_deleted(repos, bu
     assert await repos.dedupe.first_delivery("19:a@thread.v2", "act-1", t0)
 
 
+async def test_setup_requests_made_before_a_time_are_counted_and_deleted(repos, build):
+    t0 = build.t0
+    await repos.setups.remember("19:a@thread.v2", "card-1", "asker-1", t0 - 10 * DAY)
+    await repos.setups.remember("19:b@thread.v2", "card-2", "asker-2", t0 - 8 * DAY)
+    await repos.setups.remember("19:b@thread.v2", "card-3", "asker-3", t0)
+    assert await repos.retention.setups_before(t0 - 7 * DAY) == 2
+    assert await repos.retention.setups_before(t0 - 10 * DAY) == 0  # strictly before
+    assert await repos.retention.delete_setups_before(t0 - 7 * DAY) == 2
+    assert await repos.setups.requester("19:a@thread.v2", "card-1") is None
+    assert await repos.setups.requester("19:b@thread.v2", "card-2") is None
+    assert await repos.setups.requester("19:b@thread.v2", "card-3") == "asker-3"
+    assert await repos.retention.delete_setups_before(t0 - 7 * DAY) == 0
+
+
 async def test_an_anonymised_appendix_c_version_keeps_its_number_time_and_other_answers(
     repos, build
 ):

@@ -22,6 +22,7 @@ from testing.fakes import FakeStore
 
 # The purge runs well after the 2026 cycle: its cut-off for markers and setups is 1 January.
 LATER = datetime(2027, 2, 1, tzinfo=UTC)
+END_OF_2026 = datetime(2027, 1, 1, tzinfo=UTC)
 HELD = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
 
@@ -267,13 +268,62 @@ async def test_an_entity_with_only_an_expected_list_is_purged_and_one_with_nothi
     assert await store.rollup.expected(2026, "OICT") == []
 
 
+async def test_a_setup_request_goes_with_its_cycle_and_the_next_cycles_stay(
+    store, purge, directory, clock
+):
+    asker, late, new = someone(7), someone(8), someone(9)
+    # Typed `start` in 2026 and never submitted the card: the request names the person.
+    await store.setups.remember("19:a@thread.v2", "card-a", asker.aad_id, HELD)
+    await store.setups.remember(
+        "19:b@thread.v2", "card-b", late.aad_id, END_OF_2026 - timedelta(hours=1)
+    )
+    # Typed in the current cycle, after the purged one ended: theirs to submit still.
+    await store.setups.remember(
+        "19:c@thread.v2", "card-c", new.aad_id, END_OF_2026 + timedelta(days=3)
+    )
+    await next_cycle(store)
+    clock.now = LATER
+    plan = await purge.plan(2026)
+    assert plan.setups_before == END_OF_2026 and plan.counts()["setups"] == 2
+    await purge.run(plan)
+    assert await store.setups.requester("19:a@thread.v2", "card-a") is None
+    assert await store.setups.requester("19:b@thread.v2", "card-b") is None
+    assert await store.setups.requester("19:c@thread.v2", "card-c") == new.aad_id
+    assert everything_named(store, asker, late) == []
+
+
+async def test_when_the_next_cycle_began_early_the_last_weeks_setups_and_days_markers_stay(
+    store, purge, directory, clock
+):
+    # The Ethics Office set 2027 in mid-December and the purge of 2026 runs days later.
+    clock.now = datetime(2026, 12, 20, 9, 0, tzinfo=UTC)
+    for days, chat in ((10, "19:old"), (3, "19:recent")):
+        at = clock.now - timedelta(days=days)
+        await store.setups.remember(chat, "card", someone(days).aad_id, at)
+        await store.dedupe.first_delivery(chat, "activity", at)
+    await store.dedupe.first_delivery("19:today", "activity", clock.now - timedelta(hours=2))
+    await held(store, 1, attendees=[someone(2)])
+    await certify(store)
+    await next_cycle(store)
+
+    plan = await purge.plan(2026)
+    assert plan.setups_before == clock.now - timedelta(days=7)
+    assert plan.markers_before == clock.now - timedelta(days=1)
+    assert (plan.counts()["setups"], plan.counts()["deliveries"]) == (1, 2)
+    await purge.run(plan)
+    assert await store.setups.requester("19:old", "card") is None
+    assert await store.setups.requester("19:recent", "card") == someone(3).aad_id
+    assert await store.retention.markers_before(clock.now) == 1  # today's
+
+
 async def test_a_plan_changes_nothing_until_it_is_run(store, purge, directory, clock):
     session = await held(store, 1, attendees=[someone(2)])
+    await store.setups.remember("19:a@thread.v2", "card-a", someone(7).aad_id, HELD)
     await certify(store)
     await next_cycle(store)
     clock.now = LATER
     before = repr([vars(fake) for fake in vars(store).values()])
     plan: Plan = await purge.plan(2026)
-    assert plan.counts()["attendance"] == 3
+    assert plan.counts()["setups"] == 1
     assert repr([vars(fake) for fake in vars(store).values()]) == before
     assert (await store.sessions.get(2026, "DESA", session.session_id)).leader == session.leader
