@@ -16,8 +16,8 @@ kept       sessions with their counts, entity totals, certifications, polls and 
            Appendix C answers, Appendix F aggregates, questions, extensions, the audit log.
 
 It refuses the current cycle (and later ones) and skips entities that have not certified unless
-forced. It is safe to run again: every run plans from what is stored, so an interrupted purge
-is finished by the next run.
+forced (`--force-uncertified`). It is safe to run again: every run plans from what is stored,
+so an interrupted purge is finished by the next run.
 """
 
 from __future__ import annotations
