@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -88,9 +88,7 @@ class Settings:
         """Read and validate the settings; raise SettingsError naming every bad value."""
         problems: list[str] = []
 
-        def get(name: str, default: str = "") -> str:
-            return env.get(name, default).strip()
-
+        get = _reader(env)
         app_id = get("MicrosoftAppId")
         app_type = get("MicrosoftAppType", "MultiTenant") or "MultiTenant"
         tenant_id = get("MicrosoftAppTenantId")
@@ -104,9 +102,7 @@ class Settings:
         if app_type in ("SingleTenant", "UserAssignedMSI") and app_id and not tenant_id:
             problems.append(f"MicrosoftAppTenantId is required when MicrosoftAppType={app_type}.")
 
-        connection = get("TABLES_CONNECTION_STRING")
-        if not connection:
-            problems.append("TABLES_CONNECTION_STRING is required (Azure Storage or Azurite).")
+        connection, prefix = _parse_tables(get, problems)
 
         secret = get("ANONYMITY_SECRET")
         if secret.startswith("@Microsoft.KeyVault("):
@@ -125,9 +121,6 @@ class Settings:
 
         cycle = _parse_int("DIALOGUE_CYCLE", get("DIALOGUE_CYCLE"), 2013, 2100, problems)
         port = _parse_int("PORT", get("PORT"), 1, 65535, problems)
-        prefix = get("TABLE_PREFIX", "dlg") or "dlg"
-        if not _TABLE_PREFIX.match(prefix):
-            problems.append("TABLE_PREFIX must be 1-16 letters or digits, starting with a letter.")
         interval = get("CARD_UPDATE_INTERVAL_SECONDS")
         try:
             card_interval = float(interval) if interval else 1.0
@@ -137,9 +130,7 @@ class Settings:
             problems.append("CARD_UPDATE_INTERVAL_SECONDS must be a number from 0.2 to 30.")
             card_interval = 1.0
 
-        minimum = _parse_int(
-            "ASSESSMENT_MIN_ANSWERS", get("ASSESSMENT_MIN_ANSWERS"), 2, 50, problems
-        )
+        minimum = _parse_min_answers(get, problems)
         open_days = _parse_int("ASSESSMENT_OPEN_DAYS", get("ASSESSMENT_OPEN_DAYS"), 1, 60, problems)
         # A Dialogue is 90 minutes; a poll open past the timeout is closed (its salt deleted).
         poll_timeout = _parse_int(
@@ -163,8 +154,7 @@ class Settings:
         if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
             problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
 
-        if problems:
-            raise SettingsError("Invalid settings:\n  - " + "\n  - ".join(problems))
+        _refuse(problems)
         return cls(
             app_id=app_id,
             app_password=get("MicrosoftAppPassword"),
@@ -192,6 +182,61 @@ class Settings:
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),
             validate_authority=validate != "false",
         )
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    """What the offline maintenance commands read: the bot's tables, validated as the bot does."""
+
+    tables_connection_string: str
+    table_prefix: str = "dlg"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TableSettings:
+        """Read and validate the table settings; raise SettingsError naming every bad value."""
+        problems: list[str] = []
+        connection, prefix = _parse_tables(_reader(env), problems)
+        _refuse(problems)
+        return cls(connection, prefix)
+
+
+def assessment_min_answers(env: Mapping[str, str]) -> int:
+    """ASSESSMENT_MIN_ANSWERS as the bot reads it (default 3); SettingsError if malformed."""
+    problems: list[str] = []
+    minimum = _parse_min_answers(_reader(env), problems)
+    _refuse(problems)
+    return minimum if minimum is not None else 3
+
+
+def _refuse(problems: list[str]) -> None:
+    """Raise SettingsError naming every problem found, if any."""
+    if problems:
+        raise SettingsError("Invalid settings:\n  - " + "\n  - ".join(problems))
+
+
+def _reader(env: Mapping[str, str]) -> Callable[..., str]:
+    """A variable of the environment, stripped; the default when unset."""
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
+
+    return get
+
+
+def _parse_tables(get: Callable[..., str], problems: list[str]) -> tuple[str, str]:
+    """TABLES_CONNECTION_STRING (required) and TABLE_PREFIX (default dlg)."""
+    connection = get("TABLES_CONNECTION_STRING")
+    if not connection:
+        problems.append("TABLES_CONNECTION_STRING is required (Azure Storage or Azurite).")
+    prefix = get("TABLE_PREFIX", "dlg") or "dlg"
+    if not _TABLE_PREFIX.match(prefix):
+        problems.append("TABLE_PREFIX must be 1-16 letters or digits, starting with a letter.")
+    return connection, prefix
+
+
+def _parse_min_answers(get: Callable[..., str], problems: list[str]) -> int | None:
+    """ASSESSMENT_MIN_ANSWERS: from how many answers Appendix F results are shown."""
+    return _parse_int("ASSESSMENT_MIN_ANSWERS", get("ASSESSMENT_MIN_ANSWERS"), 2, 50, problems)
 
 
 def _parse_entities(raw: str, problems: list[str]) -> tuple[Entity, ...]:

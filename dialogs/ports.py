@@ -436,3 +436,64 @@ class RollupStore(Protocol):
     async def expected(self, cycle: int, entity: str) -> list[ExpectedLine]:
         """The entity's expected lines, in storage order (by a hash of the line)."""
         ...
+
+
+@runtime_checkable
+class RetentionStore(Protocol):
+    """What the purge of a past cycle counts and deletes beyond the journeys' own ports: whole
+    sign-in sheets, the cycle's indexes, rows earlier versions left, and rows that belong to no
+    session (delivered-activity markers, setup requests). A delete of what is gone already is
+    no error; a count read again after its delete is 0."""
+
+    async def entities_with_sessions(self, cycle: int) -> set[str]:
+        """Codes of every entity with a session stored in the cycle, in the directory or not."""
+        ...
+
+    async def sheet_size(self, session_id: str) -> int:
+        """Every row of the session's sheet: sign-ins, names, join hints, struck rows."""
+        ...
+
+    async def delete_sheet(self, session_id: str) -> int:
+        """Delete every row of the session's sheet; how many there were."""
+        ...
+
+    async def legacy_receipts(self, session_id: str) -> int:
+        """Appendix F receipt rows earlier versions kept beside the session's aggregate."""
+        ...
+
+    async def delete_legacy_receipts(self, session_id: str) -> int:
+        """Delete those receipt rows (never the aggregate); how many there were."""
+        ...
+
+    async def leader_indexed(self, leader_id: str, session_id: str) -> bool:
+        """Whether the session is listed among this person's sessions (`index_leader`)."""
+        ...
+
+    async def attended(self, cycle: int) -> set[str]:
+        """Entra ids of everybody remembered as having attended a session in the cycle."""
+        ...
+
+    async def forget_attended(self, cycle: int, aad_ids: set[str]) -> None:
+        """Forget that these people attended a session in the cycle (unknown ones: no error)."""
+        ...
+
+    async def markers_before(self, before: datetime) -> int:
+        """Delivered-activity markers written strictly before this time, in every chat."""
+        ...
+
+    async def delete_markers_before(self, before: datetime) -> int:
+        """Delete those markers; how many there were."""
+        ...
+
+    async def setups_before(self, before: datetime) -> int:
+        """Setup requests (`SetupStore.remember`) made strictly before this time, in every chat."""
+        ...
+
+    async def delete_setups_before(self, before: datetime) -> int:
+        """Delete those setup requests; how many there were."""
+        ...
+
+    async def anonymise_feedback(self, version: FeedbackVersion) -> None:
+        """Replace a stored Appendix C version's answers and submitter by these, keeping its
+        number and time (the one rewrite of a version; a missing version stays missing)."""
+        ...

@@ -54,5 +54,10 @@ def translated(func: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, An
     return wrapper
 
 
+# Everything a repository call may raise when storage failed, the kinds no repository translates
+# included: what a command line reports as "storage failed, run it again".
+FAILURES: tuple[type[Exception], ...] = (StorageUnavailable, AzureError, OSError)
+
+
 class AggregateTooLarge(ValueError):
     """The Appendix F aggregate would exceed what one Azure Tables entity may hold."""

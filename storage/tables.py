@@ -10,12 +10,14 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from storage.assessments import AssessmentRepository
 from storage.attendance import AttendanceRepository
+from storage.backup import BackupRepository
 from storage.dedupe import DedupeRepository
 from storage.directory import DirectoryRepository
 from storage.errors import StorageUnavailable
 from storage.feedback import LeaderFeedbackRepository
 from storage.polls import PollRepository
 from storage.questions import QuestionRepository, QueueRepository
+from storage.retention import RetentionRepository
 from storage.rollup import RollupRepository
 from storage.sessions import SessionRepository
 from storage.setups import SetupRepository
@@ -100,6 +102,9 @@ class TableStore:
             self._tables["attended"],
             self._tables["expected"],
         )
+        # Offline upkeep (cli/maintenance.py): the purge's raw deletes, exports and restores.
+        self.retention = RetentionRepository(self._tables)
+        self.backup = BackupRepository(self._tables)
 
     def table_name(self, name: str) -> str:
         """The account-level table name for one of ours."""

@@ -198,7 +198,11 @@ class FakeSessionStore:
     async def unindex_leader(self, session: SessionRecord, leader_id: str) -> None:
         """Take the session off this person's sessions."""
         self._outage.check()
-        self._leaders.get(leader_id, {}).pop(session.session_id, None)
+        listed = self._leaders.get(leader_id, {})
+        listed.pop(session.session_id, None)
+        if not listed:
+            # As in the table: a person with no session left has no partition left.
+            self._leaders.pop(leader_id, None)
 
     async def save(self, session: SessionRecord) -> SessionRecord:
         """Replace the session if nobody changed it since it was read; else WriteConflict."""
@@ -831,6 +835,23 @@ class FakeSetupStore:
         self._rows.pop(conversation_id, None)
 
 
+class FakeDedupeStore:
+    """Delivered-activity markers: chat -> activity id -> time of the first delivery."""
+
+    def __init__(self, outage: Outage) -> None:
+        self._outage = outage
+        self._rows: dict[str, dict[str, datetime]] = {}
+
+    async def first_delivery(self, conversation_id: str, activity_id: str, at: datetime) -> bool:
+        """True for the first delivery of this activity, False for any redelivery."""
+        self._outage.check()
+        chat = self._rows.setdefault(conversation_id, {})
+        if activity_id in chat:
+            return False
+        chat[activity_id] = _utc(at)
+        return True
+
+
 class FakeRollupStore:
     """Totals, certifications, extensions, attendance index and expected lists."""
 
@@ -927,6 +948,118 @@ class FakeRollupStore:
         )
 
 
+class FakeRetentionStore:
+    """The purge's counts and deletes, over the rows the other fakes of one store hold."""
+
+    def __init__(
+        self,
+        outage: Outage,
+        *,
+        sessions: FakeSessionStore,
+        attendance: FakeAttendanceStore,
+        rollup: FakeRollupStore,
+        dedupe: FakeDedupeStore,
+        setups: FakeSetupStore,
+        feedback: FakeFeedbackStore,
+    ) -> None:
+        self._outage = outage
+        self._sessions = sessions
+        self._attendance = attendance
+        self._rollup = rollup
+        self._dedupe = dedupe
+        self._setups = setups
+        self._feedback = feedback
+        # Appendix F receipt rows as earlier versions kept them: no port writes them now.
+        self._receipts: dict[str, set[str]] = {}
+
+    def add_legacy_receipts(self, session_id: str, count: int) -> None:
+        """Seed receipt rows an earlier version would have left beside the aggregate."""
+        self._receipts.setdefault(session_id, set()).update(f"r-{n:040x}" for n in range(count))
+
+    async def entities_with_sessions(self, cycle: int) -> set[str]:
+        """Codes of every entity with a session stored in the cycle."""
+        self._outage.check()
+        return {
+            entity for (c, entity), rows in self._sessions._sessions.items() if c == cycle and rows
+        }
+
+    async def sheet_size(self, session_id: str) -> int:
+        """Every row of the session's sheet, hints and struck rows included."""
+        self._outage.check()
+        return len(self._attendance._rows.get(session_id, {}))
+
+    async def delete_sheet(self, session_id: str) -> int:
+        """Delete every row of the session's sheet; how many there were."""
+        self._outage.check()
+        return len(self._attendance._rows.pop(session_id, {}))
+
+    async def legacy_receipts(self, session_id: str) -> int:
+        """Receipt rows left by earlier versions."""
+        self._outage.check()
+        return len(self._receipts.get(session_id, set()))
+
+    async def delete_legacy_receipts(self, session_id: str) -> int:
+        """Delete those receipt rows; how many there were."""
+        self._outage.check()
+        return len(self._receipts.pop(session_id, set()))
+
+    async def leader_indexed(self, leader_id: str, session_id: str) -> bool:
+        """Whether the session is listed among this person's sessions."""
+        self._outage.check()
+        return session_id in self._sessions._leaders.get(leader_id, {})
+
+    async def attended(self, cycle: int) -> set[str]:
+        """Everybody remembered as having attended a session in the cycle."""
+        self._outage.check()
+        return set(self._rollup._attended.get(cycle, set()))
+
+    async def forget_attended(self, cycle: int, aad_ids: set[str]) -> None:
+        """Forget that these people attended."""
+        self._outage.check()
+        self._rollup._attended.get(cycle, set()).difference_update(aad_ids)
+
+    async def markers_before(self, before: datetime) -> int:
+        """Markers written strictly before this time."""
+        self._outage.check()
+        return sum(at < before for chat in self._dedupe._rows.values() for at in chat.values())
+
+    async def delete_markers_before(self, before: datetime) -> int:
+        """Delete those markers; how many there were."""
+        self._outage.check()
+        deleted = 0
+        for chat in self._dedupe._rows.values():
+            old = [activity for activity, at in chat.items() if at < before]
+            for activity in old:
+                del chat[activity]
+            deleted += len(old)
+        return deleted
+
+    async def setups_before(self, before: datetime) -> int:
+        """Setup requests made strictly before this time."""
+        self._outage.check()
+        return sum(at < before for chat in self._setups._rows.values() for _, at in chat.values())
+
+    async def delete_setups_before(self, before: datetime) -> int:
+        """Delete those setup requests; how many there were."""
+        self._outage.check()
+        deleted = 0
+        for chat in self._setups._rows.values():
+            old = [card for card, (_, at) in chat.items() if at < before]
+            for card in old:
+                del chat[card]
+            deleted += len(old)
+        return deleted
+
+    async def anonymise_feedback(self, version: FeedbackVersion) -> None:
+        """Replace a stored version's answers and submitter, keeping its number and time."""
+        self._outage.check()
+        rows = self._feedback._rows.get(version.session_id, {})
+        stored = rows.get(version.version)
+        if stored is not None:
+            encoded = json.dumps(version.answers, ensure_ascii=False)
+            rows[version.version] = (encoded, stored[1], version.submitted_by)
+
+
 class FakeStore:
     """The fakes of every port under the names `storage.TableStore` gives its repositories."""
 
@@ -944,3 +1077,13 @@ class FakeStore:
         self.directory = FakeDirectoryStore(self.outage, etags)
         self.rollup = FakeRollupStore(self.outage, etags)
         self.setups = FakeSetupStore(self.outage)
+        self.dedupe = FakeDedupeStore(self.outage)
+        self.retention = FakeRetentionStore(
+            self.outage,
+            sessions=self.sessions,
+            attendance=self.attendance,
+            rollup=self.rollup,
+            dedupe=self.dedupe,
+            setups=self.setups,
+            feedback=self.feedback,
+        )

@@ -9,15 +9,16 @@ import os
 import re
 import sys
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from azure.data.tables import EdmType, EntityProperty
 from azure.data.tables.aio import TableServiceClient
 
-from cli.maintenance import DONE, NOT_CONFIRMED, REFUSED, SKIPPED, Purge, parser, run
+from cli.maintenance import DONE, NOT_CONFIRMED, REFUSED, SKIPPED, parser, purge_of, run
 from storage import keys
-from storage.records import PollRecord
+from storage.records import ExpectedLine, PollRecord
 from storage.tables import TABLES, TableStore
 from testing.flows import (
     ADMIN,
@@ -25,7 +26,9 @@ from testing.flows import (
     GOOD_C,
     GOOD_F,
     QUESTION,
+    SETUP,
     last_card,
+    last_card_message,
     name_focal_points,
     rows,
     run_to_conclusion,
@@ -299,10 +302,7 @@ async def test_purge_deletes_a_certified_cycles_names_and_keeps_its_counts(
     store = TableStore(bot.settings.tables_connection_string, bot.settings.table_prefix)
     await store.open()
     try:
-        async with TableServiceClient.from_connection_string(
-            bot.settings.tables_connection_string
-        ) as service:
-            again = await Purge(store, service, lambda: LATER).plan(2026)
+        again = await purge_of(store, lambda: LATER).plan(2026)
     finally:
         await store.close()
     # (Only the markers of the messages typed since, which the clock of the run makes old.)
@@ -423,3 +423,39 @@ async def test_export_and_restore_carry_every_row_and_type_to_other_tables(
     (typed,) = [e for e in await rows(Restored, "audit") if e["PartitionKey"] == "types"]
     assert typed["Big"] == EntityProperty(2**40, EdmType.INT64) and typed["Blob"] == b"\x00\xff"
     assert typed["Id"] == UUID and typed["Ratio"] == 0.25 and typed["Flag"] is False
+
+
+async def test_a_setup_card_asked_for_in_the_purged_cycle_and_never_used_is_forgotten(
+    timed_bot, connector, clock, people
+):
+    bot = timed_bot
+    asked, current = Chat(), Chat()
+    # Typed `start` in November 2026 and never submitted the card.
+    assert await bot.say(people[7], asked, "start") == 201
+    old_card, _ = last_card_message(connector, asked)
+    # Typed in January, once the 2027 cycle was set; submitted after the purge.
+    clock.now = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+    assert await bot.say(people[8], current, "start") == 201
+    new_card, _ = last_card_message(connector, current)
+    stored = await rows(bot, "setups")
+    assert sorted(r["RequesterId"] for r in stored) == sorted([people[7].aad_id, people[8].aad_id])
+    store = TableStore(bot.settings.tables_connection_string, bot.settings.table_prefix)
+    await store.open()
+    try:
+        cycle = await store.directory.cycle()
+        await store.directory.save_cycle(replace(cycle, year=2027, deadline=date(2027, 12, 31)))
+        # Something of 2026 to purge: DESA's expected list.
+        await store.rollup.replace_expected(2026, "DESA", [ExpectedLine("Archives", "")])
+    finally:
+        await store.close()
+
+    status, said = await purge(bot, "--cycle", "2026", "--yes")
+    assert status == DONE, said
+    assert counted(said)["setups"] == 1
+    assert [r["RequesterId"] for r in await rows(bot, "setups")] == [people[8].aad_id]
+    assert people[7].aad_id not in dump(await everything(bot))
+    # The current cycle's card is still its requester's to submit; the purged one is nobody's.
+    _, view = await bot.execute(people[8], current, new_card, "setup.submit", SETUP)
+    assert "Sign-in is open" in card_text(view)
+    _, card = await bot.execute(people[7], asked, old_card, "setup.submit", SETUP)
+    assert "Only the person who typed “start”" in card_text(card)

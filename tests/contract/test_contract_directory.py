@@ -33,6 +33,7 @@ PORTS = {
     "directory": ports.DirectoryStore,
     "rollup": ports.RollupStore,
     "setups": ports.SetupStore,
+    "retention": ports.RetentionStore,
 }
 
 

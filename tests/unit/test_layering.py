@@ -43,3 +43,14 @@ def test_dialogs_import_no_repository_and_no_web_framework():
             elif name not in ALLOWED.get(module, set()):
                 wrong.append(f"{path.name}: {module}.{name}")
     assert wrong == []
+
+
+def test_the_command_line_leaves_keys_and_property_names_to_storage():
+    cli = DIALOGS.parent / "cli"
+    wrong = [
+        f"{path.name}: {module}"
+        for path in sorted(cli.glob("*.py"))
+        for module, _ in _imports(path)
+        if module.split(".")[0] in ("azure", "aiohttp", "botbuilder") or module == "storage.keys"
+    ]
+    assert wrong == []
