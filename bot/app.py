@@ -1,4 +1,4 @@
-"""The app factory: wires settings, storage, the Bot Framework adapter and the handler."""
+"""The app factory: settings, storage, the Bot Framework adapter and the HTTP routes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aiohttp import typedefs as web_typedefs
 from aiohttp import web
@@ -17,19 +17,8 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import BotFrameworkAuthentication
 
-from bot.after.actions import AfterActions
-from bot.after.views import AfterViews
-from bot.polls.actions import PollActions
-from bot.polls.views import PollViews
-from bot.rollup.actions import RollupActions
 from bot.rollup.downloads import Downloads
-from bot.rollup.views import RollupViews
-from bot.session.actions import DialogueActions
-from bot.session.shared_cards import SharedCards
-from bot.session.views import DialogueViews
 from bot.settings import Settings, SettingsError
-from bot.signin.actions import SignInActions
-from bot.signin.views import SignInViews
 from bot.teams.auth import (
     DEFAULT_ISSUER,
     DEFAULT_METADATA_URL,
@@ -39,31 +28,21 @@ from bot.teams.auth import (
     TokenValidator,
     Unauthorized,
 )
-from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.card_updates import CardUpdater
 from bot.teams.connectors import ReusedClients
 from bot.teams.context import invoke_body
 from bot.teams.credentials import SharedCredentialsFactory
 from bot.teams.identity import tenant_of
 from bot.teams.logs import install_correlation, new_correlation, redact
-from bot.teams.outbound import Outbound
 from bot.teams.pacing import ChatPacer
-from bot.teams.replies import Replies
-from bot.teams.router import DialogueBot, Journey
+from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
+from bot.wiring import wire
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
 from cards.packs import load_all
 from cards.renderer import CardRenderer
-from dialogs.assessment import AssessmentService
-from dialogs.directory import Directory
 from dialogs.errors import DialogueError
-from dialogs.feedback import LeaderFeedbackService
-from dialogs.leadership import Leadership, SetupRequests
-from dialogs.polls import PollService
-from dialogs.queue import QuestionQueue
-from dialogs.rollup import RollupService
-from dialogs.session import DialogueService
-from dialogs.signin import SignInService
 from storage import StorageUnavailable, TableStore
 
 log = logging.getLogger(__name__)
@@ -79,9 +58,6 @@ FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
 TURNS_AT_ONCE = 64
-# How often each instance closes the Appendix F assessments whose time has come, so that they
-# close even if nobody looks; closes are idempotent, so every instance may run it.
-ASSESSMENT_SWEEP_SECONDS = 3600.0
 
 
 def utc_now() -> datetime:
@@ -135,125 +111,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             if settings.app_id
             else None
         )
-        directory = Directory(
-            store.directory, admins=settings.admin_ids, packs=library.ids(), clock=clock
-        )
-        # The settings seed the cycle and entities on first start; admins manage them after.
-        await directory.seed(
-            settings.cycle,
-            settings.content_pack,
-            [(e.code, e.name) for e in settings.entities],
-        )
-        polls = PollService(
-            store.polls,
-            store.sessions,
-            settings.anonymity_secret,
-            clock,
-            timeout=timedelta(minutes=settings.poll_timeout_minutes),
-            # Called only once the app serves, when `shared` exists: a poll closed at the
-            # conclusion, at `end` or by its timeout shows it on its card.
-            on_close=lambda session, poll: shared.poll(session, poll.poll_id),
-        )
-        signin = SignInService(
-            store.sessions, store.attendance, directory=directory, polls=polls, clock=clock
-        )
-        rollup = RollupService(store.sessions, store.rollup, store.attendance, directory, clock)
-        dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
-        replies = Replies(renderer)
-        signin_views = SignInViews(renderer, replies, directory)
-        dialogue_views = DialogueViews(renderer, replies, dialogue)
-        poll_views = PollViews(renderer, replies, polls)
-        updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
-        totals = Coalescer(settings.card_update_interval * 2)
-        shared = SharedCards(
-            updater, signin_views, dialogue_views, poll_views, signin, rollup, totals
-        )
-        outbound = Outbound(adapter, settings.app_id)
-        feedback = LeaderFeedbackService(store.feedback, clock)
-        assessment = AssessmentService(
-            store.assessments,
-            store.attendance,
-            settings.anonymity_secret,
-            settings.assessment_min_answers,
-            clock,
-            timedelta(days=settings.assessment_open_days),
-        )
-        after = AfterActions(
-            settings,
-            directory,
-            rollup,
-            signin,
-            dialogue,
-            feedback,
-            assessment,
-            QuestionQueue(store.queue, settings.admin_ids, clock, signin),
-            dialogue_views,
-            replies,
-            AfterViews(renderer, replies, settings.assessment_min_answers),
-            outbound,
-        )
-        downloads = Downloads(
-            settings.anonymity_secret, settings.public_base_url, rollup, directory, renderer
-        )
-        rollup_actions = RollupActions(
-            directory,
-            rollup,
-            signin,
-            feedback,
-            after,
-            signin_views,
-            replies,
-            RollupViews(renderer, replies),
-            downloads,
-            outbound,
-            library,
-            Leadership(store.sessions, store.attendance, directory),
-            shared,
-        )
-        setups = SetupRequests(store.setups, store.sessions, clock)
-        signin_actions = SignInActions(
-            signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies
-        )
-        # The order of the journeys is the order of the help card's commands.
-        journeys: list[Journey] = [
-            signin_actions,
-            DialogueActions(
-                signin,
-                dialogue,
-                polls,
-                dialogue_views,
-                poll_views,
-                replies,
-                shared,
-                after.post_conclusion_reminder,
-            ),
-            PollActions(signin, dialogue, polls, dialogue_views, poll_views, shared),
-            after,
-            rollup_actions,
-        ]
-        bot = DialogueBot(replies, journeys, on_join=signin_actions.joined)
+        wired = await wire(settings, store, adapter, renderer, library, clock)
         app[STORE] = store
         app[ADAPTER] = adapter
-        app[UPDATER] = updater
-        app[BOT] = bot
-        app[DOWNLOADS] = downloads
+        app[UPDATER] = wired.updater
+        app[BOT] = wired.bot
+        app[DOWNLOADS] = wired.downloads
         app[AUTH] = Authenticator(sdk_auth, validator)
-
-        async def flush() -> None:
-            # Background work triggers more (a sheet update refreshes totals): settle it all.
-            for _ in range(3):
-                await outbound.flush()
-                await updater.flush()
-                await totals.flush()
-
-        app[FLUSH] = flush
+        app[FLUSH] = wired.flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
         # Closing is idempotent, so every instance may sweep: anonymity never waits for a look.
         sweeps = [
-            asyncio.create_task(
-                _every(ASSESSMENT_SWEEP_SECONDS, assessment.close_due, "assessment")
-            ),
-            asyncio.create_task(_every(settings.poll_sweep_seconds, polls.sweep, "poll")),
+            asyncio.create_task(_every(sweep.seconds, sweep.work, sweep.name))
+            for sweep in wired.sweeps
         ]
         try:
             yield
@@ -261,7 +131,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             for sweep in sweeps:
                 sweep.cancel()
             await asyncio.gather(*sweeps, return_exceptions=True)
-            await flush()
+            await wired.flush()
             await keys.close()
             await store.close()
 

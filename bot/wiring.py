@@ -1,0 +1,189 @@
+"""The Dialogue's services and journeys, wired to one store and one adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from botbuilder.integration.aiohttp import CloudAdapter
+
+from bot.after.actions import AfterActions
+from bot.after.views import AfterViews
+from bot.polls.actions import PollActions
+from bot.polls.views import PollViews
+from bot.rollup.actions import RollupActions
+from bot.rollup.downloads import Downloads
+from bot.rollup.views import RollupViews
+from bot.session.actions import DialogueActions
+from bot.session.shared_cards import SharedCards
+from bot.session.views import DialogueViews
+from bot.settings import Settings
+from bot.signin.actions import SignInActions
+from bot.signin.views import SignInViews
+from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.outbound import Outbound
+from bot.teams.replies import Replies
+from bot.teams.router import DialogueBot, Journey
+from cards.library import PackLibrary
+from cards.renderer import CardRenderer
+from dialogs.assessment import AssessmentService
+from dialogs.directory import Directory
+from dialogs.feedback import LeaderFeedbackService
+from dialogs.leadership import Leadership, SetupRequests
+from dialogs.polls import PollService
+from dialogs.queue import QuestionQueue
+from dialogs.rollup import RollupService
+from dialogs.session import DialogueService
+from dialogs.signin import SignInService
+from storage import TableStore
+
+# How often each instance closes the Appendix F assessments whose time has come, so that they
+# close even if nobody looks; closes are idempotent, so every instance may run it.
+ASSESSMENT_SWEEP_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Work every instance runs now and then (idempotent, so instances need not agree)."""
+
+    name: str
+    seconds: float
+    work: Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Wired:
+    """What the app serves with: the router, the background work to settle, the sweeps."""
+
+    bot: DialogueBot
+    downloads: Downloads
+    updater: CardUpdater
+    outbound: Outbound
+    totals: Coalescer
+    sweeps: tuple[Sweep, ...]
+
+    async def flush(self) -> None:
+        """Settle background work (at shutdown, and in tests)."""
+        # Background work triggers more (a sheet update refreshes totals): settle it all.
+        for _ in range(3):
+            await self.outbound.flush()
+            await self.updater.flush()
+            await self.totals.flush()
+
+
+async def wire(
+    settings: Settings,
+    store: TableStore,
+    adapter: CloudAdapter,
+    renderer: CardRenderer,
+    library: PackLibrary,
+    clock: Callable[[], datetime],
+) -> Wired:
+    """Every service over the store, every journey over the services, and the router."""
+    directory = Directory(
+        store.directory, admins=settings.admin_ids, packs=library.ids(), clock=clock
+    )
+    # The settings seed the cycle and entities on first start; admins manage them after.
+    await directory.seed(
+        settings.cycle,
+        settings.content_pack,
+        [(e.code, e.name) for e in settings.entities],
+    )
+    polls = PollService(
+        store.polls,
+        store.sessions,
+        settings.anonymity_secret,
+        clock,
+        timeout=timedelta(minutes=settings.poll_timeout_minutes),
+        # Called only once the app serves, when `shared` exists: a poll closed at the
+        # conclusion, at `end` or by its timeout shows it on its card.
+        on_close=lambda session, poll: shared.poll(session, poll.poll_id),
+    )
+    signin = SignInService(
+        store.sessions, store.attendance, directory=directory, polls=polls, clock=clock
+    )
+    rollup = RollupService(store.sessions, store.rollup, store.attendance, directory, clock)
+    dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
+    replies = Replies(renderer)
+    signin_views = SignInViews(renderer, replies, directory)
+    dialogue_views = DialogueViews(renderer, replies, dialogue)
+    poll_views = PollViews(renderer, replies, polls)
+    updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
+    totals = Coalescer(settings.card_update_interval * 2)
+    shared = SharedCards(updater, signin_views, dialogue_views, poll_views, signin, rollup, totals)
+    outbound = Outbound(adapter, settings.app_id)
+    feedback = LeaderFeedbackService(store.feedback, clock)
+    assessment = AssessmentService(
+        store.assessments,
+        store.attendance,
+        settings.anonymity_secret,
+        settings.assessment_min_answers,
+        clock,
+        timedelta(days=settings.assessment_open_days),
+    )
+    after = AfterActions(
+        settings,
+        directory,
+        rollup,
+        signin,
+        dialogue,
+        feedback,
+        assessment,
+        QuestionQueue(store.queue, settings.admin_ids, clock, signin),
+        dialogue_views,
+        replies,
+        AfterViews(renderer, replies, settings.assessment_min_answers),
+        outbound,
+    )
+    downloads = Downloads(
+        settings.anonymity_secret, settings.public_base_url, rollup, directory, renderer
+    )
+    rollup_actions = RollupActions(
+        directory,
+        rollup,
+        signin,
+        feedback,
+        after,
+        signin_views,
+        replies,
+        RollupViews(renderer, replies),
+        downloads,
+        outbound,
+        library,
+        Leadership(store.sessions, store.attendance, directory),
+        shared,
+    )
+    setups = SetupRequests(store.setups, store.sessions, clock)
+    signin_actions = SignInActions(
+        signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies
+    )
+    # The order of the journeys is the order of the help card's commands.
+    journeys: list[Journey] = [
+        signin_actions,
+        DialogueActions(
+            signin,
+            dialogue,
+            polls,
+            dialogue_views,
+            poll_views,
+            replies,
+            shared,
+            after.post_conclusion_reminder,
+        ),
+        PollActions(signin, dialogue, polls, dialogue_views, poll_views, shared),
+        after,
+        rollup_actions,
+    ]
+    bot = DialogueBot(replies, journeys, on_join=signin_actions.joined)
+    return Wired(
+        bot=bot,
+        downloads=downloads,
+        updater=updater,
+        outbound=outbound,
+        totals=totals,
+        sweeps=(
+            Sweep("assessment", ASSESSMENT_SWEEP_SECONDS, assessment.close_due),
+            Sweep("poll", settings.poll_sweep_seconds, polls.sweep),
+        ),
+    )
