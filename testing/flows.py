@@ -218,6 +218,26 @@ async def name_focal_points(bot: BotUnderTest, connector: FakeConnector) -> None
 COUNTS = re.compile(r": \d+ \(\d+\s?%\)")
 
 
+async def to_scenarios(bot, connector, chat: Chat, leader: User, sid: str) -> str:
+    """The leader moves the session plan on to the scenarios; the agenda card's id."""
+    agenda_id, _ = find_posted(connector, chat, "question.log")
+    for _ in range(2):
+        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
+        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
+    return agenda_id
+
+
+async def first_scenario(bot, connector, chat: Chat, leader: User, sid: str) -> str:
+    """To the scenarios, in the order s1, s2, and the first one under way; its card's id."""
+    agenda_id = await to_scenarios(bot, connector, chat, leader, sid)
+    await bot.execute(
+        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
+    )
+    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+    scenario_id, _ = find_posted(connector, chat, "scenario.view")
+    return scenario_id
+
+
 async def open_poll(bot, connector, people, chat, *, options: str = "Yes\nNo\nNot sure"):
     """A session in its first scenario with the leader's own poll open: (sid, card id, poll)."""
     leader = people[0]
@@ -225,15 +245,7 @@ async def open_poll(bot, connector, people, chat, *, options: str = "Yes\nNo\nNo
     sid = card_sid(view)
     for person in people[1:6]:
         await bot.execute(person, chat, card_id, "signin", {"sid": sid})
-    agenda_id, _ = find_posted(connector, chat, "question.log")
-    for _ in range(2):
-        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
-        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
-    await bot.execute(
-        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
-    )
-    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
-    scenario_id, _ = find_posted(connector, chat, "scenario.view")
+    scenario_id = await first_scenario(bot, connector, chat, leader, sid)
     await bot.execute(
         leader,
         chat,

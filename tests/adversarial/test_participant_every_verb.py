@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from bot.app import BOT
-from testing.flows import GOOD_F, find_posted, start_session
+from testing.flows import GOOD_F, find_posted, first_scenario, start_session
 from testing.teams import BotUnderTest, Chat, User, card_sid, card_text, data_of, inputs
 
 LEADER = User.make("Leaderia Zed", 900)
@@ -87,17 +87,7 @@ async def test_a_participant_pressing_every_verb_sees_nothing_they_may_not(start
     assert "You are signed in" in card_text(card) and not leaks(card, "signin")
 
     # To the scenarios, with a quick poll open.
-    async def next_section() -> None:
-        _, card = await bot.execute(LEADER, chat, agenda_id, "agenda.view", {"sid": sid})
-        await bot.execute(LEADER, chat, agenda_id, "agenda.next", data_of(card, "agenda.next"))
-
-    await next_section()
-    await next_section()
-    await bot.execute(
-        LEADER, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
-    )
-    await bot.execute(LEADER, chat, agenda_id, "scenario.next", {"sid": sid})
-    scenario_id, _ = find_posted(connector, chat, "scenario.view")
+    scenario_id = await first_scenario(bot, connector, chat, LEADER, sid)
     await bot.execute(
         LEADER,
         chat,
@@ -155,7 +145,8 @@ async def test_a_participant_pressing_every_verb_sees_nothing_they_may_not(start
     await bot.execute(LEADER, chat, agenda_id, "scenario.next", {"sid": sid})
     scenario_id, _ = find_posted(connector, chat, "scenario.view")
     await bot.execute(LEADER, chat, scenario_id, "scenario.wrap", {"sid": sid, "scenario": "s2"})
-    await next_section()
+    _, card = await bot.execute(LEADER, chat, agenda_id, "agenda.view", {"sid": sid})
+    await bot.execute(LEADER, chat, agenda_id, "agenda.next", data_of(card, "agenda.next"))
     _, card = await bot.execute(LEADER, chat, agenda_id, "dialogue.conclude", {"sid": sid})
     keys = data_of(card, "feedback.open")
     _, form = await bot.execute(LEADER, chat, agenda_id, "feedback.open", keys)

@@ -18,6 +18,7 @@ from testing.flows import (
     rows,
     shared_card,
     start_session,
+    to_scenarios,
     vote,
 )
 from testing.teams import Chat, card_sid, card_text
@@ -92,10 +93,7 @@ async def test_the_group_choice_of_scenarios_with_two_votes_orders_them_but_show
     sid = card_sid(view)
     for person in people[1:6]:
         await bot.execute(person, chat, card_id, "signin", {"sid": sid})
-    agenda_id, _ = find_posted(connector, chat, "question.log")
-    for _ in range(2):
-        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
-        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
+    agenda_id = await to_scenarios(bot, connector, chat, leader, sid)
     await bot.execute(leader, chat, agenda_id, "scenarios.poll", {"sid": sid})
     poll_id, poll_card = find_posted(connector, chat, "poll.vote")
     poll = data_of(poll_card, "poll.vote")["poll"]

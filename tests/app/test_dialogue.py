@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from testing.flows import data_of, find_posted, rows, shared_card, start_session
+from testing.flows import data_of, find_posted, first_scenario, rows, shared_card, start_session
 from testing.teams import Chat, User, card_sid, card_text, verbs
 
 
@@ -170,15 +170,7 @@ async def test_twenty_five_concurrent_voters_some_changing_are_each_counted_once
     chat, leader = Chat(), people[0]
     card_id, view = await start_session(bot, connector, chat, leader)
     sid = card_sid(view)
-    agenda_id, _ = find_posted(connector, chat, "question.log")
-    for _ in range(2):
-        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
-        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
-    await bot.execute(
-        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s2"}
-    )
-    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
-    scenario_id, _ = find_posted(connector, chat, "scenario.view")
+    scenario_id = await first_scenario(bot, connector, chat, leader, sid)
     await bot.execute(
         leader,
         chat,

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from cli.maintenance import purge_of
 from dialogs.retention import Plan, Purge, Refused
 from storage.records import (
     Certification,
@@ -33,19 +34,8 @@ def someone(n: int) -> Person:
 
 
 def purge_over(store: FakeStore, clock) -> Purge:
-    """The purge over these fakes, on this clock."""
-    return Purge(
-        sessions=store.sessions,
-        attendance=store.attendance,
-        polls=store.polls,
-        assessments=store.assessments,
-        feedback=store.feedback,
-        queue=store.queue,
-        rollup=store.rollup,
-        directory=store.directory,
-        retention=store.retention,
-        clock=clock,
-    )
+    """The purge over these fakes, on this clock, wired as the command line wires it."""
+    return purge_of(store, clock)  # type: ignore[arg-type]  (the fakes have the same ports)
 
 
 @pytest.fixture
