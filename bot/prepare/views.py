@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
-from cards.content import ContentPack
+from cards.content import ContentPack, Text
 from cards.renderer import Card, CardRenderer
 
 
@@ -30,7 +30,7 @@ class PrepareViews:
             "back": bool(sid),
             "notice": r.banner(lang, notice),
             "topic": r.pack_text(lang, pack.title),
-            "untranslated": bool(pack.untranslated),
+            "untranslated": any(not t.translated for t in _shown_texts(pack)),
             "key_lessons": r.items(lang, pack.key_lessons),
             "role": [{"text": r.pack_text(lang, t)} for t in pack.facilitator_role],
             # The guide's "Pre-session checklist": "1-2 weeks ahead", "1-3 days ahead",
@@ -63,3 +63,14 @@ class PrepareViews:
             "office": r.ethics_office(lang, pack),
         }
         return self._renderer.render("prepare", data, lang)
+
+
+def _shown_texts(pack: ContentPack) -> list[Text]:
+    """The pack texts the preparation card shows (to say if any is untranslated)."""
+    office = pack.ethics_office
+    texts = [pack.title, *pack.key_lessons, *pack.facilitator_role, *pack.pre_reading]
+    texts += [*pack.opening_questions, *pack.scenario_choice, office.helpline, *office.resources]
+    texts += [s.title for s in pack.scenarios]
+    texts += [t for step in pack.preparation for t in (step.when, *step.tasks)]
+    texts += [t for tip in pack.tips for t in (tip.title, *tip.items)]
+    return texts
