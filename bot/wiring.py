@@ -12,6 +12,8 @@ from bot.after.actions import AfterActions
 from bot.after.views import AfterViews
 from bot.polls.actions import PollActions
 from bot.polls.views import PollViews
+from bot.prepare.actions import PrepareActions
+from bot.prepare.views import PrepareViews
 from bot.rollup.actions import RollupActions
 from bot.rollup.downloads import Downloads
 from bot.rollup.views import RollupViews
@@ -25,6 +27,7 @@ from bot.teams.card_updates import CardUpdater, Coalescer
 from bot.teams.outbound import Outbound
 from bot.teams.replies import Replies
 from bot.teams.router import DialogueBot, Journey
+from cards.content import ContentPack
 from cards.library import PackLibrary
 from cards.renderer import CardRenderer
 from dialogs.assessment import AssessmentService
@@ -107,7 +110,7 @@ async def wire(
     dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
     replies = Replies(renderer)
     signin_views = SignInViews(renderer, replies, directory)
-    dialogue_views = DialogueViews(renderer, replies, dialogue)
+    dialogue_views = DialogueViews(renderer, replies, dialogue, videos=directory.videos)
     poll_views = PollViews(renderer, replies, polls)
     updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
     totals = Coalescer(settings.card_update_interval * 2)
@@ -174,8 +177,13 @@ async def wire(
         PollActions(signin, dialogue, polls, dialogue_views, poll_views, shared),
         after,
         rollup_actions,
+        PrepareActions(directory, library, signin, dialogue, PrepareViews(renderer, replies)),
     ]
-    bot = DialogueBot(replies, journeys, on_join=signin_actions.joined)
+
+    async def current_pack(lang: str) -> ContentPack:
+        return library.get((await directory.cycle()).pack, lang)
+
+    bot = DialogueBot(replies, journeys, on_join=signin_actions.joined, current_pack=current_pack)
     return Wired(
         bot=bot,
         downloads=downloads,

@@ -101,6 +101,36 @@ class FormItem:
 
 
 @dataclass(frozen=True)
+class Tip:
+    """One of the guide's tips for the facilitator (difficult topics, venting, languages)."""
+
+    id: str
+    title: Text
+    items: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class PreparationStep:
+    """One row of the guide's pre-session checklist ("1-2 weeks ahead", ...), with its tasks."""
+
+    id: str
+    when: Text
+    tasks: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class EthicsOffice:
+    """How to reach the Ethics Office, and the resources it publishes for staff."""
+
+    name: Text
+    email: str
+    phone: str
+    website: str
+    helpline: Text
+    resources: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
 class ContentPack:
     """One cycle's Dialogue in one language."""
 
@@ -117,6 +147,12 @@ class ContentPack:
     conclusion_remarks: tuple[Text, ...]
     key_messages_recap: tuple[Text, ...]
     pre_reading: tuple[Text, ...]
+    key_lessons: tuple[Text, ...]
+    facilitator_role: tuple[Text, ...]
+    tips: tuple[Tip, ...]
+    preparation: tuple[PreparationStep, ...]
+    scenario_choice: tuple[Text, ...]
+    ethics_office: EthicsOffice
     leader_feedback_form: tuple[FormItem, ...] = ()
     participant_assessment_form: tuple[FormItem, ...] = ()
     untranslated: tuple[str, ...] = field(default=())  # dotted paths filled from English

@@ -30,13 +30,16 @@ import yaml
 from cards.content import (
     AgendaSection,
     ContentPack,
+    EthicsOffice,
     FormItem,
     Point,
     Poll,
+    PreparationStep,
     Question,
     Scenario,
     ScriptLine,
     Text,
+    Tip,
 )
 
 ENGLISH = "en"
@@ -65,10 +68,14 @@ MAX_TEXT = 2000  # per string: an Adaptive Card must stay small
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 SUFFIX = ".yaml"
+# The guide's pre-session checklist, in its order: "1-2 weeks ahead", "1-3 days ahead",
+# "Dialogue Day". The leader's preparation card shows them under these ids.
+PREPARATION_IDS = ("weeks_ahead", "days_ahead", "dialogue_day")
 
 # Ids end up in card actions and storage keys; cycles end up in file paths (no "..").
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 _CYCLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,100}\.[A-Za-z]{2,30}")
 _PARENT = re.compile(r"(?:\.?[^.\[\]]+|\[\d+\])$")  # "a[1].b" -> "a[1]" -> "a" -> ""
 _MAX_DEPTH = 40  # guards the line-number walk against self-referencing YAML anchors
 
@@ -107,7 +114,7 @@ class PackError(ValueError):
 
 @dataclass(frozen=True)
 class _Spec:
-    kind: str  # text | str | url | id | int | choice | pair | list | record
+    kind: str  # text | str | url | email | id | int | choice | pair | list | record
     required: bool = True
     fields: tuple[tuple[str, _Spec], ...] = ()  # record
     make: Any = None  # record: the dataclass to build
@@ -181,6 +188,27 @@ _FORM_ITEM = _record(
     ("prefill", _Spec("choice", required=False, choices=tuple(PREFILLS))),
     ("summary", _Spec("choice", required=False, choices=SUMMARIES)),
 )
+_TIP = _record(
+    Tip,
+    ("id", _ID_SPEC),
+    ("title", _text()),
+    ("items", _list(_text(), required=True, nonempty=True)),
+)
+_PREPARATION = _record(
+    PreparationStep,
+    ("id", _ID_SPEC),
+    ("when", _text()),
+    ("tasks", _list(_text(), required=True, nonempty=True)),
+)
+_ETHICS_OFFICE = _record(
+    EthicsOffice,
+    ("name", _text()),
+    ("email", _Spec("email")),
+    ("phone", _Spec("str")),
+    ("website", _Spec("url")),
+    ("helpline", _text()),
+    ("resources", _list(_text(), required=True, nonempty=True)),
+)
 _PACK = _record(
     None,  # ContentPack also needs cycle, language and untranslated: built in _assemble
     ("source", _Spec("str")),
@@ -194,6 +222,12 @@ _PACK = _record(
     ("conclusion_remarks", _list(_text(), required=True, nonempty=True)),
     ("key_messages_recap", _list(_text(), required=True, nonempty=True)),
     ("pre_reading", _list(_text(), required=True, nonempty=True)),
+    ("key_lessons", _list(_text(), required=True, nonempty=True)),
+    ("facilitator_role", _list(_text(), required=True, nonempty=True)),
+    ("tips", _list(_TIP, required=True, nonempty=True, keyed=True)),
+    ("preparation", _list(_PREPARATION, required=True, nonempty=True, keyed=True)),
+    ("scenario_choice", _list(_text(), required=True, nonempty=True)),
+    ("ethics_office", _ETHICS_OFFICE),
     # Required so that a forgotten form is noticed; `[]` says "no such form this year".
     ("leader_feedback_form", _list(_FORM_ITEM, required=True, keyed=True)),
     ("participant_assessment_form", _list(_FORM_ITEM, required=True, keyed=True)),
@@ -307,7 +341,7 @@ def _describe(value: Any) -> str:
 def _shape(doc: _Doc, spec: _Spec, value: Any, path: str, partial: bool) -> None:
     """Check one value against its spec; a partial (translated) file may leave anything out."""
     kind = spec.kind
-    if kind in ("text", "str", "url", "id", "choice"):
+    if kind in ("text", "str", "url", "email", "id", "choice"):
         if not isinstance(value, str):
             doc.issue(path, f"must be text, not {_describe(value)}")
             return
@@ -322,6 +356,8 @@ def _shape(doc: _Doc, spec: _Spec, value: Any, path: str, partial: bool) -> None
             )
         elif kind == "url" and value and not value.startswith("https://"):
             doc.issue(path, "must start with https://")
+        elif kind == "email" and not _EMAIL.fullmatch(value):
+            doc.issue(path, f"'{value}' is not an e-mail address (e.g. ethicsoffice@un.org)")
         elif kind == "choice" and value not in spec.choices:
             doc.issue(path, f"'{value}' must be one of: {', '.join(spec.choices)}")
     elif kind == "int":
@@ -445,6 +481,13 @@ def _check_english(doc: _Doc) -> None:
             if poll["id"] in polls:
                 doc.issue(poll_path, f"duplicate poll id '{poll['id']}' (also {polls[poll['id']]})")
             polls.setdefault(poll["id"], poll_path)
+    preparation = tuple(step["id"] for step in data["preparation"])
+    if preparation != PREPARATION_IDS:
+        doc.issue(
+            "preparation",
+            f"the steps must be {', '.join(PREPARATION_IDS)}, in this order "
+            f"(found {', '.join(preparation)})",
+        )
     _check_forms(doc)
     # Each form's own duplicates are reported by the shape check; here, ids shared by both forms.
     first_form: dict[str, str] = {}
@@ -509,7 +552,7 @@ def _merge(m: _Merge, spec: _Spec, en: Any, tr: Any, en_path: str, tr_path: str)
             return None  # an optional text (a point's reference) that English leaves out
         m.untranslated.append(en_path)
         return Text(en, translated=False)
-    if kind in ("str", "url"):
+    if kind in ("str", "url", "email"):
         # A translation may point at its own video, or cite the source in its language.
         return tr if isinstance(tr, str) and tr else (en or "")
     if kind in ("int", "choice", "pair"):
@@ -574,7 +617,7 @@ def _merge_record(
     values = {}
     for name, field_spec in spec.fields:
         en_value, tr_value = en.get(name), tr.get(name)
-        own = field_spec.kind in ("str", "url")  # may differ by language, see _merge
+        own = field_spec.kind in ("str", "url", "email")  # may differ by language, see _merge
         if not own and en_value in (None, [], "") and tr_value not in (None, [], ""):
             m.doc.issue(
                 _child(tr_path, name),

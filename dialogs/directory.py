@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from dialogs.common import Expiring
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved
@@ -41,6 +42,34 @@ def parse_upn(raw: Any) -> str | None:
         return None
     upn = raw.strip()
     return upn if _UPN.fullmatch(upn) else None
+
+
+# A link a card opens: long enough for a video platform's address, short enough for a card.
+_MAX_URL = 500
+_URL_FORBIDDEN = set(' "<>\\^`{|}')
+
+
+def parse_https_url(raw: Any) -> str | None:
+    """The typed text as an https web address (trimmed), or None if it is not one.
+
+    Only https: the link opens from a card every participant may see, so no other scheme
+    (javascript:, http:, file:) and no credentials (user@host) pass.
+    """
+    if not isinstance(raw, str):
+        return None
+    url = raw.strip()
+    if not url or len(url) > _MAX_URL or any(c in _URL_FORBIDDEN or ord(c) < 32 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a malformed port raises here
+    except ValueError:
+        return None
+    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+        return None
+    if port is not None and port <= 0:
+        return None
+    return url
 
 
 @dataclass(frozen=True)
@@ -154,6 +183,41 @@ class Directory:
             raise NotSaved("error.busy") from None
         self._cycle.forget()
         await self._audit(admin, "cycle.set", year=year, pack=pack, deadline=deadline.isoformat())
+        return await self.cycle()
+
+    async def videos(self) -> Mapping[str, str]:
+        """The cycle's scenario videos: scenario id -> https link."""
+        return (await self.cycle()).videos
+
+    async def set_videos(
+        self, admin: Person, data: Mapping[str, Any], scenario_ids: Iterable[str]
+    ) -> CycleConfig:
+        """Set or clear the video link of each of these scenarios (`video_<id>` in the data).
+
+        An empty field clears the link; a scenario the card did not carry keeps its own.
+        """
+        self.require_admin(admin)
+        current = await self.cycle()
+        videos = dict(current.videos)
+        for scenario_id in scenario_ids:
+            raw = data.get(f"video_{scenario_id}")
+            if raw is None:
+                continue
+            if isinstance(raw, str) and not raw.strip():
+                videos.pop(scenario_id, None)
+                continue
+            url = parse_https_url(raw)
+            if url is None:
+                raise InvalidInput("error.https_url", field="video")
+            videos[scenario_id] = url
+        if videos == dict(current.videos):
+            return current
+        try:
+            await self._repo.save_cycle(replace(current, videos=videos))
+        except WriteConflict:
+            raise NotSaved("error.busy") from None
+        self._cycle.forget()
+        await self._audit(admin, "cycle.videos", videos=videos)
         return await self.cycle()
 
     async def save_entity(self, admin: Person, data: Mapping[str, Any]) -> EntityRecord:

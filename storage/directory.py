@@ -38,8 +38,13 @@ class DirectoryRepository:
             e = await self._table.get_entity("cycle", "current")
         except ResourceNotFoundError:
             return None
+        videos = json.loads(e.get("Videos") or "{}")
         return CycleConfig(
-            int(e["Year"]), e["Pack"], date.fromisoformat(e["Deadline"]), e.metadata["etag"]
+            int(e["Year"]),
+            e["Pack"],
+            date.fromisoformat(e["Deadline"]),
+            e.metadata["etag"],
+            {str(k): str(v) for k, v in videos.items()} if isinstance(videos, dict) else {},
         )
 
     @translated
@@ -51,6 +56,7 @@ class DirectoryRepository:
             "Year": config.year,
             "Pack": config.pack,
             "Deadline": config.deadline.isoformat(),
+            "Videos": json.dumps(dict(config.videos), sort_keys=True),
         }
         if create:
             try:

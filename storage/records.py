@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -211,6 +212,9 @@ class CycleConfig:
     pack: str
     deadline: date
     etag: str | None = None
+    # Scenario id -> the https link its video plays: the guide says "Play the video on this
+    # link" but prints none, so the Ethics Office sets it for the cycle.
+    videos: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

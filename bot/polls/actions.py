@@ -56,7 +56,7 @@ class PollActions:
         """The card the person was looking at, with the reason their action was refused."""
         session = await self._session(act)
         if act.verb.startswith("poll.open"):
-            return self._dialogue_views.scenario(
+            return await self._dialogue_views.scenario(
                 session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
             )
         poll = await self._polls.get(session, act.data.get("poll"))
@@ -132,7 +132,7 @@ class PollActions:
             ref=spec.id,
         )
         await post_poll(act, self._poll_views, self._polls, session, poll)
-        return self._opened(session, scenario.id, act)
+        return await self._opened(session, scenario.id, act)
 
     async def _open_adhoc(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -143,10 +143,10 @@ class PollActions:
             return await self._dialogue_views.agenda(
                 session, act.lang, person=act.person, notice=Notice("notice.poll_opened", {})
             )
-        return self._opened(session, scenario.id, act)
+        return await self._opened(session, scenario.id, act)
 
-    def _opened(self, session: SessionRecord, scenario_id: str, act: ActionContext) -> Card:
-        card = self._dialogue_views.scenario(
+    async def _opened(self, session: SessionRecord, scenario_id: str, act: ActionContext) -> Card:
+        card = await self._dialogue_views.scenario(
             session,
             scenario_id,
             act.lang,

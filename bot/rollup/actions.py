@@ -84,6 +84,7 @@ class RollupActions:
             "focal.sheet_add": self._sheet_add,
             "focal.sheet_remove": self._sheet_remove,
             "admin.cycle": self._admin_cycle,
+            "admin.videos": self._admin_videos,
             "admin.entity": self._admin_entity,
             "admin.focal": self._admin_focal,
             "admin.extension": self._admin_extension,
@@ -306,7 +307,24 @@ class RollupActions:
             )
         )
         audit = await self._directory.audit_log(person, limit=10)
-        return self._views.admin(cycle, entities, focal, audit, self._library.ids(), lang, notice)
+        videos = [
+            (s, cycle.videos.get(s.id, ""))
+            for s in self._library.get(cycle.pack, lang).scenarios
+            if s.format == "video"
+        ]
+        return self._views.admin(
+            cycle, entities, focal, audit, self._library.ids(), lang, notice, videos=videos
+        )
+
+    async def _admin_videos(self, act: ActionContext) -> Card:
+        self._directory.require_admin(act.person)
+        cycle = await self._directory.cycle()
+        # Only the cycle's video scenarios take a link: other ids in the data are ignored.
+        scenarios = self._library.get(cycle.pack, act.lang).scenarios
+        await self._directory.set_videos(
+            act.person, act.data, [s.id for s in scenarios if s.format == "video"]
+        )
+        return await self.admin_card(act.person, act.lang, Notice("notice.videos_saved", {}))
 
     async def _admin_cycle(self, act: ActionContext) -> Card:
         await self._directory.set_cycle(act.person, act.data)

@@ -3,10 +3,12 @@ cascade, the Organization report, Appendix C by entity, administration."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain, plain_masked
 from cards.catalog import Catalogs
+from cards.content import Scenario
 from cards.renderer import Card, CardRenderer
 from dialogs.feedback import FeedbackSummary
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
@@ -398,9 +400,31 @@ class RollupViews:
         packs: list[str],
         lang: str,
         notice: Notice | None = None,
+        *,
+        videos: Sequence[tuple[Scenario, str]] = (),
     ) -> Card:
-        """The cycle, entities with their focal points, the newest audit entries."""
+        """The cycle, entities with their focal points, the newest audit entries; the links
+        of the cycle's video scenarios."""
         data = {
+            "videos": [
+                {
+                    "id": f"video_{scenario.id}",
+                    "label": self._text(
+                        lang,
+                        "admin.video_label",
+                        number=scenario.number,
+                        title=plain(scenario.title.value),
+                    ),
+                    "value": url,
+                    "state": self._text(
+                        lang,
+                        "admin.video_set" if url else "admin.video_unset",
+                        number=scenario.number,
+                    ),
+                }
+                for scenario, url in videos
+            ]
+            or None,
             "cycle_text": self._text(
                 lang,
                 "admin.cycle",

@@ -53,6 +53,7 @@ class DialogueActions:
         """The verbs this module answers."""
         return {
             "agenda.view": self._agenda_view,
+            "agenda.prereading": self._prereading,
             "agenda.next": self._next_section,
             "scenarios.choose": self._choose,
             "scenarios.poll": self._choice_poll,
@@ -75,7 +76,7 @@ class DialogueActions:
         """The card the person was looking at, with the reason their action was refused."""
         session = await self._session(act)
         if act.verb.startswith("scenario.") and isinstance(act.data.get("scenario"), str):
-            card = self._dialogue_views.scenario(
+            card = await self._dialogue_views.scenario(
                 session, act.data["scenario"], act.lang, person=act.person, notice=notice
             )
             if card is not None:
@@ -98,6 +99,10 @@ class DialogueActions:
         if not session.is_leader(act.person.aad_id) and not act.automatic:
             notice = Notice("error.leader_only", {}, "attention")
         return await self._agenda(session, act, notice)
+
+    async def _prereading(self, act: ActionContext) -> Card:
+        # Everyone's: Appendix D is what participants read before the session.
+        return self._dialogue_views.prereading(await self._session(act), act.lang)
 
     async def _next_section(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -168,7 +173,7 @@ class DialogueActions:
             # The previous scenario's card keeps its message and shows its final state.
             self._shared.scenario(previous)
             scenario_id = session.scenario_order[session.scenario_index]
-            card = self._dialogue_views.scenario(session, scenario_id, session.language)
+            card = await self._dialogue_views.scenario(session, scenario_id, session.language)
             posted = await send_card(act.turn_context, card) if card else None
             if posted is not None and posted.id:
                 session = await self._dialogue.attach_scenario_card(session, posted.id)
@@ -182,7 +187,7 @@ class DialogueActions:
         notice = None
         if not session.is_leader(act.person.aad_id) and not act.automatic:
             notice = Notice("error.leader_only", {}, "attention")
-        card = self._dialogue_views.scenario(
+        card = await self._dialogue_views.scenario(
             session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
         )
         if card is None:
@@ -194,7 +199,7 @@ class DialogueActions:
         session = await self._dialogue.wrap_up(session, act.person, act.data.get("scenario"))
         self._shared.scenario(session)
         self._shared.agenda(session)
-        card = self._dialogue_views.scenario(
+        card = await self._dialogue_views.scenario(
             session,
             str(act.data.get("scenario")),
             act.lang,

@@ -94,7 +94,7 @@ class SharedCards:
         scenario_id = session.scenario_order[session.scenario_index]
 
         async def render(current: SessionRecord) -> Rendered:
-            card = self._dialogue_views.scenario(current, scenario_id, current.language)
+            card = await self._dialogue_views.scenario(current, scenario_id, current.language)
             return (card_id, card) if card else None
 
         self._schedule(f"{session.session_id}:scenario:{card_id}", session, render)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
@@ -17,12 +17,18 @@ class DialogueViews:
     """Reads a session's plan and progress and renders its agenda and scenario cards."""
 
     def __init__(
-        self, renderer: CardRenderer, replies: Replies, dialogue: DialogueService | None
+        self,
+        renderer: CardRenderer,
+        replies: Replies,
+        dialogue: DialogueService | None,
+        videos: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
     ) -> None:
         # `dialogue` may be None where only the card builders are used (the card checks).
         self._renderer = renderer
         self._replies = replies
         self._dialogue = dialogue
+        # The scenario videos the Ethics Office set for the cycle (scenario id -> https URL).
+        self._videos = videos
 
     @property
     def _service(self) -> DialogueService:
@@ -58,7 +64,7 @@ class DialogueViews:
             return None
         return session.agenda_card_id, await self.agenda(session, session.language)
 
-    def scenario(
+    async def scenario(
         self,
         session: SessionRecord,
         scenario_id: str,
@@ -71,6 +77,7 @@ class DialogueViews:
         scenario = self._service.pack(session, lang).scenario(scenario_id)
         if scenario is None:
             return None
+        configured = await self._videos() if self._videos is not None else {}
         progress = self._service.progress(session)
         seconds = (
             progress.scenario_seconds
@@ -84,7 +91,41 @@ class DialogueViews:
             leader=person is not None and session.is_leader(person.aad_id),
             seconds=seconds,
             notice=notice,
+            # The cycle's link first: the guide says "Play the video on this link" without one.
+            video_url=configured.get(scenario.id) or scenario.video_url,
         )
+
+    def prereading(self, session: SessionRecord, lang: str) -> Card:
+        """The participant's pre-reading (Appendix D), from the session plan."""
+        return self.prereading_card(self._service.pack(session, lang), lang, session, back=True)
+
+    def prereading_card(
+        self, pack: ContentPack, lang: str, session: SessionRecord | None, *, back: bool = False
+    ) -> Card:
+        """Appendix D's pre-reading for the participants; `back` offers the session plan again.
+
+        Also what is sent to the meeting chat a few days before the session (guide, "1-3 days
+        ahead": "Send a reminder to participants ... Distribute the Participant's Guide").
+        """
+        data = {
+            "sid": session.session_id if session else "",
+            "topic": self._pack_text(lang, pack.title),
+            "session": (
+                self._text(
+                    lang,
+                    "prereading.session",
+                    unit=plain(session.unit),
+                    date=self._replies.date(lang, session.session_date),
+                )
+                if session
+                else ""
+            ),
+            "untranslated": any(not t.translated for t in pack.pre_reading),
+            "items": self._items(lang, pack.pre_reading),
+            "office": self._replies.ethics_office(lang, pack),
+            "back": back and session is not None,
+        }
+        return self._renderer.render("prereading", data, lang)
 
     # The agenda ------------------------------------------------------------------------------
 
@@ -108,6 +149,7 @@ class DialogueViews:
         index = stage_ids.index(session.stage) if session.stage in stage_ids else len(stage_ids)
         following = pack.agenda[index + 1] if index + 1 < len(pack.agenda) else None
         in_scenarios = session.stage == SCENARIOS
+        in_conclusion = session.stage == "conclusion"
         more_scenarios = progress.next_scenario is not None
         data = {
             "sid": session.session_id,
@@ -130,6 +172,18 @@ class DialogueViews:
             "leader": leader and not done,
             "warning": self._agenda_warning(session, pack, lang) if leader else "",
             "prompts": self._items(lang, current.prompts, "›") if leader and current else [],
+            # "Below is a list of general questions you can also draw on to encourage open
+            # dialogue" (Scenario Discussions): the leader's, while the scenarios are discussed.
+            "general_questions": (
+                self._items(lang, pack.general_questions, "?") if leader and in_scenarios else []
+            ),
+            # "Advance to SLIDE 28, read or paraphrase the following": the closing remarks,
+            # ending with the request to complete Appendix F.
+            "remarks": self._items(lang, pack.conclusion_remarks, "›")
+            if leader and in_conclusion
+            else [],
+            # The guide's conclusion names the Ethics Office and The Roadmap to everyone.
+            "office": (self._replies.ethics_office(lang, pack) if in_conclusion or done else None),
             "questions_heading": (
                 self._text(lang, "agenda.questions_heading", count=len(questions))
                 if leader and questions and not done
@@ -155,6 +209,7 @@ class DialogueViews:
                 else ""
             ),
             "show": {
+                "prereading": True,
                 "log_question": not done,
                 "choose": leader and in_scenarios and session.scenario_index < 0,
                 "group_choice": leader and in_scenarios and session.scenario_index < 0,
@@ -288,6 +343,7 @@ class DialogueViews:
         leader: bool,
         seconds: float,
         notice: Notice | None = None,
+        video_url: str = "",
     ) -> Card:
         """One scenario: text and questions for all; follow-ups, points and time for the leader."""
         wrapped = scenario.id in session.scenario_seconds
@@ -297,6 +353,7 @@ class DialogueViews:
         )
         low, high = scenario.suggested_minutes
         over = seconds > high * 60
+        video_url = video_url or scenario.video_url
         data = {
             "sid": session.session_id,
             "scenario_id": scenario.id,
@@ -314,7 +371,9 @@ class DialogueViews:
             "notice": self._replies.banner(lang, notice),
             "untranslated": any(not t.translated for t in _shown_texts(scenario, leader, wrapped)),
             "introduction": self._pack_text(lang, scenario.introduction),
-            "video_url": scenario.video_url or None,
+            "video_url": video_url or None,
+            # Without a link the leader is told whom to ask, rather than missing a button.
+            "no_video": leader and scenario.format == "video" and not video_url,
             "paragraphs": [{"text": self._pack_text(lang, t)} for t in scenario.text],
             "script": [
                 {

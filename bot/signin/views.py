@@ -166,6 +166,8 @@ class SignInViews:
                 "import": is_open and leader,
                 "confirm_hints": is_open and leader and bool(hints),
                 "close": is_open and leader,
+                # The guide's preparation, until the discussion starts (personal chat: prepare).
+                "prepare": leader and not frozen and session.stage in ("introduction", "opening"),
                 "reopen": leader and session.status == SIGNIN_CLOSED and not frozen,
                 "leader_view": viewer == PARTICIPANT and me is None,
                 # The entity's focal point may name another leader from the sheet, or end it.

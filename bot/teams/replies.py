@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cards.content import ContentPack, Text
 from cards.renderer import Card, CardRenderer
 from cards.templating import escape_markdown
 from dialogs.errors import DialogueError
@@ -62,6 +63,39 @@ class Replies:
             fields["field"] = self._renderer.text(lang, f"fieldname.{fields['field']}")
         return self._renderer.text(lang, notice.key, **fields)
 
+    def pack_text(self, lang: str, text: Text) -> str:
+        """Pack text, saying plainly when it is shown in English for want of a translation."""
+        value = plain(text.value)
+        if text.translated:
+            return value
+        return f"{value} {self._renderer.text(lang, 'pack.untranslated_suffix')}"
+
+    def items(self, lang: str, texts: Sequence[Text], bullet: str = "•") -> list[dict[str, str]]:
+        """Pack texts as the bulleted lines of a card."""
+        return [{"text": f"{bullet} {self.pack_text(lang, t)}"} for t in texts]
+
+    def ethics_office(self, lang: str, pack: ContentPack) -> dict[str, Any]:
+        """The Ethics Office's contacts and resources, as the guide's contact page gives them."""
+        office = pack.ethics_office
+        lines = [
+            self._renderer.text(lang, "contacts.email", email=office.email),
+            self._renderer.text(lang, "contacts.phone", phone=office.phone),
+            self.pack_text(lang, office.helpline),
+        ]
+        return {
+            "heading": self._renderer.text(lang, "contacts.heading", office=office.name.value),
+            "lines": [{"text": line} for line in lines],
+            "resources": self.items(lang, office.resources, "–"),
+            "website": office.website,
+        }
+
+    def tips(self, lang: str, pack: ContentPack) -> list[dict[str, Any]]:
+        """The guide's tips for the facilitator, each with its heading."""
+        return [
+            {"title": self.pack_text(lang, tip.title), "items": self.items(lang, tip.items)}
+            for tip in pack.tips
+        ]
+
     def help(
         self,
         lang: str,
@@ -70,8 +104,10 @@ class Replies:
         meeting: Sequence[str],
         personal: Sequence[str],
         unknown: str = "",
+        pack: ContentPack | None = None,
     ) -> Card:
-        """The commands, those for the meeting chat and those for the personal chat."""
+        """The commands, those for the meeting chat and those for the personal chat; with the
+        cycle's pack, also the facilitator's tips and the Ethics Office's contacts."""
 
         def command(name: str) -> dict[str, str]:
             return {
@@ -85,6 +121,8 @@ class Replies:
             "in_personal": in_personal,
             "meeting_commands": [command(name) for name in meeting],
             "personal_commands": [command(name) for name in personal],
+            "tips": self.tips(lang, pack) if pack else None,
+            "office": self.ethics_office(lang, pack) if pack else None,
         }
         return self._renderer.render("help", data, lang)
 

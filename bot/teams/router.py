@@ -23,6 +23,7 @@ from bot.teams.context import (
 from bot.teams.identity import display_name, is_group_chat, person_of
 from bot.teams.replies import Notice, Replies
 from cards.catalog import LANGUAGES, resolve_language
+from cards.content import ContentPack
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from storage.errors import StorageUnavailable
 from storage.records import Person
@@ -70,8 +71,11 @@ class DialogueBot(TeamsActivityHandler):
         replies: Replies,
         journeys: list[Journey],
         on_join: Callable[[str, list[Person]], Awaitable[None]],
+        current_pack: Callable[[str], Awaitable[ContentPack]] | None = None,
     ) -> None:
         self._replies = replies
+        # The cycle's pack, for the help card's tips and Ethics Office contacts.
+        self._current_pack = current_pack
         self._on_join = on_join
         self._actions: dict[str, tuple[Handler, Journey]] = {}
         self._commands: dict[str, Command] = {}
@@ -119,19 +123,26 @@ class DialogueBot(TeamsActivityHandler):
                 await command.answer(turn_context, lang)
             else:
                 unknown = text if name != HELP and text else ""
-                await send_card(turn_context, self._help(lang, activity, unknown))
+                await send_card(turn_context, await self._help(lang, activity, unknown))
         except (DialogueError, StorageUnavailable) as error:
             notice = Notice.of(told(error))
             await turn_context.send_activity(self._replies.notice_text(lang, notice))
 
-    def _help(self, lang: str, activity: Activity, unknown: str = "") -> Card:
+    async def _help(self, lang: str, activity: Activity, unknown: str = "") -> Card:
         """Every registered command, in the order the journeys registered them."""
+        pack = None
+        if self._current_pack is not None:
+            try:
+                pack = await self._current_pack(lang)
+            except (DialogueError, StorageUnavailable):
+                log.warning("help without the cycle's pack: the cycle could not be read")
         return self._replies.help(
             lang,
             in_personal=not is_group_chat(activity),
             meeting=[n for n, c in self._commands.items() if c.typed_in == IN_MEETING],
             personal=[HELP, *(n for n, c in self._commands.items() if c.typed_in == IN_PERSONAL)],
             unknown=unknown,
+            pack=pack,
         )
 
     # Card actions ----------------------------------------------------------------------------
@@ -194,7 +205,7 @@ class DialogueBot(TeamsActivityHandler):
         added = activity.members_added if isinstance(activity.members_added, list) else []
         if bot_id and any(getattr(member, "id", None) == bot_id for member in added):
             lang = resolve_language(activity.locale)
-            await send_card(turn_context, self._help(lang, activity))
+            await send_card(turn_context, await self._help(lang, activity))
 
     async def on_message_update_activity(self, turn_context: TurnContext) -> None:
         """Edited messages change nothing the bot keeps."""

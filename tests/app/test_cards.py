@@ -37,7 +37,16 @@ def views(renderer: CardRenderer) -> SignInViews:
 
 
 MEETING_COMMANDS = ["start", "sheet", "agenda", "end", "remind"]
-PERSONAL_COMMANDS = ["help", "feedback", "questions", "progress", "report", "admin", "focal"]
+PERSONAL_COMMANDS = [
+    "help",
+    "feedback",
+    "questions",
+    "progress",
+    "report",
+    "admin",
+    "focal",
+    "prepare",
+]
 COMMANDS = {"meeting": MEETING_COMMANDS, "personal": PERSONAL_COMMANDS}
 
 
@@ -237,3 +246,59 @@ def test_untranslated_pack_items_say_so_plainly(renderer: CardRenderer):
         session, scenario, "fr", leader=False, seconds=0.0
     )
     assert "pas encore traduit" not in card_text(translated)
+
+
+def guide_content_cards(renderer: CardRenderer) -> list[tuple[str, dict]]:
+    """The cards built from the guide's content: help with the pack, prepare, Appendix D, and
+    the video scenario with and without its link, for the leader and a participant."""
+    from bot.prepare.views import PrepareViews
+    from bot.session.views import DialogueViews
+    from cards.packs import load_pack
+
+    replies = Replies(renderer)
+    dialogue = DialogueViews(renderer, replies, None)
+    session = sample_sheet(SIGNIN, 0).session
+    cards = []
+    for lang in LANGUAGES:
+        pack = load_pack("2023", lang)
+        cards.append(
+            (f"help-pack-{lang}", replies.help(lang, in_personal=True, pack=pack, **COMMANDS))
+        )
+        cards.append((f"prepare-{lang}", PrepareViews(renderer, replies).prepare_card(pack, lang)))
+        cards.append(
+            (
+                f"prepare-sheet-{lang}",
+                PrepareViews(renderer, replies).prepare_card(
+                    pack, lang, sid=session.session_id, notice=Notice("error.no_session", {})
+                ),
+            )
+        )
+        cards.append((f"prereading-{lang}", dialogue.prereading_card(pack, lang, session)))
+        cards.append(
+            (f"prereading-back-{lang}", dialogue.prereading_card(pack, lang, session, back=True))
+        )
+        video = next(s for s in pack.scenarios if s.format == "video")
+        for leader in (True, False):
+            for url in ("", "https://media.un.org/en/asset/k1x"):
+                cards.append(
+                    (
+                        f"video-{lang}-{leader}-{bool(url)}",
+                        dialogue.scenario_card(
+                            session, video, lang, leader=leader, seconds=0.0, video_url=url
+                        ),
+                    )
+                )
+    return cards
+
+
+def test_the_guide_content_cards_pass_the_schema_and_the_renderer(renderer: CardRenderer):
+    cards = guide_content_cards(renderer)
+    assert CardChecker(ROOT / "node_modules").check(cards) == []
+    shown = {name: card_text(card) for name, card in cards}
+    assert "No video configured" in shown["video-en-True-False"]
+    assert "No video configured" not in shown["video-en-False-False"]
+    assert "No video configured" not in shown["video-en-True-True"]
+    assert "Aucune vidéo n'est configurée" in shown["video-fr-True-False"]
+    assert "Participant's pre-reading (Appendix D)" in shown["prereading-en"]
+    assert "Lectures préalables des participants" in shown["prereading-fr"]
+    assert "Conseils à l'animateur" in shown["help-pack-fr"]

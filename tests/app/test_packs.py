@@ -357,6 +357,77 @@ def test_partial_translation_with_placeholders(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The leader's preparation, the facilitator's tips and the Ethics Office's contacts
+
+
+def test_the_2023_pack_carries_the_guides_preparation_tips_and_contacts() -> None:
+    pack = load_pack("2023", "en")
+    assert len(pack.key_lessons) == 5
+    assert pack.key_lessons[0].value.startswith("The difference between personal and official")
+    assert "You are the facilitator of the discussion." in pack.facilitator_role[0].value
+    assert [t.id for t in pack.tips] == ["difficult_topics", "venting", "multilingual"]
+    assert [s.when.value for s in pack.preparation] == [
+        "1–2 weeks ahead",
+        "1–3 days ahead",
+        "Dialogue Day",
+    ]
+    assert pack.scenario_choice[0].value == "Make the decision yourself."
+    office = pack.ethics_office
+    assert (office.email, office.phone) == ("ethicsoffice@un.org", "+1-917-367-9858")
+    assert office.website.startswith("https://")
+    assert [r.value.split(":")[0] for r in office.resources] == [
+        "Putting Ethics to Work",
+        "The Roadmap",
+    ]
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_the_preparation_is_translated_with_the_english_contacts(language: str) -> None:
+    english, pack = load_pack("2023", "en"), load_pack("2023", language)
+    assert all(t.translated for t in pack.key_lessons)
+    assert pack.tips[1].title.translated and pack.tips[1].title != english.tips[1].title
+    assert pack.preparation[2].when.translated
+    assert pack.ethics_office.email == "ethicsoffice@un.org"  # the same address everywhere
+    assert pack.ethics_office.website == english.ethics_office.website
+
+
+def test_a_translation_without_the_tips_shows_them_in_english(tmp_path: Path) -> None:
+    _write(tmp_path, "en", _english())
+    _write(tmp_path, "fr", {"tips": [{"id": "venting", "title": "Quand un collègue s'épanche"}]})
+    pack = load_pack("2023", "fr", tmp_path)
+    assert pack.tips[1].title == Text("Quand un collègue s'épanche")
+    assert not pack.tips[0].title.translated and not pack.tips[1].items[0].translated
+    assert "tips[0].title" in pack.untranslated and "tips[1].items[0]" in pack.untranslated
+    assert pack.ethics_office.email == "ethicsoffice@un.org"
+
+
+def test_the_checklist_keeps_the_guides_three_steps_in_order(tmp_path: Path) -> None:
+    data = _english()
+    data["preparation"].reverse()
+    _write(tmp_path, "en", data)
+    message = _refused(tmp_path)
+    assert "preparation" in message and "weeks_ahead, days_ahead, dialogue_day" in message
+
+
+def test_the_ethics_office_needs_an_email_address_and_an_https_site(tmp_path: Path) -> None:
+    data = _english()
+    data["ethics_office"]["email"] = "ethicsoffice at un.org"
+    data["ethics_office"]["website"] = "http://www.un.org/en/ethics"
+    _write(tmp_path, "en", data)
+    message = _refused(tmp_path)
+    assert "ethics_office.email" in message and "not an e-mail address" in message
+    assert "ethics_office.website" in message and "https://" in message
+
+
+def test_a_pack_without_the_ethics_office_is_refused(tmp_path: Path) -> None:
+    data = _english()
+    del data["ethics_office"], data["key_lessons"]
+    _write(tmp_path, "en", data)
+    message = _refused(tmp_path)
+    assert "ethics_office" in message and "key_lessons" in message and "is missing" in message
+
+
+# --------------------------------------------------------------------------------------------
 # Command line
 
 

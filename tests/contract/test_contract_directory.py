@@ -76,6 +76,19 @@ async def test_the_cycle_is_created_once_then_replaced_under_its_etag(repos):
         await directory.save_cycle(replace(read, etag=None))
 
 
+async def test_the_cycle_keeps_its_scenario_videos(repos):
+    directory = repos.directory
+    await directory.save_cycle(CycleConfig(2026, "2023", date(2026, 12, 31)), create=True)
+    read = await directory.cycle()
+    assert dict(read.videos) == {}
+    link = "https://media.un.org/en/asset/k1x/k1xyz2023"
+    await directory.save_cycle(replace(read, videos={"s3": link}))
+    again = await directory.cycle()
+    assert dict(again.videos) == {"s3": link} and again.deadline == date(2026, 12, 31)
+    await directory.save_cycle(replace(again, videos={}))
+    assert dict((await directory.cycle()).videos) == {}
+
+
 async def test_entities_are_insert_only_by_code_and_replaced_under_their_etag(repos):
     directory = repos.directory
     assert await directory.save_entity(EntityRecord("OICT", "Office of ICT"), create=True)

@@ -1,0 +1,1 @@
+"""The leader's preparation: the guide's checklist, resources, tips and contacts."""
