@@ -323,6 +323,10 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "admin.focal_remove": ("withdraw_focal",),
     "admin.entity_remove": ("deactivate_entity",),
     "admin.feedback": (),
+    "focal.personnel": ("entity", "entity_personnel"),
+    "head.confirm": ("entity", "submitted"),
+    "admin.head": ("head_entity", "head_upn"),
+    "admin.personnel": ("personnel_entity", "entity_personnel"),
 }
 # What a participant (not the leader) may legitimately change in the live session's rows.
 SIGN_IN_VERBS = {"signin", "signin.undo"}
