@@ -162,8 +162,8 @@ class Labels:
             awaiting_head="Awaiting the Head of Entity's confirmation",
             confirmed_on="Confirmed by the Head of Entity on",
             past_february="Extension beyond February",
-            past_february_note="Not included among those offices that have completed the "
-            "Dialogue in that report",
+            past_february_note="Yes: “will not be included among those offices that have "
+            "completed the Dialogue in that report” (FAQ)",
         )
 
     @classmethod
