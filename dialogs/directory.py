@@ -19,12 +19,22 @@ from dialogs.errors import InvalidInput, NotAllowed, NotSaved
 from dialogs.forms import clean_text
 from dialogs.ports import DirectoryStore
 from storage import WriteConflict
-from storage.records import AuditEntry, CycleConfig, EntityRecord, FocalPoint, Person
+from storage.records import (
+    AuditEntry,
+    CycleConfig,
+    EntityPersonnel,
+    EntityRecord,
+    FocalPoint,
+    HeadOfEntity,
+    Person,
+)
 
 _CACHE_SECONDS = 10.0
 # How far back a focal point's history reaches: the newest entries about their entity.
 _HISTORY = 30
 _CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+# An entity's whole personnel: the largest Secretariat entities count tens of thousands.
+MAX_ENTITY_PERSONNEL = 1_000_000
 
 
 # How to reach a person in personal chat: (Teams id, service url, tenant).
@@ -324,6 +334,84 @@ class Directory:
         if removed:
             await self._audit(admin, "focal.remove", entity=code, person=aad_id)
         return removed
+
+    # The entity's whole personnel -------------------------------------------------------------
+
+    async def set_personnel(self, person: Person, code: Any, raw: Any) -> EntityPersonnel:
+        """Record the entity's whole personnel this cycle: its focal point or an admin."""
+        # The guide's goal is everyone, not only the units that held a session: "Our goal is
+        # for all international and national UN personnel globally to participate in a
+        # Leadership Dialogue session each year." Coverage against the whole entity needs its
+        # size, which no sign-in sheet holds.
+        if self.is_admin(person):
+            entity = await self.entity(code)
+            if entity is None:
+                raise InvalidInput("error.entity", field="entity")
+        else:
+            entity = await self.require_focal(person, code)
+        personnel = _whole(raw, "entity_personnel", 1, MAX_ENTITY_PERSONNEL)
+        cycle = await self.cycle()
+        record = EntityPersonnel(cycle.year, entity.code, personnel, person.aad_id, self._clock())
+        await self._repo.save_personnel(record)
+        await self._audit(person, "entity.personnel", entity=entity.code, personnel=personnel)
+        return record
+
+    async def personnel(self, cycle: int) -> dict[str, int]:
+        """Each entity's recorded whole personnel for the cycle, by code."""
+        return {code: p.personnel for code, p in (await self._repo.personnel(cycle)).items()}
+
+    # Heads of Entity --------------------------------------------------------------------------
+
+    async def name_head_of_entity(
+        self,
+        admin: Person,
+        code: Any,
+        person: Person,
+        *,
+        service_url: str = "",
+        tenant_id: str = "",
+    ) -> HeadOfEntity:
+        """Name the entity's Head of Entity (one per entity: the one named before is replaced).
+
+        Only an admin names them: a focal point who could name the Head could name themselves
+        (or anyone) and confirm their own Appendix E, and the confirmation would mean nothing.
+        """
+        self.require_admin(admin)
+        if person.aad_id in self._admins:
+            # The Ethics Office receives the certification; it does not give it.
+            raise NotAllowed("error.admin_not_head")
+        entity = await self.entity(code)
+        if entity is None:
+            raise InvalidInput("error.entity", field="entity")
+        head = HeadOfEntity(
+            entity.code,
+            person.aad_id,
+            person.mri,
+            person.name,
+            admin.aad_id,
+            self._clock(),
+            service_url,
+            tenant_id,
+        )
+        await self._repo.save_head_of_entity(head)
+        await self._audit(admin, "head.name", entity=entity.code, person=person.aad_id)
+        return head
+
+    async def heads_of_entity(self) -> dict[str, HeadOfEntity]:
+        """Every entity's Head of Entity, by code."""
+        return await self._repo.heads_of_entity()
+
+    async def head_of_entity(self, code: str) -> HeadOfEntity | None:
+        """The entity's Head of Entity, or None when none is named."""
+        return (await self._repo.heads_of_entity()).get(code)
+
+    async def require_head(self, person: Person, code: Any) -> tuple[EntityRecord, HeadOfEntity]:
+        """The entity and its Head, if this person is that Head (anyone else: refused alike)."""
+        entity = await self.entity(code) if isinstance(code, str) else None
+        head = await self.head_of_entity(entity.code) if entity else None
+        if entity is None or head is None or head.aad_id != person.aad_id:
+            raise NotAllowed("error.head_only")
+        return entity, head
 
     async def focal_points(self, code: str) -> list[FocalPoint]:
         """An entity's focal points."""

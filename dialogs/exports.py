@@ -59,6 +59,12 @@ class EntityReport:
     non_staff: int
     certified_on: date | None
     deadline: date
+    # The entity's whole personnel (None: not recorded) and who certified: "head" (confirmed
+    # by the Head of Entity), "focal" (the focal point alone), "awaiting" (submitted to the
+    # Head, not yet confirmed) or "" (not certified).
+    entity_personnel: int | None = None
+    certified_by: str = ""
+    confirmed_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,9 @@ class OrgRow:
     certified_on: date | None
     deadline: date
     extension_until: date | None
+    entity_personnel: int | None = None
+    certified_by: str = ""  # as EntityReport.certified_by
+    past_february: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,17 @@ class Labels:
     org_personnel: str
     coverage: str
     extension_until: str
+    # The entity's whole personnel, who certified, and extensions past February.
+    entity_personnel: str
+    entity_coverage: str
+    not_recorded: str
+    certification: str
+    by_head: str
+    by_focal: str
+    awaiting_head: str
+    confirmed_on: str
+    past_february: str
+    past_february_note: str
 
     @classmethod
     def english(cls) -> Labels:
@@ -133,6 +153,17 @@ class Labels:
             org_personnel="Personnel",
             coverage="Coverage",
             extension_until="Extension until",
+            entity_personnel="Total personnel of the entity",
+            entity_coverage="Participants of the entity's whole personnel",
+            not_recorded="not recorded",
+            certification="Certification",
+            by_head="Confirmed by the Head of Entity",
+            by_focal="Certified by the focal point",
+            awaiting_head="Awaiting the Head of Entity's confirmation",
+            confirmed_on="Confirmed by the Head of Entity on",
+            past_february="Extension beyond February",
+            past_february_note="Yes: “will not be included among those offices that have "
+            "completed the Dialogue in that report” (FAQ)",
         )
 
     @classmethod
@@ -228,11 +259,40 @@ def _appendix_e(report: EntityReport, labels: Labels) -> _Sheet:
     rows.append((_BODY, (None, labels.non_staff, report.non_staff)))
     rows.append((_BODY, (None, labels.certified_on, report.certified_on)))
     rows.append((_BODY, (None, labels.deadline, report.deadline)))
+    rows.extend(_whole_entity_facts(report, labels))
     facts = [u.session_date for u in units]
     if report.certified_on is not None:
         facts.append(report.certified_on)
+    if report.confirmed_on is not None:
+        facts.append(report.confirmed_on)
     name = labels.sheet.format(cycle=report.cycle, entity=report.entity_code)
     return _Sheet(name, 6, rows, _stamp(facts, report.deadline))
+
+
+def _whole_entity_facts(
+    report: EntityReport, labels: Labels
+) -> list[tuple[int, tuple[_Value, ...]]]:
+    """Below the form: the entity's whole personnel and participation, and who certified."""
+    personnel: _Value = report.entity_personnel
+    coverage: _Value = labels.not_recorded
+    if report.entity_personnel:
+        total = sum(u.participants for u in report.rows)
+        coverage = _Percent(total / report.entity_personnel)
+    else:
+        personnel = labels.not_recorded
+    return [
+        (_BODY, (None, labels.entity_personnel, personnel)),
+        (_BODY, (None, labels.entity_coverage, coverage)),
+        (_BODY, (None, labels.certification, _certified_by(report.certified_by, labels))),
+        (_BODY, (None, labels.confirmed_on, report.confirmed_on)),
+    ]
+
+
+def _certified_by(kind: str, labels: Labels) -> str | None:
+    """Who certified, in words (None when nobody has)."""
+    return {"head": labels.by_head, "focal": labels.by_focal, "awaiting": labels.awaiting_head}.get(
+        kind
+    )
 
 
 def _organization(cycle: int, entities: Sequence[OrgRow], labels: Labels) -> _Sheet:
@@ -252,6 +312,10 @@ def _organization(cycle: int, entities: Sequence[OrgRow], labels: Labels) -> _Sh
                 labels.certified_on,
                 labels.deadline,
                 labels.extension_until,
+                labels.entity_personnel,
+                labels.entity_coverage,
+                labels.certification,
+                labels.past_february,
             ),
         ),
     ]
@@ -268,6 +332,10 @@ def _organization(cycle: int, entities: Sequence[OrgRow], labels: Labels) -> _Sh
                 e.certified_on,
                 e.deadline,
                 e.extension_until,
+                e.entity_personnel if e.entity_personnel else labels.not_recorded,
+                _Percent(e.participants / e.entity_personnel) if e.entity_personnel else None,
+                _certified_by(e.certified_by, labels),
+                labels.past_february_note if e.past_february else None,
             ),
         )
         for e in ordered
@@ -289,7 +357,7 @@ def _organization(cycle: int, entities: Sequence[OrgRow], labels: Labels) -> _Sh
     )
     facts = [e.certified_on for e in ordered if e.certified_on is not None]
     fallback = max((e.deadline for e in ordered), default=date(cycle, 12, 31))
-    return _Sheet(labels.org_sheet.format(cycle=cycle), 9, rows, _stamp(facts, fallback))
+    return _Sheet(labels.org_sheet.format(cycle=cycle), 13, rows, _stamp(facts, fallback))
 
 
 def _stamp(facts: Iterable[date], fallback: date) -> datetime:

@@ -20,12 +20,14 @@ from storage.records import (
     AuditEntry,
     Certification,
     CycleConfig,
+    EntityPersonnel,
     EntityRecord,
     EntityTotals,
     ExpectedLine,
     Extension,
     FeedbackVersion,
     FocalPoint,
+    HeadOfEntity,
     OpenPoll,
     Person,
     PollRecord,
@@ -365,6 +367,22 @@ class DirectoryStore(Protocol):
         """At most `limit` entries whose entity is this one, newest first."""
         ...
 
+    async def save_head_of_entity(self, head: HeadOfEntity) -> None:
+        """Name the entity's Head of Entity, replacing the one named before."""
+        ...
+
+    async def heads_of_entity(self) -> dict[str, HeadOfEntity]:
+        """Every entity's Head of Entity, by entity code."""
+        ...
+
+    async def save_personnel(self, record: EntityPersonnel) -> None:
+        """Record (replace) the entity's whole personnel for the cycle."""
+        ...
+
+    async def personnel(self, cycle: int) -> dict[str, EntityPersonnel]:
+        """Every entity's recorded personnel of the cycle, by entity code."""
+        ...
+
 
 @runtime_checkable
 class SetupStore(Protocol):
@@ -403,6 +421,11 @@ class RollupStore(Protocol):
 
     async def certify(self, item: Certification) -> None:
         """Store (replace) the entity's certification."""
+        ...
+
+    async def confirm_certification(self, item: Certification) -> None:
+        """Replace the certification only if its `etag` is still the stored one (WriteConflict
+        otherwise, or when it is gone)."""
         ...
 
     async def certifications(self, cycle: int) -> dict[str, Certification]:

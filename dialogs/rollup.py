@@ -4,6 +4,7 @@ extensions and the cascade. Totals are always sums of what is stored about sessi
 from __future__ import annotations
 
 import asyncio
+import calendar
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -16,6 +17,7 @@ from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.feedback import clean_multiline
 from dialogs.ports import AttendanceStore, RollupStore, SessionStore
+from storage import WriteConflict
 from storage.records import (
     AttendeeRecord,
     Certification,
@@ -24,6 +26,7 @@ from storage.records import (
     EntityTotals,
     ExpectedLine,
     Extension,
+    HeadOfEntity,
     Person,
     SessionRecord,
     normalized_name,
@@ -63,6 +66,21 @@ class Totals:
         return self.participants / self.personnel if self.personnel else None
 
 
+def share(participants: int, personnel: int | None) -> float | None:
+    """Participants over a personnel figure; None without one."""
+    return participants / personnel if personnel else None
+
+
+def past_february(cycle: int, deadline: date) -> bool:
+    """Whether a deadline falls after February of the year after the cycle."""
+    # FAQ: "Please also note that the Ethics Office must submit its report on the Dialogue to
+    # the Secretary General in February of the following year. As such, any extensions beyond
+    # February mean that your entity will not be included among those offices that have
+    # completed the Dialogue in that report."
+    year = cycle + 1
+    return deadline > date(year, 2, calendar.monthrange(year, 2)[1])
+
+
 @dataclass(frozen=True)
 class EntityProgress:
     """An entity's Dialogue as its focal point follows it."""
@@ -79,6 +97,14 @@ class EntityProgress:
     agencies: dict[str, int]
     certification: Certification | None
     changed_since_certification: bool
+    # The entity's whole personnel as recorded this cycle (None: not recorded), and its Head.
+    entity_personnel: int | None = None
+    head: HeadOfEntity | None = None
+
+    @property
+    def entity_coverage(self) -> float | None:
+        """Participants over the entity's whole personnel (None when it is not recorded)."""
+        return share(self.totals.participants, self.entity_personnel)
 
 
 @dataclass(frozen=True)
@@ -90,6 +116,21 @@ class OrgLine:
     deadline: date
     certification: Certification | None
     extension_requested: bool
+    entity_personnel: int | None = None
+    # A granted extension past February: not among the completed in the Secretary-General's
+    # report (see past_february).
+    past_february: bool = False
+
+    @property
+    def entity_coverage(self) -> float | None:
+        """Participants over the entity's whole personnel (None when it is not recorded)."""
+        return share(self.totals.participants, self.entity_personnel)
+
+    @property
+    def completed(self) -> bool:
+        """Whether the entity counts as having completed the Dialogue in the report."""
+        certification = self.certification
+        return certification is not None and certification.complete and not self.past_february
 
 
 @dataclass(frozen=True)
@@ -99,6 +140,15 @@ class CascadeLine:
     leader: str
     unit: str
     attended: bool
+
+
+def _changed(certification: Certification, totals: Totals) -> bool:
+    """Whether the entity's totals moved since the snapshot."""
+    return (certification.sessions, certification.participants, certification.personnel) != (
+        totals.sessions,
+        totals.participants,
+        totals.personnel,
+    )
 
 
 def units_of(sessions: Iterable[SessionRecord]) -> list[UnitLine]:
@@ -152,10 +202,12 @@ class RollupService:
     async def progress(self, entity: EntityRecord) -> EntityProgress:
         """Sessions held, units, totals, deadline and certification of one entity."""
         cycle = await self._directory.cycle()
-        # The sessions and the certifications are independent reads: run them together.
-        sessions, certifications = await asyncio.gather(
+        # The sessions, the certifications, the personnel and the Head are independent reads.
+        sessions, certifications, personnel, head = await asyncio.gather(
             self._sessions.of_entity(cycle.year, entity.code),
             self._rollup.certifications(cycle.year),
+            self._directory.personnel(cycle.year),
+            self._directory.head_of_entity(entity.code),
         )
         held = [s for s in sessions if s.held]
         units = units_of(held)
@@ -165,11 +217,7 @@ class RollupService:
         for session in held:
             agencies.update(session.agencies)
         deadline = self._directory.deadline(cycle, entity)
-        changed = certification is not None and (
-            certification.sessions,
-            certification.participants,
-            certification.personnel,
-        ) != (totals.sessions, totals.participants, totals.personnel)
+        changed = certification is not None and _changed(certification, totals)
         return EntityProgress(
             cycle=cycle,
             entity=entity,
@@ -183,6 +231,8 @@ class RollupService:
             agencies=dict(agencies),
             certification=certification,
             changed_since_certification=changed,
+            entity_personnel=personnel.get(entity.code),
+            head=head,
         )
 
     async def refresh_totals(self, cycle: int, entity: str) -> EntityTotals:
@@ -199,10 +249,11 @@ class RollupService:
         """Every entity's counts, certification and deadline: a few partition reads."""
         self._directory.require_admin(admin)
         cycle = await self._directory.cycle()
-        totals, certifications, extensions = await asyncio.gather(
+        totals, certifications, extensions, personnel = await asyncio.gather(
             self._rollup.totals(cycle.year),
             self._rollup.certifications(cycle.year),
             self._rollup.extensions(cycle.year),
+            self._directory.personnel(cycle.year),
         )
         requested = {x.entity for x in extensions if x.status == "requested"}
         lines = []
@@ -219,6 +270,9 @@ class RollupService:
                     deadline=self._directory.deadline(cycle, entity),
                     certification=certifications.get(entity.code),
                     extension_requested=entity.code in requested,
+                    entity_personnel=personnel.get(entity.code),
+                    past_february=entity.extension_until is not None
+                    and past_february(cycle.year, entity.extension_until),
                 )
             )
         return cycle, lines
@@ -252,11 +306,21 @@ class RollupService:
                 await self._rollup.mark_attended(session.cycle, row.aad_id)
 
     async def certify(self, focal: Person, entity: EntityRecord) -> Certification:
-        """Appendix E: recount every held session from its sheet, then store the snapshot."""
+        """Appendix E: recount every held session from its sheet, then store the snapshot.
+
+        With a Head of Entity named, the snapshot is submitted to them and waits for their
+        confirmation; with none named, the focal point's submission is the certification, as
+        the guide's steps for focal points have it ("submit Appendix E online ... This will
+        serve as certification that your Entity has concluded the Leadership Dialogue").
+        """
         cycle = await self._directory.cycle()
         sessions = [s for s in await self._sessions.of_entity(cycle.year, entity.code) if s.held]
         if not sessions:
             raise WrongState("error.nothing_to_certify")
+        head, certifications = await asyncio.gather(
+            self._directory.head_of_entity(entity.code),
+            self._rollup.certifications(cycle.year),
+        )
         limit = asyncio.Semaphore(_PARALLEL_READS)
 
         async def exact(session: SessionRecord) -> SessionRecord:
@@ -268,6 +332,17 @@ class RollupService:
         counted = await asyncio.gather(*(exact(s) for s in sessions))
         units = units_of(counted)
         totals = totals_of(units)
+        previous = certifications.get(entity.code)
+        if (
+            head is not None
+            and previous is not None
+            and previous.head_id == head.aad_id
+            and previous.confirmed_at is not None
+            and not _changed(previous, totals)
+        ):
+            # Already confirmed by this Head, with these figures: submitting again would only
+            # take the confirmation back.
+            raise WrongState("error.already_certified")
         item = Certification(
             cycle=cycle.year,
             entity=entity.code,
@@ -281,14 +356,60 @@ class RollupService:
             certified_by=focal.aad_id,
             certified_by_name=focal.name,
             certified_at=self._clock(),
+            head_id=head.aad_id if head else "",
+            head_name=head.name if head else "",
         )
         await self._rollup.certify(item)
         await self.refresh_totals(cycle.year, entity.code)
         await self._directory.record(
-            focal, "entity.certify", entity=entity.code, participants=totals.participants
+            focal,
+            "entity.certify",
+            entity=entity.code,
+            participants=totals.participants,
+            to_head=head is not None,
         )
         log.info("entity certified entity=%s sessions=%d", entity.code, totals.sessions)
         return item
+
+    async def awaiting(self, head: Person, code: Any) -> tuple[EntityProgress, Certification]:
+        """What the Head of Entity is asked to confirm: the snapshot, and the entity's progress."""
+        entity, _ = await self._directory.require_head(head, code)
+        progress = await self.progress(entity)
+        certification = progress.certification
+        if certification is None or certification.head_id != head.aad_id:
+            raise WrongState("error.certification_replaced")
+        return progress, certification
+
+    async def confirm(
+        self, head: Person, code: Any, submitted: Any
+    ) -> tuple[EntityProgress, Certification]:
+        """The Head of Entity confirms the Appendix E their card showed (only the named Head).
+
+        The card names the submission it showed (its time): a snapshot submitted again since,
+        or figures changed since it was submitted, are not confirmed from it.
+        """
+        # The guide: "All Heads of Entity will be asked to certify to the Secretary-General,
+        # through Appendix E, that all managers in their Entity have completed and reported on
+        # their dialogue sessions".
+        progress, certification = await self.awaiting(head, code)
+        if not isinstance(submitted, str) or submitted != certification.certified_at.isoformat():
+            raise WrongState("error.certification_replaced")
+        if certification.confirmed_at is not None:
+            return progress, certification  # a retried click: confirmed once
+        if progress.changed_since_certification:
+            # The Head certifies figures that are still true, or none: the focal point submits
+            # the new ones again.
+            raise WrongState("error.certification_changed")
+        confirmed = replace(certification, confirmed_at=self._clock())
+        try:
+            await self._rollup.confirm_certification(confirmed)
+        except WriteConflict:
+            raise WrongState("error.certification_replaced") from None
+        await self._directory.record(
+            head, "entity.certify_confirm", entity=progress.entity.code, person=head.aad_id
+        )
+        log.info("entity certification confirmed entity=%s", progress.entity.code)
+        return replace(progress, certification=confirmed), confirmed
 
     async def is_certified(self, cycle: int, entity: str) -> bool:
         """Whether the entity has certified this cycle (Appendix C then stops changing)."""

@@ -2,7 +2,9 @@
 
 Table `directory`, partitions: `cycle` (row `current`), `entity` (row = code), `focal-{code}`
 (row = person's Entra id), `person-{aad}` (row = `focal-{code}`: the reverse index, so a person's
-roles are one partition read). Table `audit`: partition `audit`, rows newest first.
+roles are one partition read), `head` (row = code: the entity's Head of Entity),
+`personnel-{cycle}` (row = code: the entity's whole personnel that cycle). Table `audit`:
+partition `audit`, rows newest first.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage.errors import WriteConflict, translated
-from storage.records import AuditEntry, CycleConfig, EntityRecord, FocalPoint
+from storage.records import (
+    AuditEntry,
+    CycleConfig,
+    EntityPersonnel,
+    EntityRecord,
+    FocalPoint,
+    HeadOfEntity,
+)
 
 # Row keys sort ascending; subtracting from a far date puts the newest audit entry first.
 _FAR_FUTURE = datetime(9999, 1, 1).timestamp()
@@ -205,6 +214,69 @@ class DirectoryRepository:
                 continue
             found.append((e["Mri"], e["ServiceUrl"], e["TenantId"]))
         return found
+
+    @translated
+    async def save_head_of_entity(self, head: HeadOfEntity) -> None:
+        """Name the entity's Head of Entity (replacing the one named before)."""
+        await self._table.upsert_entity(
+            {
+                "PartitionKey": "head",
+                "RowKey": head.entity,
+                "AadId": head.aad_id,
+                "Mri": head.mri,
+                "Name": head.name,
+                "AddedBy": head.added_by,
+                "AddedAt": head.added_at,
+                "ServiceUrl": head.service_url,
+                "TenantId": head.tenant_id,
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    @translated
+    async def heads_of_entity(self) -> dict[str, HeadOfEntity]:
+        """Every entity's Head of Entity, by entity code: one partition read."""
+        return {
+            e["RowKey"]: HeadOfEntity(
+                e["RowKey"],
+                e["AadId"],
+                e["Mri"],
+                e["Name"],
+                e["AddedBy"],
+                e["AddedAt"],
+                e.get("ServiceUrl", ""),
+                e.get("TenantId", ""),
+            )
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": "head"}
+            )
+        }
+
+    @translated
+    async def save_personnel(self, record: EntityPersonnel) -> None:
+        """Record the entity's whole personnel for the cycle (the latest figure counts)."""
+        await self._table.upsert_entity(
+            {
+                "PartitionKey": f"personnel-{record.cycle}",
+                "RowKey": record.entity,
+                "Personnel": record.personnel,
+                "RecordedBy": record.recorded_by,
+                "RecordedAt": record.recorded_at,
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    @translated
+    async def personnel(self, cycle: int) -> dict[str, EntityPersonnel]:
+        """Every entity's recorded personnel for the cycle, by code: one partition read."""
+        return {
+            e["RowKey"]: EntityPersonnel(
+                cycle, e["RowKey"], int(e["Personnel"]), e["RecordedBy"], e["RecordedAt"]
+            )
+            async for e in self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": f"personnel-{cycle}"}
+            )
+        }
 
     @translated
     async def record(self, entry: AuditEntry) -> None:

@@ -244,6 +244,32 @@ class FocalPoint:
 
 
 @dataclass(frozen=True)
+class HeadOfEntity:
+    """The person who certifies the entity's Appendix E to the Secretary-General."""
+
+    entity: str
+    aad_id: str
+    mri: str
+    name: str
+    added_by: str
+    added_at: datetime
+    # Where the bot can reach them (the chat they were named in): the confirmation card goes there.
+    service_url: str = ""
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
+class EntityPersonnel:
+    """The entity's whole personnel for a cycle, as its focal point or the Ethics Office put it."""
+
+    cycle: int
+    entity: str
+    personnel: int
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One change to the organisation of the Dialogue: who, what, when, about which entity."""
 
@@ -268,7 +294,8 @@ class EntityTotals:
 
 @dataclass(frozen=True)
 class Certification:
-    """The focal point's Appendix E certification: a snapshot of the totals when certified."""
+    """The Appendix E certification: a snapshot of the totals the focal point submitted, and
+    the Head of Entity's confirmation."""
 
     cycle: int
     entity: str
@@ -276,9 +303,26 @@ class Certification:
     participants: int
     personnel: int
     units: list[dict[str, Any]]
+    # Who prepared (submitted) the snapshot: the focal point, and when.
     certified_by: str
     certified_by_name: str
     certified_at: datetime
+    # The Head of Entity it was submitted to, and when they confirmed it. A snapshot without a
+    # Head of Entity (stored before heads were named, or with none named) is the focal point's.
+    head_id: str = ""
+    head_name: str = ""
+    confirmed_at: datetime | None = None
+    etag: str | None = field(default=None, compare=False)
+
+    @property
+    def awaiting_head(self) -> bool:
+        """Whether it waits for the Head of Entity's confirmation."""
+        return bool(self.head_id) and self.confirmed_at is None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the entity has certified: confirmed by its Head, or the focal point's alone."""
+        return not self.awaiting_head
 
 
 @dataclass(frozen=True)

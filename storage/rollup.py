@@ -82,19 +82,22 @@ class RollupRepository:
     async def certify(self, item: Certification) -> None:
         """Store (or replace) the entity's certification snapshot."""
         await self._certifications.upsert_entity(
-            {
-                "PartitionKey": str(item.cycle),
-                "RowKey": item.entity,
-                "Sessions": item.sessions,
-                "Participants": item.participants,
-                "Personnel": item.personnel,
-                "Units": json.dumps(item.units, ensure_ascii=False),
-                "CertifiedBy": item.certified_by,
-                "CertifiedByName": item.certified_by_name,
-                "CertifiedAt": item.certified_at,
-            },
-            mode=UpdateMode.REPLACE,
+            _certification_entity(item), mode=UpdateMode.REPLACE
         )
+
+    @translated
+    async def confirm_certification(self, item: Certification) -> None:
+        """Record the Head of Entity's confirmation under the snapshot's ETag: a snapshot
+        submitted again meanwhile is not confirmed by a card showing the old one."""
+        try:
+            await self._certifications.update_entity(
+                _certification_entity(item),
+                mode=UpdateMode.REPLACE,
+                etag=item.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError) as error:
+            raise WriteConflict("certification changed") from error
 
     @translated
     async def certifications(self, cycle: int) -> dict[str, Certification]:
@@ -110,6 +113,11 @@ class RollupRepository:
                 e["CertifiedBy"],
                 e.get("CertifiedByName", ""),
                 e["CertifiedAt"],
+                # Snapshots stored before Heads of Entity confirmed have none of these.
+                head_id=e.get("HeadOfEntity", ""),
+                head_name=e.get("HeadOfEntityName", ""),
+                confirmed_at=e.get("ConfirmedAt"),
+                etag=e.metadata["etag"],
             )
             async for e in self._certifications.query_entities(
                 "PartitionKey eq @pk", parameters={"pk": str(cycle)}
@@ -213,6 +221,25 @@ class RollupRepository:
                 "PartitionKey eq @pk", parameters={"pk": f"{cycle}-{entity}"}
             )
         ]
+
+
+def _certification_entity(item: Certification) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": str(item.cycle),
+        "RowKey": item.entity,
+        "Sessions": item.sessions,
+        "Participants": item.participants,
+        "Personnel": item.personnel,
+        "Units": json.dumps(item.units, ensure_ascii=False),
+        "CertifiedBy": item.certified_by,
+        "CertifiedByName": item.certified_by_name,
+        "CertifiedAt": item.certified_at,
+        "HeadOfEntity": item.head_id,
+        "HeadOfEntityName": item.head_name,
+    }
+    if item.confirmed_at is not None:
+        entity["ConfirmedAt"] = item.confirmed_at
+    return entity
 
 
 def _extension_entity(item: Extension) -> dict[str, Any]:

@@ -36,12 +36,14 @@ from storage.records import (
     AuditEntry,
     Certification,
     CycleConfig,
+    EntityPersonnel,
     EntityRecord,
     EntityTotals,
     ExpectedLine,
     Extension,
     FeedbackVersion,
     FocalPoint,
+    HeadOfEntity,
     OpenPoll,
     Person,
     PollRecord,
@@ -718,6 +720,8 @@ class FakeDirectoryStore:
         self._contacts: dict[str, tuple[str, str, str]] = {}
         self._audit: list[tuple[float, int, AuditEntry]] = []
         self._sequence = itertools.count()
+        self._heads: dict[str, HeadOfEntity] = {}
+        self._personnel: dict[int, dict[str, EntityPersonnel]] = {}
 
     async def cycle(self) -> CycleConfig | None:
         """The current cycle, or None before it is first set."""
@@ -808,6 +812,28 @@ class FakeDirectoryStore:
         newest = sorted((x for x in self._audit if x[2].entity == entity), key=lambda x: x[:2])
         return [copy.deepcopy(entry) for *_, entry in newest[:limit]]
 
+    async def save_head_of_entity(self, head: HeadOfEntity) -> None:
+        """Name the entity's Head of Entity, replacing the one named before."""
+        self._outage.check()
+        self._heads[head.entity] = replace(head, added_at=_utc(head.added_at))
+
+    async def heads_of_entity(self) -> dict[str, HeadOfEntity]:
+        """Every entity's Head of Entity, by entity code."""
+        self._outage.check()
+        return {h.entity: h for h in _sorted_rows(self._heads)}
+
+    async def save_personnel(self, record: EntityPersonnel) -> None:
+        """Record (replace) the entity's whole personnel for the cycle."""
+        self._outage.check()
+        self._personnel.setdefault(record.cycle, {})[record.entity] = replace(
+            record, recorded_at=_utc(record.recorded_at)
+        )
+
+    async def personnel(self, cycle: int) -> dict[str, EntityPersonnel]:
+        """Every entity's recorded personnel of the cycle, by entity code."""
+        self._outage.check()
+        return {p.entity: p for p in _sorted_rows(self._personnel.get(cycle, {}))}
+
 
 class FakeSetupStore:
     """Who asked for each setup card: chat -> card id -> requester."""
@@ -884,10 +910,23 @@ class FakeRollupStore:
     async def certify(self, item: Certification) -> None:
         """Store (or replace) the entity's certification snapshot."""
         self._outage.check()
+        self._store_certification(item)
+
+    async def confirm_certification(self, item: Certification) -> None:
+        """Replace the certification under its ETag."""
+        self._outage.check()
+        stored = self._certifications.get(item.cycle, {}).get(item.entity)
+        if stored is None or stored.etag != item.etag:
+            raise WriteConflict("certification changed")
+        self._store_certification(item)
+
+    def _store_certification(self, item: Certification) -> None:
         self._certifications.setdefault(item.cycle, {})[item.entity] = replace(
             item,
             units=_json(item.units, ensure_ascii=False),
             certified_at=_utc(item.certified_at),
+            confirmed_at=_utc_or_none(item.confirmed_at),
+            etag=self._etag(),
         )
 
     async def certifications(self, cycle: int) -> dict[str, Certification]:

@@ -28,7 +28,7 @@ from dialogs.feedback import LeaderFeedbackService, ethics_office_summary
 from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
 from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
-from storage.records import EntityRecord, FocalPoint, Person
+from storage.records import EntityRecord, FocalPoint, HeadOfEntity, Person
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ class RollupActions:
             "focal.history": self._history,
             "focal.sheet_add": self._sheet_add,
             "focal.sheet_remove": self._sheet_remove,
+            "focal.personnel": self._personnel,
+            "head.confirm": self._head_confirm,
             "admin.cycle": self._admin_cycle,
             "admin.videos": self._admin_videos,
             "admin.entity": self._admin_entity,
@@ -91,6 +93,8 @@ class RollupActions:
             "admin.focal_remove": self._admin_focal_remove,
             "admin.entity_remove": self._admin_entity_remove,
             "admin.feedback": self._admin_feedback,
+            "admin.head": self._admin_head,
+            "admin.personnel": self._admin_personnel,
         }
 
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
@@ -211,19 +215,57 @@ class RollupActions:
     async def _certify_preview(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         progress = await self._rollup.progress(entity)
-        return self._views.certify(entity, progress.cycle, progress.totals, act.lang)
+        return self._views.certify(
+            entity, progress.cycle, progress.totals, act.lang, head=progress.head
+        )
 
     async def _certify(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
         item = await self._rollup.certify(act.person, entity)
-        return await self.progress_card(
-            act.person,
-            entity,
-            act.lang,
-            Notice(
-                "notice.certified", {"participants": item.participants, "sessions": item.sessions}
-            ),
+        counts = {"participants": item.participants, "sessions": item.sessions}
+        if not item.head_id:
+            notice = Notice("notice.certified", counts)
+        else:
+            told = await self._send_to_head(act, entity)
+            fields = {**counts, "head": plain(item.head_name)}
+            notice = (
+                Notice("notice.submitted_head", fields)
+                if told
+                else Notice("notice.submitted_head_untold", fields, "warning")
+            )
+        return await self.progress_card(act.person, entity, act.lang, notice)
+
+    async def _send_to_head(self, act: ActionContext, entity: EntityRecord) -> bool:
+        """The Head of Entity's personal card with the submitted Appendix E; False if not sent."""
+        progress = await self._rollup.progress(entity)
+        head, cert = progress.head, progress.certification
+        if head is None or cert is None or not head.mri or not head.service_url:
+            return False
+        return await self._outbound.personal(
+            service_url=head.service_url,
+            tenant_id=head.tenant_id,
+            bot_id=act.turn_context.activity.recipient.id,
+            user_mri=head.mri,
+            card=self._views.head_confirm(progress, cert, act.lang),
         )
+
+    async def _head_confirm(self, act: ActionContext) -> Card:
+        # Only the named Head of Entity passes (dialogs/rollup.py); the card's data names the
+        # entity and the submission, and both are checked against storage.
+        progress, cert = await self._rollup.confirm(
+            act.person, act.data.get("entity"), act.data.get("submitted")
+        )
+        return self._views.head_confirm(progress, cert, act.lang)
+
+    async def _personnel(self, act: ActionContext) -> Card:
+        entity = await self._entity(act)
+        record = await self._directory.set_personnel(
+            act.person, entity.code, act.data.get("entity_personnel")
+        )
+        notice = Notice(
+            "notice.personnel_saved", {"entity": plain(entity.name), "count": record.personnel}
+        )
+        return await self.progress_card(act.person, entity, act.lang, notice)
 
     async def _remind(self, act: ActionContext) -> Card:
         entity = await self._entity(act)
@@ -312,8 +354,20 @@ class RollupActions:
             for s in self._library.get(cycle.pack, lang).scenarios
             if s.format == "video"
         ]
+        heads, personnel = await asyncio.gather(
+            self._directory.heads_of_entity(), self._directory.personnel(cycle.year)
+        )
         return self._views.admin(
-            cycle, entities, focal, audit, self._library.ids(), lang, notice, videos=videos
+            cycle,
+            entities,
+            focal,
+            audit,
+            self._library.ids(),
+            lang,
+            notice,
+            videos=videos,
+            heads=heads,
+            personnel=personnel,
         )
 
     async def _admin_videos(self, act: ActionContext) -> Card:
@@ -325,6 +379,41 @@ class RollupActions:
             act.person, act.data, [s.id for s in scenarios if s.format == "video"]
         )
         return await self.admin_card(act.person, act.lang, Notice("notice.videos_saved", {}))
+
+    async def _admin_head(self, act: ActionContext) -> Card:
+        self._directory.require_admin(act.person)
+        upn = parse_upn(act.data.get("head_upn"))
+        if upn is None:
+            raise InvalidInput("error.person_not_found", field="focal")
+        person = await lookup_member(act.turn_context, upn)
+        head = await self._name_head(
+            act.turn_context, act.person, act.data.get("head_entity"), person
+        )
+        return await self.admin_card(
+            act.person,
+            act.lang,
+            Notice("notice.head_named", {"name": plain(head.name), "entity": head.entity}),
+        )
+
+    async def _admin_personnel(self, act: ActionContext) -> Card:
+        self._directory.require_admin(act.person)
+        record = await self._directory.set_personnel(
+            act.person, act.data.get("personnel_entity"), act.data.get("entity_personnel")
+        )
+        return await self.admin_card(
+            act.person,
+            act.lang,
+            Notice("notice.personnel_saved", {"entity": record.entity, "count": record.personnel}),
+        )
+
+    async def _name_head(
+        self, turn_context: TurnContext, admin: Person, code: Any, person: Person
+    ) -> HeadOfEntity:
+        """Name the Head of Entity, reachable from the chat they were named in."""
+        activity = turn_context.activity
+        return await self._directory.name_head_of_entity(
+            admin, code, person, service_url=activity.service_url, tenant_id=tenant_of(activity)
+        )
 
     async def _admin_cycle(self, act: ActionContext) -> Card:
         await self._directory.set_cycle(act.person, act.data)
@@ -405,6 +494,7 @@ class RollupActions:
             "report": Command(self._report_command, IN_PERSONAL),
             "admin": Command(self._admin_command, IN_PERSONAL),
             "focal": Command(self._focal_command, IN_PERSONAL),
+            "head": Command(self._head_command, IN_PERSONAL),
         }
 
     async def _caller(self, turn_context: TurnContext) -> Person:
@@ -438,22 +528,20 @@ class RollupActions:
         """`focal CODE @mention` or `focal CODE name@un.org`, in a chat the person is in."""
         admin = await self._caller(turn_context)
         self._directory.require_admin(admin)
-        activity = turn_context.activity
-        text = (TurnContext.remove_recipient_mention(activity) or "").split()
-        code = text[1].upper() if len(text) > 1 else ""
-        mentioned = [
-            e.additional_properties.get("mentioned", {}).get("id")
-            for e in activity.entities or []
-            if e.type == "mention"
-            and e.additional_properties.get("mentioned", {}).get("id") != activity.recipient.id
-        ]
-        target = mentioned[0] if mentioned else (text[2] if len(text) > 2 else "")
-        if not target:
-            raise InvalidInput("error.person_not_found", field="focal")
-        person = await lookup_member(turn_context, target)
+        code, person = await _code_and_member(turn_context)
         point = await self._name_focal(turn_context, admin, code, person, lang)
         await turn_context.send_activity(
             self._replies.text(lang, "notice.focal_added", name=point.name, entity=code)
+        )
+
+    async def _head_command(self, turn_context: TurnContext, lang: str) -> None:
+        """`head CODE @mention` or `head CODE name@un.org`: names the Head of Entity."""
+        admin = await self._caller(turn_context)
+        self._directory.require_admin(admin)
+        code, person = await _code_and_member(turn_context)
+        head = await self._name_head(turn_context, admin, code, person)
+        await turn_context.send_activity(
+            self._replies.text(lang, "notice.head_named", name=head.name, entity=head.entity)
         )
 
     async def _name_focal(
@@ -486,6 +574,23 @@ class RollupActions:
 
             self._outbound.run(notify())
         return point
+
+
+async def _code_and_member(turn_context: TurnContext) -> tuple[str, Person]:
+    """`WORD CODE @mention` or `WORD CODE name@un.org`: the entity code and the member."""
+    activity = turn_context.activity
+    text = (TurnContext.remove_recipient_mention(activity) or "").split()
+    code = text[1].upper() if len(text) > 1 else ""
+    mentioned = [
+        e.additional_properties.get("mentioned", {}).get("id")
+        for e in activity.entities or []
+        if e.type == "mention"
+        and e.additional_properties.get("mentioned", {}).get("id") != activity.recipient.id
+    ]
+    target = mentioned[0] if mentioned else (text[2] if len(text) > 2 else "")
+    if not target:
+        raise InvalidInput("error.person_not_found", field="focal")
+    return code, await lookup_member(turn_context, target)
 
 
 async def lookup_member(

@@ -35,7 +35,7 @@ from dialogs.exports import (
 )
 from dialogs.rollup import RollupService
 from storage.errors import StorageUnavailable
-from storage.records import Person
+from storage.records import Certification, Person
 
 TTL_SECONDS = 15 * 60
 # What link() makes: an unpadded base64url payload (a grant is a few hundred characters), a dot
@@ -149,6 +149,11 @@ class Downloads:
             if progress.certification
             else None,
             deadline=progress.deadline,
+            entity_personnel=progress.entity_personnel,
+            certified_by=_certified_by(progress.certification),
+            confirmed_on=progress.certification.confirmed_at.date()
+            if progress.certification and progress.certification.confirmed_at
+            else None,
         )
         build = appendix_e_csv if grant.fmt == "csv" else appendix_e_xlsx
         # Building a workbook is CPU work: keep it off the event loop serving everyone's clicks.
@@ -168,12 +173,24 @@ class Downloads:
                 certified_on=line.certification.certified_at.date() if line.certification else None,
                 deadline=cycle.deadline,
                 extension_until=line.entity.extension_until,
+                entity_personnel=line.entity_personnel,
+                certified_by=_certified_by(line.certification),
+                past_february=line.past_february,
             )
             for line in lines
         ]
         build = organization_csv if grant.fmt == "csv" else organization_xlsx
         body = await asyncio.to_thread(build, cycle.year, rows, labels)
         return f"leadership-dialogue-{cycle.year}", body
+
+
+def _certified_by(certification: Certification | None) -> str:
+    """Who certified, as the exports name it."""
+    if certification is None:
+        return ""
+    if certification.awaiting_head:
+        return "awaiting"
+    return "head" if certification.confirmed_at is not None else "focal"
 
 
 def _b64(data: bytes) -> str:

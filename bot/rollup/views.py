@@ -4,6 +4,7 @@ cascade, the Organization report, Appendix C by entity, administration."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain, plain_masked
@@ -15,11 +16,13 @@ from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
 from dialogs.signin import Sheet
 from storage.records import (
     AuditEntry,
+    Certification,
     CycleConfig,
     EntityRecord,
     ExpectedLine,
     Extension,
     FocalPoint,
+    HeadOfEntity,
     SessionRecord,
 )
 
@@ -88,6 +91,8 @@ class RollupViews:
             "participants": self._catalogs.number(lang, totals.participants),
             "personnel": self._catalogs.number(lang, totals.personnel),
             "coverage": self._coverage(progress, lang),
+            "entity_coverage": self._entity_coverage(progress, lang),
+            "entity_personnel": progress.entity_personnel,
             "open_text": self._text(lang, "progress.open", count=progress.open_sessions)
             if progress.open_sessions
             else "",
@@ -130,28 +135,65 @@ class RollupViews:
             "empty": (100 - percent) or None,
         }
 
+    def _entity_coverage(self, progress: EntityProgress, lang: str) -> str:
+        """Participation of the entity's whole personnel, labelled as such, or why it is not
+        shown (its total is not recorded)."""
+        coverage = progress.entity_coverage
+        if coverage is None or progress.entity_personnel is None:
+            return self._text(lang, "progress.coverage_entity_missing")
+        return self._text(
+            lang,
+            "progress.coverage_entity",
+            percent=min(100, round(coverage * 100)),
+            participants=self._catalogs.number(lang, progress.totals.participants),
+            personnel=self._catalogs.number(lang, progress.entity_personnel),
+        )
+
     def _certification(self, progress: EntityProgress, lang: str) -> tuple[str, str]:
-        """The certification's status line and its colour: not yet, changed since, or done."""
+        """The certification's status line and its colour: not yet, awaiting the Head of
+        Entity, changed since, or done (by the Head of Entity, or by the focal point alone)."""
         cert = progress.certification
         if cert is None:
-            return self._text(lang, "progress.not_certified"), "Warning"
+            text = self._text(lang, "progress.not_certified")
+            if progress.head is None:
+                text = f"{text} {self._text(lang, 'progress.no_head')}"
+            return text, "Warning"
         if progress.changed_since_certification:
             text = self._text(
                 lang,
-                "progress.changed",
+                "progress.changed_awaiting" if cert.awaiting_head else "progress.changed",
                 certified=cert.participants,
                 sessions=cert.sessions,
                 now_participants=progress.totals.participants,
                 now_sessions=progress.totals.sessions,
             )
             return text, "Attention"
-        text = self._text(
-            lang,
-            "progress.certified",
-            date=self._catalogs.date(lang, cert.certified_at.date()),
-            name=plain(cert.certified_by_name),
+        return self.certification_status(cert, lang), "Warning" if cert.awaiting_head else "Good"
+
+    def certification_status(self, cert: Certification, lang: str) -> str:
+        """Who prepared and who confirmed a snapshot, with the dates; a snapshot without a Head
+        of Entity (stored before Heads confirmed, or with none named) is the focal point's."""
+        prepared = self._catalogs.date(lang, cert.certified_at.date())
+        if cert.awaiting_head:
+            return self._text(
+                lang,
+                "progress.awaiting_head",
+                date=prepared,
+                focal=plain(cert.certified_by_name),
+                head=plain(cert.head_name),
+            )
+        if cert.confirmed_at is not None:
+            return self._text(
+                lang,
+                "progress.certified_head",
+                focal=plain(cert.certified_by_name),
+                prepared=prepared,
+                head=plain(cert.head_name),
+                confirmed=self._catalogs.date(lang, cert.confirmed_at.date()),
+            )
+        return self._text(
+            lang, "progress.certified", date=prepared, name=plain(cert.certified_by_name)
         )
-        return text, "Good"
 
     def sessions(self, entity: EntityRecord, sessions: list[SessionRecord], lang: str) -> Card:
         """The entity's sessions, each with its sign-in sheet (the focal point sees names)."""
@@ -226,12 +268,25 @@ class RollupViews:
             details=plain(details),
         )
 
-    def certify(self, entity: EntityRecord, cycle: CycleConfig, totals: Totals, lang: str) -> Card:
-        """The confirmation card with the totals to be certified."""
+    def certify(
+        self,
+        entity: EntityRecord,
+        cycle: CycleConfig,
+        totals: Totals,
+        lang: str,
+        head: HeadOfEntity | None = None,
+    ) -> Card:
+        """The confirmation card with the totals to be certified (or submitted to the Head)."""
+        intro = (
+            self._text(lang, "certify.intro_head", cycle=str(cycle.year), head=plain(head.name))
+            if head
+            else self._text(lang, "certify.intro", cycle=str(cycle.year))
+        )
         data = {
             "entity": entity.code,
             "title": self._text(lang, "certify.title", entity=plain(entity.name)),
-            "intro": self._text(lang, "certify.intro", cycle=str(cycle.year)),
+            "intro": intro,
+            "confirm_title": self._text(lang, "certify.submit" if head else "certify.confirm"),
             "sessions": self._catalogs.number(lang, totals.sessions),
             "participants": self._catalogs.number(lang, totals.participants),
             "personnel": self._catalogs.number(lang, totals.personnel),
@@ -239,6 +294,61 @@ class RollupViews:
             "participants_raw": totals.participants,
         }
         return self._renderer.render("certify", data, lang)
+
+    def head_confirm(
+        self,
+        progress: EntityProgress,
+        cert: Certification,
+        lang: str,
+        notice: Notice | None = None,
+    ) -> Card:
+        """The Head of Entity's card: the Appendix E summary the focal point submitted, and
+        Confirm while it awaits them (counts and units only: no participant's name)."""
+        units = [
+            {
+                "number": f"{n}.",
+                "unit": plain(str(u.get("unit", ""))),
+                "participants": self._catalogs.number(lang, int(u.get("participants", 0))),
+                "personnel": self._catalogs.number(lang, int(u.get("personnel", 0))),
+            }
+            for n, u in enumerate(cert.units[:MAX_UNITS], start=1)
+        ]
+        more = len(cert.units) - MAX_UNITS
+        snapshot = Totals(cert.sessions, cert.participants, cert.personnel)
+        # The figures the Head certifies are the snapshot's, not today's.
+        shown = replace(progress, totals=snapshot)
+        coverage = self._coverage(shown, lang)
+        if cert.confirmed_at is not None and notice is None:
+            notice = Notice(
+                "headconfirm.done",
+                {
+                    "date": self._catalogs.date(lang, cert.confirmed_at.date()),
+                    "entity": plain(progress.entity.name),
+                },
+                "good",
+            )
+        data = {
+            "entity": progress.entity.code,
+            "title": self._text(lang, "headconfirm.title", entity=plain(progress.entity.name)),
+            "notice": self._replies.banner(lang, notice),
+            "intro": self._text(lang, "headconfirm.intro", cycle=str(progress.cycle.year)),
+            "prepared": self._text(
+                lang,
+                "headconfirm.prepared",
+                focal=plain(cert.certified_by_name),
+                date=self._catalogs.date(lang, cert.certified_at.date()),
+            ),
+            "sessions": self._catalogs.number(lang, cert.sessions),
+            "participants": self._catalogs.number(lang, cert.participants),
+            "personnel": self._catalogs.number(lang, cert.personnel),
+            "coverage": coverage["text"] if coverage else "",
+            "entity_coverage": self._entity_coverage(shown, lang),
+            "units": units or None,
+            "more_units": self._text(lang, "progress.more_units", count=more) if more > 0 else "",
+            "confirm": cert.awaiting_head,
+            "submitted": cert.certified_at.isoformat(),
+        }
+        return self._renderer.render("head_confirm", data, lang)
 
     def cascade(
         self,
@@ -299,12 +409,7 @@ class RollupViews:
         rows = []
         for line in lines[:MAX_ENTITIES]:
             if line.certification:
-                status = self._text(
-                    lang,
-                    "report.certified",
-                    date=self._catalogs.date(lang, line.certification.certified_at.date()),
-                )
-                color = "Good"
+                status, color = self._org_certification(line.certification, lang)
             elif line.extension_requested:
                 status = self._text(
                     lang,
@@ -317,6 +422,8 @@ class RollupViews:
                     lang, "report.pending", date=self._catalogs.date(lang, line.deadline)
                 )
                 color = "Default"
+            if line.past_february:
+                status, color = self._past_february(line, status, lang), "Attention"
             coverage = line.totals.coverage
             rows.append(
                 {
@@ -324,6 +431,7 @@ class RollupViews:
                     "sessions": self._catalogs.number(lang, line.totals.sessions),
                     "participants": self._catalogs.number(lang, line.totals.participants),
                     "coverage": f"{round(coverage * 100)}%" if coverage is not None else "–",
+                    "entity_coverage": _percent(line.entity_coverage),
                     "status": status,
                     "status_color": color,
                 }
@@ -337,9 +445,10 @@ class RollupViews:
                 "report.summary",
                 sessions=sum(x.totals.sessions for x in lines),
                 participants=sum(x.totals.participants for x in lines),
-                certified=sum(1 for x in lines if x.certification),
+                certified=sum(1 for x in lines if x.certification and x.certification.complete),
                 entities=len(lines),
             ),
+            "past_february": self._past_february_summary(lines, lang),
             "notice": self._replies.banner(lang, notice),
             "rows": rows,
             "more": self._text(lang, "progress.more_units", count=more) if more > 0 else "",
@@ -365,6 +474,30 @@ class RollupViews:
             "xlsx_url": xlsx_url,
         }
         return self._renderer.render("org_report", data, lang)
+
+    # The report's certification and extension marks ----------------------------------------
+
+    def _org_certification(self, cert: Certification, lang: str) -> tuple[str, str]:
+        """An entity's certification in the report: by its Head, by its focal point, awaiting."""
+        if cert.awaiting_head:
+            on = self._catalogs.date(lang, cert.certified_at.date())
+            return self._text(lang, "report.awaiting_head", date=on), "Warning"
+        if cert.confirmed_at is not None:
+            on = self._catalogs.date(lang, cert.confirmed_at.date())
+            return self._text(lang, "report.certified_head", date=on), "Good"
+        on = self._catalogs.date(lang, cert.certified_at.date())
+        return self._text(lang, "report.certified_focal", date=on), "Good"
+
+    def _past_february(self, line: OrgLine, status: str, lang: str) -> str:
+        """The status with the FAQ's consequence of an extension beyond February."""
+        until = line.entity.extension_until or line.deadline
+        mark = self._text(lang, "report.past_february", date=self._catalogs.date(lang, until))
+        return f"{status}; {mark}"
+
+    def _past_february_summary(self, lines: list[OrgLine], lang: str) -> str:
+        """How many entities the Secretary-General's report will not count as completed."""
+        count = sum(1 for x in lines if x.past_february)
+        return self._text(lang, "report.past_february_summary", count=count) if count else ""
 
     def feedback_summary(self, summary: FeedbackSummary, lang: str) -> Card:
         """Appendix C ratings and comments aggregated by entity."""
@@ -402,9 +535,13 @@ class RollupViews:
         notice: Notice | None = None,
         *,
         videos: Sequence[tuple[Scenario, str]] = (),
+        heads: dict[str, HeadOfEntity] | None = None,
+        personnel: dict[str, int] | None = None,
     ) -> Card:
-        """The cycle, entities with their focal points, the newest audit entries; the links
-        of the cycle's video scenarios."""
+        """The cycle, entities with their focal points, Heads and personnel, the newest audit
+        entries; the links of the cycle's video scenarios."""
+        heads = heads or {}
+        personnel = personnel or {}
         data = {
             "videos": [
                 {
@@ -439,13 +576,18 @@ class RollupViews:
             "packs": [{"id": p} for p in packs],
             "entities": [
                 {
-                    "text": self._text(
-                        lang,
-                        "admin.entity_line",
-                        code=e.code,
-                        name=plain(e.name),
-                        focal=", ".join(plain(f.name) for f in focal.get(e.code, []))
-                        or self._text(lang, "admin.no_focal"),
+                    "text": " · ".join(
+                        [
+                            self._text(
+                                lang,
+                                "admin.entity_line",
+                                code=e.code,
+                                name=plain(e.name),
+                                focal=", ".join(plain(f.name) for f in focal.get(e.code, []))
+                                or self._text(lang, "admin.no_focal"),
+                            ),
+                            *self._head_and_personnel(e.code, heads, personnel, lang),
+                        ]
                     )
                 }
                 for e in entities
@@ -477,3 +619,23 @@ class RollupViews:
             or None,
         }
         return self._renderer.render("admin", data, lang)
+
+    def _head_and_personnel(
+        self, code: str, heads: dict[str, HeadOfEntity], personnel: dict[str, int], lang: str
+    ) -> list[str]:
+        """The admin card's facts of an entity beyond its focal points."""
+        head = heads.get(code)
+        parts = [
+            self._text(lang, "admin.head_line", name=plain(head.name))
+            if head
+            else self._text(lang, "admin.no_head")
+        ]
+        if code in personnel:
+            count = self._catalogs.number(lang, personnel[code])
+            parts.append(self._text(lang, "admin.personnel_line", count=count))
+        return parts
+
+
+def _percent(fraction: float | None) -> str:
+    """A share as a whole percentage, or a dash without one."""
+    return f"{round(fraction * 100)}%" if fraction is not None else "–"

@@ -124,7 +124,12 @@ def test_appendix_e_csv_follows_the_form() -> None:
     assert rows[15][1:3] == ["Non-staff participants", "5"]
     assert rows[16][1:3] == ["Certified on", "2023-12-15"]
     assert rows[17][1:3] == ["Deadline", "2023-12-31"]
-    assert len(rows) == 18
+    # Below the form: the entity's whole personnel (not recorded here) and who certified.
+    assert rows[18][1:3] == ["Total personnel of the entity", "not recorded"]
+    assert rows[19][1:3] == ["Participants of the entity's whole personnel", "not recorded"]
+    assert rows[20][1:3] == ["Certification", ""]
+    assert rows[21][1:3] == ["Confirmed by the Head of Entity on", ""]
+    assert len(rows) == 22
 
 
 def test_csv_never_starts_a_cell_with_a_formula_character() -> None:
@@ -219,7 +224,8 @@ def test_appendix_e_xlsx_follows_the_form() -> None:
     assert _values(ws, 16, 3) == [None, "Non-staff participants", 5]
     assert _values(ws, 17, 3) == [None, "Certified on", datetime(2023, 12, 15)]
     assert _values(ws, 18, 3) == [None, "Deadline", datetime(2023, 12, 31)]
-    assert ws.max_row == 18
+    assert _values(ws, 19, 3) == [None, "Total personnel of the entity", "not recorded"]
+    assert ws.max_row == 22
 
     # No formula anywhere: the values are readable without Excel computing anything.
     sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
@@ -325,8 +331,11 @@ def _org_rows() -> list[OrgRow]:
 
 
 def test_organization_csv() -> None:
-    rows = _csv_rows(organization_csv(2023, _org_rows(), LABELS))
-    assert all(len(row) == 9 for row in rows)
+    full = _csv_rows(organization_csv(2023, _org_rows(), LABELS))
+    assert all(len(row) == 13 for row in full)
+    # The four columns after these (entity personnel, certification, February) have their tests
+    # in test_coverage_certification.py.
+    rows = [row[:9] for row in full]
     assert rows[0][0] == "LEADERSHIP DIALOGUE 2023: ALL ENTITIES"
     assert rows[1] == ORG_HEADERS
     assert rows[2] == [
@@ -393,7 +402,7 @@ def test_organization_xlsx() -> None:
 
 
 def test_empty_organization() -> None:
-    rows = _csv_rows(organization_csv(2023, [], LABELS))
+    rows = [row[:9] for row in _csv_rows(organization_csv(2023, [], LABELS))]
     assert rows[1] == ORG_HEADERS
     assert rows[2] == ["TOTAL", "", "0", "0", "0", "", "", "", ""]
     ws = _sheet(organization_xlsx(2023, [], LABELS))
@@ -424,7 +433,7 @@ def test_two_thousand_rows() -> None:
         for i in range(2000)
     ]
     org = _csv_rows(organization_csv(2023, entities, LABELS))
-    assert org[2002] == ["TOTAL", "", "2000", "20000", "40000", "50.0%", "", "", ""]
+    assert org[2002][:9] == ["TOTAL", "", "2000", "20000", "40000", "50.0%", "", "", ""]
     ws = _sheet(organization_xlsx(2023, entities, LABELS))
     assert _values(ws, 2003, 5) == ["TOTAL", None, 2000, 20_000, 40_000]
     assert ws.cell(row=2003, column=6).value == pytest.approx(0.5)

@@ -272,6 +272,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "signin.reopen": ("sid",),
     "agenda.view": ("sid",),
     "agenda.next": ("sid", "stage"),
+    "agenda.prereading": ("sid",),
+    "prepare.view": ("sid",),
     "scenarios.choose": ("sid", "scenarios"),
     "scenarios.poll": ("sid",),
     "scenarios.from_poll": ("sid", "poll"),
@@ -323,6 +325,11 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "admin.focal_remove": ("withdraw_focal",),
     "admin.entity_remove": ("deactivate_entity",),
     "admin.feedback": (),
+    "focal.personnel": ("entity", "entity_personnel"),
+    "head.confirm": ("entity", "submitted"),
+    "admin.head": ("head_entity", "head_upn"),
+    "admin.videos": ("video_s3",),
+    "admin.personnel": ("personnel_entity", "entity_personnel"),
 }
 # What a participant (not the leader) may legitimately change in the live session's rows.
 SIGN_IN_VERBS = {"signin", "signin.undo"}
