@@ -95,8 +95,11 @@ class FormItem:
     # Appendix C only. What the bot fills the input with before the leader checks it (one of
     # cards.packs.PREFILLS: "date", "leader", "participants", ...); "" for nothing.
     prefill: str = ""
-    # Appendix C only. Its place in the Ethics Office's summary: "guide" or "topics" (a rating
-    # averaged under that name), "comment" (quoted, names masked); "" for not shown.
+    # Its place in the Ethics Office's summary. Appendix C: "guide" or "topics" (a rating
+    # averaged under that name), "comment" (quoted, names masked); the Ethics Office's reading of
+    # Appendix C now shows every item, so these only name the items. Appendix F: "comment" on a
+    # text item the Ethics Office reads by entity (the suggestions for future Dialogues); its
+    # other text items are the facilitator's alone.
     summary: str = ""
 
 
