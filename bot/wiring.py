@@ -14,6 +14,8 @@ from bot.polls.actions import PollActions
 from bot.polls.views import PollViews
 from bot.rollup.actions import RollupActions
 from bot.rollup.downloads import Downloads
+from bot.rollup.ethics import EthicsReadActions
+from bot.rollup.ethics_views import EthicsViews
 from bot.rollup.views import RollupViews
 from bot.session.actions import DialogueActions
 from bot.session.shared_cards import SharedCards
@@ -29,6 +31,7 @@ from cards.library import PackLibrary
 from cards.renderer import CardRenderer
 from dialogs.assessment import AssessmentService
 from dialogs.directory import Directory
+from dialogs.ethics_reads import EthicsOfficeReads
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.leadership import Leadership, SetupRequests
 from dialogs.polls import PollService
@@ -136,8 +139,14 @@ async def wire(
         AfterViews(renderer, replies, settings.assessment_min_answers),
         outbound,
     )
+    ethics_reads = EthicsOfficeReads(directory, signin, feedback, assessment, library)
     downloads = Downloads(
-        settings.anonymity_secret, settings.public_base_url, rollup, directory, renderer
+        settings.anonymity_secret,
+        settings.public_base_url,
+        rollup,
+        directory,
+        renderer,
+        ethics_reads,
     )
     rollup_actions = RollupActions(
         directory,
@@ -174,6 +183,7 @@ async def wire(
         PollActions(signin, dialogue, polls, dialogue_views, poll_views, shared),
         after,
         rollup_actions,
+        EthicsReadActions(ethics_reads, EthicsViews(renderer), downloads),
     ]
     bot = DialogueBot(replies, journeys, on_join=signin_actions.joined)
     return Wired(

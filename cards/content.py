@@ -95,11 +95,11 @@ class FormItem:
     # Appendix C only. What the bot fills the input with before the leader checks it (one of
     # cards.packs.PREFILLS: "date", "leader", "participants", ...); "" for nothing.
     prefill: str = ""
-    # Its place in the Ethics Office's summary. Appendix C: "guide" or "topics" (a rating
-    # averaged under that name), "comment" (quoted, names masked); the Ethics Office's reading of
-    # Appendix C now shows every item, so these only name the items. Appendix F: "comment" on a
-    # text item the Ethics Office reads by entity (the suggestions for future Dialogues); its
-    # other text items are the facilitator's alone.
+    # Its place in what the Ethics Office reads. Appendix F: "comment" on a text item the office
+    # reads by entity (the suggestions for future Dialogues); its other text items are the
+    # facilitator's alone. Appendix C: "guide", "topics" (a rating) or "comment" are still
+    # checked by the loader, but no longer read: the Ethics Office reads every Appendix C item
+    # (dialogs/ethics_reads.py). "" for none.
     summary: str = ""
 
 

@@ -323,6 +323,7 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "admin.focal_remove": ("withdraw_focal",),
     "admin.entity_remove": ("deactivate_entity",),
     "admin.feedback": (),
+    "admin.assessments": (),
 }
 # What a participant (not the leader) may legitimately change in the live session's rows.
 SIGN_IN_VERBS = {"signin", "signin.undo"}
