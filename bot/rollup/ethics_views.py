@@ -10,9 +10,11 @@ from bot.teams.replies import plain, plain_masked
 from cards.renderer import Card, CardRenderer
 from dialogs.ethics_reads import AppendixCReport, AppendixFReport, ItemFigures
 
-# Teams refuses messages above about 40 KB: the entities' figures and quotes get this much of
-# the card as sent (non-ASCII escaped), the rest is in the export the card links to.
+# Teams refuses messages above about 40 KB: the entities' figures and quotes get roughly this
+# much of the card (non-ASCII escaped), and the whole card as rendered at most CARD_LIMIT; what
+# does not fit is in the export the card links to.
 CARD_BYTES = 24_000
+CARD_LIMIT = 32_000
 QUOTES_PER_ITEM = 3
 QUOTE_CHARS = 300
 
@@ -37,6 +39,19 @@ class EthicsViews:
 
     def _number(self, lang: str, value: int | float) -> str:
         return self._renderer.catalogs.number(lang, value)
+
+    def _fitted(self, template: str, data: dict[str, Any], total: int, lang: str) -> Card:
+        """The card, with entities dropped from the end until it fits CARD_LIMIT as sent."""
+        entities = list(data["entities"])
+        while True:
+            left = total - len(entities)
+            more = self._text(lang, "ethics.more_entities", count=left) if left > 0 else ""
+            card = self._renderer.render(
+                template, {**data, "entities": entities, "more": more}, lang
+            )
+            if not entities or _wire_bytes(card) <= CARD_LIMIT:
+                return card
+            entities.pop()
 
     def _ratings(self, lang: str, figures: ItemFigures) -> str:
         average = figures.average
@@ -119,7 +134,7 @@ class EthicsViews:
             "csv_url": csv_url,
             "xlsx_url": xlsx_url,
         }
-        return self._renderer.render("feedback_summary", data, lang)
+        return self._fitted("feedback_summary", data, len(report.entities), lang)
 
     def appendix_f(
         self, report: AppendixFReport, lang: str, *, csv_url: str, xlsx_url: str
@@ -178,4 +193,4 @@ class EthicsViews:
             "csv_url": csv_url,
             "xlsx_url": xlsx_url,
         }
-        return self._renderer.render("assessment_summary", data, lang)
+        return self._fitted("assessment_summary", data, len(report.entities), lang)

@@ -4,14 +4,19 @@ by entity only from five sessions with released results, growing five sessions a
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from bot.rollup.ethics_views import EthicsViews
+from cards.catalog import Catalogs
+from cards.renderer import CardRenderer
 from dialogs.errors import NotAllowed
 from dialogs.ethics_reads import ETHICS_MIN_SESSIONS, EthicsOfficeReads
 from dialogs.names import NAME_MASK
+from testing.teams import card_text
 
 WEEK = timedelta(days=7)
 
@@ -186,3 +191,27 @@ async def test_a_session_closed_below_the_minimum_is_no_result(
     clock.advance(WEEK.total_seconds() / 60 + 24 * 60)
     [line] = (await reads.appendix_f(admin, "en")).entities
     assert not line.shown
+
+
+async def test_the_card_stays_within_teams_size_and_points_to_the_export(
+    reads, start, signin, dialogue, feedback, leader, admin, pack, directory
+):
+    long = "A long answer about the discussion. " * 50
+    codes = [f"E{n:02d}" for n in range(30)]
+    for code in codes:
+        await directory.save_entity(admin, {"entity_code": code, "entity_name": f"Entity {code}"})
+        for _ in range(2):
+            session = await held_session(start, signin, dialogue, leader, [], entity=code)
+            await feedback.submit(
+                session, leader.aad_id, pack, form_data(pack, {n: long for n in range(10, 16)})
+            )
+    renderer = CardRenderer(Catalogs.load())
+    card = EthicsViews(renderer).appendix_c(
+        await reads.appendix_c(admin, "en"), "en", csv_url="https://x/c", xlsx_url="https://x/x"
+    )
+    sent = json.dumps(card)
+    assert len(sent) < 40_000, len(sent)
+    text = card_text(card)
+    assert "27 more entities: see the export" in text
+    # Each quote is cut; the export has it whole.
+    assert "A long answ…”" in text and long.strip() not in text
