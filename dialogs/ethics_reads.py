@@ -8,7 +8,8 @@ Appendix C. The guide: "Session leader/facilitator should submit the information
 key contributions from the Dialogue discussion, without naming individual participants". So every
 item is read here, labelled as on the form of the cycle's pack in the reader's language: ratings
 as a distribution and average, "8. Which discussion topics did you use?" counted per scenario,
-numbers summed, free text listed with the session's participants' names masked. Only the newest
+numbers summed, free text listed with the names of the session's sheet, its leader and monitors
+masked. Only the newest
 version of each session's form counts (a leader may amend it; every version is kept).
 
 Item 2, "Discussion leader", is withheld from the Ethics Office (the column stays, empty, so the
@@ -149,6 +150,14 @@ class EthicsOfficeReads:
     def _own_pack(self, session: SessionRecord, cycle: CycleConfig) -> str:
         return session.pack if self._packs.has(session.pack) else cycle.pack
 
+    async def _mask(self, session: SessionRecord) -> NameMask:
+        # Everyone the sheet knows, and here the leader and monitors too: item 2 is withheld,
+        # so "Amina was great" in a suggestion must not name the facilitator either. (The
+        # question queue masks only participants: there the leader's name serves the reply.)
+        sheet = await self._signin.sheet(session)
+        people = [r.name for r in sheet.rows] + [session.leader.name]
+        return NameMask(people + [m.name for m in session.monitors])
+
     async def _held(self, cycle: CycleConfig) -> list[tuple[EntityRecord, list[SessionRecord]]]:
         entities = await self._directory.entities(active_only=False)
         sessions = await asyncio.gather(
@@ -171,7 +180,7 @@ class EthicsOfficeReads:
             latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
             if not latest:
                 continue
-            masks = await asyncio.gather(*(self._signin.name_mask(s) for s, _ in latest))
+            masks = await asyncio.gather(*(self._mask(s) for s, _ in latest))
             answered = [
                 (self._packs.get(self._own_pack(s, cycle), None).leader_feedback_form, v.answers, m)
                 for (s, v), m in zip(latest, masks, strict=True)
@@ -211,7 +220,7 @@ class EthicsOfficeReads:
             if not counted:
                 entries.append(EntityAppendixF(entity, shown=False))
                 continue
-            masks = await asyncio.gather(*(self._signin.name_mask(s) for s, _ in counted))
+            masks = await asyncio.gather(*(self._mask(s) for s, _ in counted))
             entries.append(entity_assessments(entity, form, [a for _, a in counted], masks))
         return AppendixFReport(cycle, self._min_sessions, tuple(entries))
 

@@ -73,7 +73,7 @@ async def test_every_appendix_c_item_is_read_as_the_form_labels_it(
         first,
         leader.aad_id,
         pack,
-        form_data(pack, {7: 4, 10: f"{kenji.name} spoke well", 15: "Think first"}),
+        form_data(pack, {7: 4, 10: f"{kenji.name} spoke well", 15: f"{leader.name}: think first"}),
     )
     await feedback.submit(
         second, leader.aad_id, pack, form_data(pack, {5: 8, 7: 5, 8: "1", 11: "Late"})
@@ -91,7 +91,7 @@ async def test_every_appendix_c_item_is_read_as_the_form_labels_it(
     assert items[10].texts == (f"{NAME_MASK} spoke well",)
     assert items[11].texts == ("Late",)
     assert items[12].texts == ("Can I like a post?", "Can I like a post?")
-    assert items[15].texts == ("Think first",)
+    assert items[15].texts == (f"{NAME_MASK}: think first",)  # the leader's name too
     # Item 2 is the leader's name: withheld, in the card and in every export row.
     assert items[2].withheld and not items[2].texts
     assert all(row.values[1] is None for row in line.rows)
@@ -124,6 +124,8 @@ async def released_sessions(
         session = await held_session(start, signin, dialogue, leader, participants)
         for m, person in enumerate(participants):
             comment = {"f6": "For the leader only", "f8": f"Suggestion {n}.{m} from {person.name}"}
+            if m == 0:
+                comment["f8"] += f", thanks {leader.name}"  # the facilitator is masked too
             data = {f"f{i}": str(1 + (n + m) % 5) for i in range(1, 6)} | comment
             await assessment.submit(session, person, pack, data)
         sessions.append(session)
@@ -165,7 +167,8 @@ async def test_appendix_f_by_entity_grows_five_sessions_at_a_time(
     # Only the suggestions reach the Ethics Office, with the participants' names masked.
     [suggestions] = first.suggestions
     assert suggestions.number == 8 and len(suggestions.texts) == 25
-    assert all(text.endswith(f"from {NAME_MASK}") for text in suggestions.texts)
+    assert all(f"from {NAME_MASK}" in text for text in suggestions.texts)
+    assert sum(text.endswith(f"thanks {NAME_MASK}") for text in suggestions.texts) == 5
     assert not any("For the leader only" in t for t in suggestions.texts)
     assert not any(p.name in repr(first) for p in persons)
 
