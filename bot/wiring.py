@@ -16,6 +16,8 @@ from bot.prepare.actions import PrepareActions
 from bot.prepare.views import PrepareViews
 from bot.rollup.actions import RollupActions
 from bot.rollup.downloads import Downloads
+from bot.rollup.ethics import EthicsReadActions
+from bot.rollup.ethics_views import EthicsViews
 from bot.rollup.views import RollupViews
 from bot.session.actions import DialogueActions
 from bot.session.shared_cards import SharedCards
@@ -32,6 +34,7 @@ from cards.library import PackLibrary
 from cards.renderer import CardRenderer
 from dialogs.assessment import AssessmentService
 from dialogs.directory import Directory
+from dialogs.ethics_reads import EthicsOfficeReads
 from dialogs.feedback import LeaderFeedbackService
 from dialogs.leadership import Leadership, SetupRequests
 from dialogs.polls import PollService
@@ -139,8 +142,14 @@ async def wire(
         AfterViews(renderer, replies, settings.assessment_min_answers),
         outbound,
     )
+    ethics_reads = EthicsOfficeReads(directory, signin, feedback, assessment, library)
     downloads = Downloads(
-        settings.anonymity_secret, settings.public_base_url, rollup, directory, renderer
+        settings.anonymity_secret,
+        settings.public_base_url,
+        rollup,
+        directory,
+        renderer,
+        ethics_reads,
     )
     rollup_actions = RollupActions(
         directory,
@@ -178,6 +187,7 @@ async def wire(
         after,
         rollup_actions,
         PrepareActions(directory, library, signin, dialogue, PrepareViews(renderer, replies)),
+        EthicsReadActions(ethics_reads, EthicsViews(renderer), downloads),
     ]
 
     async def current_pack(lang: str) -> ContentPack:

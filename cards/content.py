@@ -95,8 +95,11 @@ class FormItem:
     # Appendix C only. What the bot fills the input with before the leader checks it (one of
     # cards.packs.PREFILLS: "date", "leader", "participants", ...); "" for nothing.
     prefill: str = ""
-    # Appendix C only. Its place in the Ethics Office's summary: "guide" or "topics" (a rating
-    # averaged under that name), "comment" (quoted, names masked); "" for not shown.
+    # Its place in what the Ethics Office reads. Appendix F: "comment" on a text item the office
+    # reads by entity (the suggestions for future Dialogues); its other text items are the
+    # facilitator's alone. Appendix C: "guide", "topics" (a rating) or "comment" are still
+    # checked by the loader, but no longer read: the Ethics Office reads every Appendix C item
+    # (dialogs/ethics_reads.py). "" for none.
     summary: str = ""
 
 

@@ -501,7 +501,8 @@ def _check_english(doc: _Doc) -> None:
 
 
 def _check_forms(doc: _Doc) -> None:
-    """Each prefill fits its input, each summary place is taken once, Appendix F stays plain."""
+    """Each prefill fits its input, each summary place is taken once, Appendix F stays plain
+    (ratings and text, and only `summary: comment` on a text item)."""
     taken: dict[str, str] = {}
     for index, item in enumerate(doc.data["leader_feedback_form"]):
         path = f"leader_feedback_form[{index}]"
@@ -525,9 +526,13 @@ def _check_forms(doc: _Doc) -> None:
             doc.issue(
                 f"{path}.kind", f"Appendix F takes only {' and '.join(ASSESSMENT_KINDS)} items"
             )
-        for name in ("prefill", "summary"):
-            if item.get(name):
-                doc.issue(f"{path}.{name}", "is for Appendix C (leader_feedback_form) only")
+        if item.get("prefill"):
+            doc.issue(f"{path}.prefill", "is for Appendix C (leader_feedback_form) only")
+        # Appendix F's one summary place: a text item the Ethics Office reads (the suggestions
+        # for future Dialogues), aggregated by entity; ratings reach it anyway, nothing else does.
+        summary = item.get("summary")
+        if summary and (summary != "comment" or item["kind"] != "text"):
+            doc.issue(f"{path}.summary", "Appendix F takes only 'comment', on a text item")
 
 
 # --------------------------------------------------------------------------------------------

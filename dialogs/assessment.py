@@ -194,6 +194,16 @@ class AssessmentService:
         comments = {k: list(v) for k, v in aggregate.comments.items()}
         return Results(True, self._min, closes_at, True, aggregate.answers, items, comments)
 
+    async def released(self, session: SessionRecord) -> Aggregate | None:
+        """The session's closed aggregate if its results were released (closed with at least
+        the minimum), closing it first if its time has come; None otherwise. Never creates one:
+        a session nobody assessed has no aggregate and nothing to release."""
+        found = await self._repo.find(session.session_id)
+        if found is None:
+            return None
+        aggregate = await self._close_if_due(found, self.closes_at(session))
+        return aggregate if aggregate.closed and aggregate.answers >= self._min else None
+
     async def not_answered(self, session: SessionRecord) -> list[AttendeeRecord]:
         """People who may assess and have not yet: only ever used to send them a reminder.
 

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from cards.content import ContentPack, FormItem
-from cards.library import PackLibrary
-from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NotAllowed, NotSaved, WrongState
 from dialogs.forms import clean_text
-from dialogs.names import NameMask
 from dialogs.ports import FeedbackStore
-from dialogs.signin import SignInService
 from storage import WriteConflict
 from storage.records import (
-    CycleConfig,
-    EntityRecord,
     FeedbackVersion,
-    Person,
     QuestionRecord,
     SessionRecord,
 )
@@ -39,25 +31,6 @@ class Prefill:
 
     values: dict[str, Any]
     scenario_numbers: list[int]
-
-
-@dataclass(frozen=True)
-class EntityFeedback:
-    """One entity's Appendix C as the Ethics Office reads it: the pack's `summary` items."""
-
-    entity: EntityRecord
-    forms: int  # sessions held with a submitted form (the newest version of each counts)
-    guide: float  # the average of the item marked `summary: guide` (a missing answer is 0)
-    topics: float  # the same for `summary: topics`
-    comments: list[str]  # the `summary: comment` answers, participants' names masked
-
-
-@dataclass(frozen=True)
-class FeedbackSummary:
-    """The current cycle's Appendix C by entity (entities without a form are left out)."""
-
-    cycle: CycleConfig
-    entities: list[EntityFeedback]
 
 
 class LeaderFeedbackService:
@@ -135,59 +108,6 @@ class LeaderFeedbackService:
 def leader_items(form: Iterable[FormItem]) -> set[str]:
     """The ids of the Appendix C items that hold the leader's name (prefilled with it)."""
     return {item.id for item in form if item.prefill == "leader"}
-
-
-def summarize(
-    entity: EntityRecord, answered: Sequence[tuple[tuple[FormItem, ...], FeedbackVersion, NameMask]]
-) -> EntityFeedback:
-    """One entity's summary from each session's form, newest version and name mask."""
-
-    def average(place: str) -> float:
-        total = 0
-        for form, version, _ in answered:
-            item = next((i for i in form if i.summary == place), None)
-            total += int(version.answers.get(item.id, 0)) if item is not None else 0
-        return total / len(answered) if answered else 0.0
-
-    # The leader's own record keeps the comments as written; the Ethics Office reads them with
-    # the names of the session's participants masked.
-    comments = [
-        mask.apply(str(version.answers[item.id]))
-        for form, version, mask in answered
-        for item in form
-        if item.summary == "comment" and version.answers.get(item.id)
-    ]
-    return EntityFeedback(entity, len(answered), average("guide"), average("topics"), comments)
-
-
-async def ethics_office_summary(
-    admin: Person,
-    *,
-    directory: Directory,
-    signin: SignInService,
-    feedback: LeaderFeedbackService,
-    packs: PackLibrary,
-) -> FeedbackSummary:
-    """The current cycle's Appendix C by entity, for an Ethics Office administrator only."""
-    directory.require_admin(admin)
-    cycle = await directory.cycle()
-
-    def form(session: SessionRecord) -> tuple[FormItem, ...]:
-        # Each session's own pack says what its answers mean; the language does not matter.
-        pack = session.pack if packs.has(session.pack) else cycle.pack
-        return packs.get(pack, None).leader_feedback_form
-
-    entries = []
-    for entity in await directory.entities(active_only=False):
-        sessions = [s for s in await signin.of_entity(cycle.year, entity.code) if s.held]
-        versions = await asyncio.gather(*(feedback.latest(s) for s in sessions))
-        latest = [(s, v) for s, v in zip(sessions, versions, strict=True) if v is not None]
-        if not latest:
-            continue
-        masks = await asyncio.gather(*(signin.name_mask(s) for s, _ in latest))
-        answered = [(form(s), v, m) for (s, v), m in zip(latest, masks, strict=True)]
-        entries.append(summarize(entity, answered))
-    return FeedbackSummary(cycle, entries)
 
 
 def parse_feedback(

@@ -24,7 +24,7 @@ from bot.teams.replies import Notice, Replies, plain
 from cards.library import PackLibrary
 from dialogs.directory import Directory, parse_upn
 from dialogs.errors import InvalidInput, NotAllowed
-from dialogs.feedback import LeaderFeedbackService, ethics_office_summary
+from dialogs.feedback import LeaderFeedbackService
 from dialogs.leadership import Leadership
 from dialogs.rollup import RollupService
 from dialogs.signin import ADDED, ENDED, RESTORED, SignInService, is_final
@@ -92,7 +92,6 @@ class RollupActions:
             "admin.extension": self._admin_extension,
             "admin.focal_remove": self._admin_focal_remove,
             "admin.entity_remove": self._admin_entity_remove,
-            "admin.feedback": self._admin_feedback,
             "admin.head": self._admin_head,
             "admin.personnel": self._admin_personnel,
         }
@@ -474,16 +473,6 @@ class RollupActions:
                 },
             ),
         )
-
-    async def _admin_feedback(self, act: ActionContext) -> Card:
-        summary = await ethics_office_summary(
-            act.person,
-            directory=self._directory,
-            signin=self._signin,
-            feedback=self._feedback,
-            packs=self._library,
-        )
-        return self._views.feedback_summary(summary, act.lang)
 
     # Commands --------------------------------------------------------------------------------
 

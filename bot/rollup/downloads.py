@@ -23,6 +23,14 @@ from aiohttp import web
 from cards.renderer import CardRenderer
 from dialogs.directory import Directory
 from dialogs.errors import DialogueError
+from dialogs.ethics_exports import (
+    EthicsLabels,
+    appendix_c_csv,
+    appendix_c_xlsx,
+    appendix_f_csv,
+    appendix_f_xlsx,
+)
+from dialogs.ethics_reads import EthicsOfficeReads
 from dialogs.exports import (
     EntityReport,
     Labels,
@@ -52,7 +60,7 @@ FORMATS = {
 class Grant:
     """What a link allows: one report, in one format and language, until a time."""
 
-    kind: str  # "entity" | "org"
+    kind: str  # "entity" | "org" | "appendix_c" | "appendix_f"
     entity: str
     fmt: str
     lang: str
@@ -70,6 +78,7 @@ class Downloads:
         rollup: RollupService,
         directory: Directory,
         renderer: CardRenderer,
+        ethics: EthicsOfficeReads,
     ) -> None:
         # A key of its own, derived from the secret: a link can never be mistaken for a vote key.
         self._key = hmac.new(secret.encode(), b"dialogue-bot/exports", hashlib.sha256).digest()
@@ -77,6 +86,7 @@ class Downloads:
         self._rollup = rollup
         self._directory = directory
         self._renderer = renderer
+        self._ethics = ethics
 
     def link(self, kind: str, entity: str, fmt: str, lang: str, requester: str) -> str:
         """A URL valid for TTL_SECONDS."""
@@ -111,6 +121,8 @@ class Downloads:
         try:
             if grant.kind == "entity":
                 name, body = await self._entity_file(grant, labels)
+            elif grant.kind in ("appendix_c", "appendix_f"):
+                name, body = await self._ethics_file(grant)
             else:
                 name, body = await self._org_file(grant, labels)
         except DialogueError:
@@ -159,6 +171,20 @@ class Downloads:
         # Building a workbook is CPU work: keep it off the event loop serving everyone's clicks.
         body = await asyncio.to_thread(build, report, labels)
         return f"appendix-e-{progress.cycle.year}-{entity.code}", body
+
+    async def _ethics_file(self, grant: Grant) -> tuple[str, bytes]:
+        # Appendix C or F by entity, for an administrator (checked again now: NotAllowed is 404).
+        admin = Person(grant.requester, "", "")
+        labels = EthicsLabels.from_lookup(lambda key: self._renderer.catalogs.raw(grant.lang, key))
+        if grant.kind == "appendix_c":
+            report_c = await self._ethics.appendix_c(admin, grant.lang)
+            build_c = appendix_c_csv if grant.fmt == "csv" else appendix_c_xlsx
+            body = await asyncio.to_thread(build_c, report_c, labels)
+            return f"appendix-c-{report_c.cycle.year}", body
+        report_f = await self._ethics.appendix_f(admin, grant.lang)
+        build_f = appendix_f_csv if grant.fmt == "csv" else appendix_f_xlsx
+        body = await asyncio.to_thread(build_f, report_f, labels)
+        return f"appendix-f-{report_f.cycle.year}", body
 
     async def _org_file(self, grant: Grant, labels: Labels) -> tuple[str, bytes]:
         cycle, lines = await self._rollup.organization(Person(grant.requester, "", ""))

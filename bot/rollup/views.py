@@ -1,5 +1,5 @@
 """Cards for focal points and the Ethics Office: progress, sheets list, certification,
-cascade, the Organization report, Appendix C by entity, administration."""
+cascade, the Organization report, administration (Appendix C and F by entity: ethics_views)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.teams.replies import Notice, Replies, plain, plain_masked
+from bot.teams.replies import Notice, Replies, plain
 from cards.catalog import Catalogs
 from cards.content import Scenario
 from cards.renderer import Card, CardRenderer
-from dialogs.feedback import FeedbackSummary
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
 from dialogs.signin import Sheet
 from storage.records import (
@@ -498,31 +497,6 @@ class RollupViews:
         """How many entities the Secretary-General's report will not count as completed."""
         count = sum(1 for x in lines if x.past_february)
         return self._text(lang, "report.past_february_summary", count=count) if count else ""
-
-    def feedback_summary(self, summary: FeedbackSummary, lang: str) -> Card:
-        """Appendix C ratings and comments aggregated by entity."""
-        data = {
-            "title": self._text(lang, "feedbacksummary.title", cycle=str(summary.cycle.year)),
-            "empty": not summary.entities,
-            "entities": [
-                {
-                    "heading": self._text(
-                        lang,
-                        "feedbacksummary.entity",
-                        entity=plain(line.entity.name),
-                        count=line.forms,
-                        guide=self._catalogs.number(lang, round(line.guide, 1)),
-                        topics=self._catalogs.number(lang, round(line.topics, 1)),
-                    ),
-                    "comments": [
-                        {"text": f"“{plain_masked(c, self._text(lang, 'mask.name'))}”"}
-                        for c in line.comments[:10]
-                    ],
-                }
-                for line in summary.entities
-            ],
-        }
-        return self._renderer.render("feedback_summary", data, lang)
 
     def admin(
         self,

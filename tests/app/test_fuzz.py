@@ -330,6 +330,7 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "admin.head": ("head_entity", "head_upn"),
     "admin.videos": ("video_s3",),
     "admin.personnel": ("personnel_entity", "entity_personnel"),
+    "admin.assessments": (),
 }
 # What a participant (not the leader) may legitimately change in the live session's rows.
 SIGN_IN_VERBS = {"signin", "signin.undo"}

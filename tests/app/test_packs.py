@@ -154,7 +154,12 @@ def test_the_2023_pack_follows_the_leaders_guide() -> None:
         *((f"f{n}", "rating") for n in range(1, 6)),
         ("f6", "text"),
         ("f7", "text"),
+        ("f8", "text"),
     ]
+    # The guide's closing remarks: "if you have any suggestions for how the Dialogues may be
+    # improved for future years, please let me or the Ethics Office know through Appendix F".
+    assert [i.id for i in assessment if i.summary == "comment"] == ["f8"]
+    assert "future" in assessment[7].text.value
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,6 +302,8 @@ def test_form_semantics_must_fit(tmp_path: Path) -> None:
     form[1]["kind"] = "prefilled"  # the old vocabulary
     data["participant_assessment_form"][0]["kind"] = "date"
     data["participant_assessment_form"][5]["prefill"] = "leader"  # Appendix F is anonymous
+    data["participant_assessment_form"][6]["summary"] = "guide"  # F has no averaged place
+    data["participant_assessment_form"][1]["summary"] = "comment"  # a rating is no comment
     _write(tmp_path, "en", data)
     message = _refused(tmp_path)
     assert "leader_feedback_form[1].kind" in message and "must be one of" in message
@@ -310,6 +317,8 @@ def test_form_semantics_must_fit(tmp_path: Path) -> None:
     assert "leader_feedback_form[7].summary" in message and "a comment is" in message
     assert "participant_assessment_form[0].kind" in message
     assert "participant_assessment_form[5].prefill" in message
+    assert "participant_assessment_form[6].summary" in message
+    assert "participant_assessment_form[1].summary" in message
 
 
 def test_translation_cannot_change_form_semantics(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from cards.catalog import Catalogs
 from cards.library import PackLibrary
 from cards.renderer import CardRenderer
 from dialogs.errors import InvalidInput, NotAllowed
-from dialogs.feedback import Prefill, ethics_office_summary, leader_items
+from dialogs.ethics_reads import EthicsOfficeReads
+from dialogs.feedback import Prefill, leader_items
 from dialogs.names import NAME_MASK
 from storage.records import QuestionRecord
 from testing.teams import elements
@@ -143,9 +144,10 @@ async def test_the_server_checks_follow_the_pack(renumbered, start, feedback):
 
 
 async def test_the_ethics_office_summary_follows_the_pack(
-    renumbered, start, signin, dialogue, directory, feedback, leader, persons, admin
+    renumbered, start, signin, dialogue, directory, feedback, assessment, leader, persons, admin
 ):
     packs = PackLibrary({("2023", "en"): renumbered})
+    reads = EthicsOfficeReads(directory, signin, feedback, assessment, packs)
     kenji = persons[1]
     first = await held_session(start, signin, dialogue, leader, [kenji])
     second = await held_session(start, signin, dialogue, leader, persons[2:4])
@@ -153,20 +155,21 @@ async def test_the_ethics_office_summary_follows_the_pack(
         first,
         leader.aad_id,
         renumbered,
-        filled(c7="4", c9="2", c10=f"{kenji.name} spoke well", c13="More time", c15="Not shown"),
+        filled(c7="4", c9="2", c10=f"{kenji.name} spoke well", c13="More time", c15="Shown"),
     )
     await feedback.submit(second, leader.aad_id, renumbered, filled(c7="5", c9="3", c11="Late"))
-    summary = await ethics_office_summary(
-        admin, directory=directory, signin=signin, feedback=feedback, packs=packs
-    )
+    summary = await reads.appendix_c(admin, "en")
     [line] = summary.entities
-    assert (line.entity.code, line.forms, line.guide, line.topics) == ("DESA", 2, 4.5, 2.5)
-    # Comments are the items the pack marks so, the participants' names masked; a date or the
-    # key contributions (no summary place) are never quoted.
-    assert sorted(line.comments) == sorted([f"{NAME_MASK} spoke well", "More time", "Late"]), (
-        line.comments
-    )
+    assert (line.entity.code, line.forms) == ("DESA", 2)
+    # Every item, in the renumbered pack's order and numbered by its place there; what each
+    # figure is follows the item's kind, never its id.
+    assert [f.item.id for f in line.items] == [item.id for item in renumbered.leader_feedback_form]
+    assert [f.number for f in line.items] == list(range(1, 16))
+    figures = {f.item.id: f for f in line.items}
+    assert (figures[new("c7")].average, figures[new("c9")].average) == (4.5, 2.5)
+    assert figures[new("c8")].scenarios == ((1, 2), (2, 0), (3, 2))
+    assert figures[new("c5")].total == 24 and figures[new("c2")].withheld
+    assert figures[new("c10")].texts == (f"{NAME_MASK} spoke well",)
+    assert figures[new("c15")].texts == ("Shown",) and figures[new("c11")].texts == ("Late",)
     with pytest.raises(NotAllowed):
-        await ethics_office_summary(
-            leader, directory=directory, signin=signin, feedback=feedback, packs=packs
-        )
+        await reads.appendix_c(leader, "en")
