@@ -52,6 +52,7 @@ class Settings:
     assessment_open_days: int = 7
     poll_timeout_minutes: int = 120
     poll_sweep_seconds: int = 300
+    job_sweep_seconds: int = 60
     public_base_url: str = ""
     login_url: str = ""
     oauth_scope: str = ""
@@ -137,6 +138,7 @@ class Settings:
             "POLL_TIMEOUT_MINUTES", get("POLL_TIMEOUT_MINUTES"), 5, 1440, problems
         )
         poll_sweep = _parse_int("POLL_SWEEP_SECONDS", get("POLL_SWEEP_SECONDS"), 1, 3600, problems)
+        job_sweep = _parse_int("JOB_SWEEP_SECONDS", get("JOB_SWEEP_SECONDS"), 1, 3600, problems)
         base_url = get("PUBLIC_BASE_URL").rstrip("/")
         if base_url and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base_url):
             problems.append(
@@ -177,6 +179,7 @@ class Settings:
             assessment_open_days=open_days if open_days is not None else 7,
             poll_timeout_minutes=poll_timeout if poll_timeout is not None else 120,
             poll_sweep_seconds=poll_sweep if poll_sweep is not None else 300,
+            job_sweep_seconds=job_sweep if job_sweep is not None else 60,
             public_base_url=base_url or f"http://127.0.0.1:{port or 3978}",
             login_url=login_url,
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),

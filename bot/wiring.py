@@ -15,11 +15,13 @@ from bot.polls.views import PollViews
 from bot.prepare.actions import PrepareActions
 from bot.prepare.views import PrepareViews
 from bot.rollup.actions import RollupActions
+from bot.rollup.deadlines import DeadlineActions
 from bot.rollup.downloads import Downloads
 from bot.rollup.ethics import EthicsReadActions
 from bot.rollup.ethics_views import EthicsViews
 from bot.rollup.views import RollupViews
 from bot.session.actions import DialogueActions
+from bot.session.reminders import ReminderActions
 from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
 from bot.settings import Settings
@@ -36,6 +38,7 @@ from dialogs.assessment import AssessmentService
 from dialogs.directory import Directory
 from dialogs.ethics_reads import EthicsOfficeReads
 from dialogs.feedback import LeaderFeedbackService
+from dialogs.jobs import DEADLINE, PREREADING, DeadlineReminders, Jobs, PreReadingReminders
 from dialogs.leadership import Leadership, SetupRequests
 from dialogs.polls import PollService
 from dialogs.queue import QuestionQueue
@@ -113,7 +116,10 @@ async def wire(
     dialogue = DialogueService(store.sessions, store.questions, library, polls, clock)
     replies = Replies(renderer)
     signin_views = SignInViews(renderer, replies, directory)
-    dialogue_views = DialogueViews(renderer, replies, dialogue, videos=directory.videos)
+    reminders = PreReadingReminders(store.jobs, store.sessions, clock)
+    dialogue_views = DialogueViews(
+        renderer, replies, dialogue, videos=directory.videos, reminders=reminders
+    )
     poll_views = PollViews(renderer, replies, polls)
     updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
     totals = Coalescer(settings.card_update_interval * 2)
@@ -167,6 +173,23 @@ async def wire(
         shared,
     )
     setups = SetupRequests(store.setups, store.sessions, clock)
+    reminder_actions = ReminderActions(
+        signin, dialogue, reminders, dialogue_views, replies, outbound
+    )
+    jobs = Jobs(store.jobs, clock)
+    jobs.handle(PREREADING, reminder_actions.send)
+    deadlines = DeadlineReminders(store.jobs, store.rollup, directory, clock)
+    # Teams knows a bot as "28:" and its app id (the id a personal chat is opened with).
+    deadline_actions = DeadlineActions(
+        deadlines, directory, replies, outbound, f"28:{settings.app_id}"
+    )
+    jobs.handle(DEADLINE, deadline_actions.send)
+
+    async def run_jobs() -> int:
+        # Planning is idempotent and claims are conditional: every instance runs both.
+        await deadlines.plan()
+        return await jobs.sweep()
+
     signin_actions = SignInActions(
         signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies
     )
@@ -184,6 +207,7 @@ async def wire(
             after.post_conclusion_reminder,
         ),
         PollActions(signin, dialogue, polls, dialogue_views, poll_views, shared),
+        reminder_actions,
         after,
         rollup_actions,
         PrepareActions(directory, library, signin, dialogue, PrepareViews(renderer, replies)),
@@ -203,5 +227,6 @@ async def wire(
         sweeps=(
             Sweep("assessment", ASSESSMENT_SWEEP_SECONDS, assessment.close_due),
             Sweep("poll", settings.poll_sweep_seconds, polls.sweep),
+            Sweep("jobs", settings.job_sweep_seconds, run_jobs),
         ),
     )

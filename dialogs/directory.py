@@ -314,6 +314,11 @@ class Directory:
             return point, []  # named again (a retry): the others were told the first time
         return point, await self._contacts_of([f for f in current if f.aad_id not in self._admins])
 
+    async def focal_contacts(self, code: str) -> list[Contact]:
+        """How to reach an entity's focal points (those the bot can reach)."""
+        points = await self.focal_points(code)
+        return await self._contacts_of([f for f in points if f.aad_id not in self._admins])
+
     async def _contacts_of(self, points: list[FocalPoint]) -> list[Contact]:
         """How to reach these focal points: as they last wrote to the bot, else as named."""
         found = []

@@ -104,8 +104,13 @@ class PollService:
         options: Sequence[str],
         ref: str = "",
         multiple: bool = False,
+        closes_at: datetime | None = None,
     ) -> PollRecord:
-        """Open a poll (leader only); opening the same poll again returns the existing one."""
+        """Open a poll (leader only); opening the same poll again returns the existing one.
+
+        `closes_at`: for a poll opened ahead of the session, when it closes by itself (at the
+        latest; the timeout after it opened if that is later).
+        """
         require_leader(session, caller)
         if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise InvalidInput("error.poll_options", low=MIN_OPTIONS, high=MAX_OPTIONS)
@@ -120,6 +125,7 @@ class PollService:
             multiple=multiple,
             ref=ref,
             salt=secrets.token_hex(16),
+            closes_at=closes_at,
         )
         return await self._polls.create(poll, cycle=session.cycle, entity=session.entity)
 
@@ -183,6 +189,8 @@ class PollService:
             if poll is None:
                 await self._polls.unindex(entry.poll_id)
                 continue
+            if poll.status == "open" and not self._expired(poll):
+                continue  # asked ahead of the session: open until its own closing time
             was_open = poll.status != "closed"
             poll = await self._finish_close(poll)
             if was_open:
@@ -254,11 +262,18 @@ class PollService:
 
     async def _expire(self, session: SessionRecord, poll: PollRecord) -> PollRecord:
         """The poll, closed first if it is older than the timeout."""
-        if poll.status == "closed" or self._clock() - poll.created_at < self._timeout:
+        if poll.status == "closed" or not self._expired(poll):
             return poll
         closed = await self._finish_close(poll)
         self._told(session, closed)
         return closed
+
+    def _expired(self, poll: PollRecord) -> bool:
+        """Whether an open poll has outlived its time: the timeout, or its own closing time."""
+        ends = poll.created_at + self._timeout
+        if poll.closes_at is not None:
+            ends = max(ends, poll.closes_at)
+        return self._clock() >= ends
 
     def _told(self, session: SessionRecord, poll: PollRecord) -> None:
         if self._on_close is not None:

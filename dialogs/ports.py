@@ -28,6 +28,7 @@ from storage.records import (
     FeedbackVersion,
     FocalPoint,
     HeadOfEntity,
+    Job,
     OpenPoll,
     Person,
     PollRecord,
@@ -400,6 +401,32 @@ class SetupStore(Protocol):
 
     async def forget_chat(self, conversation_id: str) -> None:
         """Drop every waiting setup card of the chat (none: no error)."""
+        ...
+
+
+@runtime_checkable
+class JobStore(Protocol):
+    """Work due at a time, one row per stable key; claims are single-entity conditional writes."""
+
+    def key_for(self, kind: str, *ids: str) -> str:
+        """The key of the job of this kind about these ids (stable: the same job, the same key)."""
+        ...
+
+    async def schedule(self, job: Job) -> Job:
+        """Insert-only: the job as stored (an existing key's job unchanged, finished or not)."""
+        ...
+
+    async def get(self, key: str) -> Job | None:
+        """One job, or None."""
+        ...
+
+    async def due(self, now: datetime) -> list[Job]:
+        """Every job not finished (done or cancelled) whose due time is at or before `now`,
+        soonest first (running ones included: their lease may have run out)."""
+        ...
+
+    async def save(self, job: Job) -> Job:
+        """Replace under the ETag (else WriteConflict); the job with its new ETag."""
         ...
 
 

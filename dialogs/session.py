@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from cards.content import ContentPack, Scenario
@@ -288,6 +288,29 @@ def _parse_choice(chosen: Any, valid: set[str]) -> list[str]:
     if any(item not in valid for item in items) or len(set(items)) != len(items):
         raise InvalidInput("error.invalid_field", field="scenarios")
     return items
+
+
+# The guide, "Scenario Discussions": "How you choose the scenarios is up to you. You can: Make
+# the decision yourself. Ask participants in advance to let you know which scenarios they would
+# like to discuss ... Agree on the day with participants". So the leader may open the group's
+# choice before the session (in the meeting chat, during sign-in, days ahead) as well as on the
+# day, until the first scenario starts; it is the same anonymous poll, and its result sets the
+# order (`order_from_votes`).
+def require_choice_poll(session: SessionRecord, caller: Person) -> None:
+    """Only the leader opens the scenario choice, and only before the first scenario starts."""
+    require_leader(session, caller)
+    if session.stage == DONE or session.scenario_index >= 0:
+        raise WrongState("error.scenarios_started")
+
+
+def choice_poll_closes_at(session: SessionRecord) -> datetime | None:
+    """When a choice asked ahead closes by itself: at the end of the session's day (UTC).
+
+    Asked in the scenario section itself, it is the ordinary poll, with the ordinary timeout.
+    """
+    if session.stage == SCENARIOS:
+        return None
+    return datetime.combine(session.session_date + timedelta(days=1), time(0, 0), tzinfo=UTC)
 
 
 def require_scenarios(session: SessionRecord) -> None:

@@ -239,6 +239,8 @@ def _to_entity(poll: PollRecord) -> dict[str, Any]:
         entity["Cutoff"] = poll.cutoff
     if poll.results is not None:
         entity["Results"] = json.dumps(poll.results)
+    if poll.closes_at is not None:
+        entity["ClosesAt"] = poll.closes_at
     return entity
 
 
@@ -261,5 +263,6 @@ def _from_entity(entity: TableEntity) -> PollRecord:
         cutoff=entity.get("Cutoff"),
         results=json.loads(results) if results else None,
         voters=int(entity.get("Voters", 0)),
+        closes_at=entity.get("ClosesAt"),
         etag=entity.metadata["etag"],
     )

@@ -109,6 +109,9 @@ class PollRecord:
     cutoff: datetime | None = None  # storage time after which votes no longer count
     results: list[int] | None = None
     voters: int = 0
+    # A poll opened ahead of the session (the scenario choice, asked in advance) stays open
+    # until this time rather than the timeout after it opened.
+    closes_at: datetime | None = None
     etag: str | None = None
 
 
@@ -381,3 +384,44 @@ class OpenPoll:
     cycle: int
     entity: str
     created_at: datetime
+
+
+# A job's life: due until claimed; running while an instance holds its lease (a claim whose
+# lease ran out, its instance having crashed, may be claimed again); done or cancelled for good.
+JOB_DUE = "due"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_CANCELLED = "cancelled"
+# Given up after its last attempt (a message Teams would not take): never run again either.
+JOB_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work due at a time, run once by whichever instance claims it first.
+
+    `payload` holds ids only (a cycle, an entity code, a session id, a date): never a name or
+    free text, so the jobs table tells nothing about a person.
+    """
+
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, str | int]
+    status: str = JOB_DUE
+    lease_until: datetime | None = None
+    attempts: int = 0
+    finished_at: datetime | None = None
+    created_by: str = ""
+    etag: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job is done, cancelled or given up: it never runs again."""
+        return self.status in (JOB_DONE, JOB_CANCELLED, JOB_FAILED)
+
+    def claimable(self, now: datetime) -> bool:
+        """Whether an instance may claim it now: due, or running under a lease that ran out."""
+        if self.finished or self.due_at > now:
+            return False
+        return self.status == JOB_DUE or (self.lease_until is not None and self.lease_until <= now)

@@ -15,6 +15,7 @@ from storage.dedupe import DedupeRepository
 from storage.directory import DirectoryRepository
 from storage.errors import StorageUnavailable
 from storage.feedback import LeaderFeedbackRepository
+from storage.jobs import JobRepository
 from storage.polls import PollRepository
 from storage.questions import QuestionRepository, QueueRepository
 from storage.retention import RetentionRepository
@@ -46,6 +47,7 @@ TABLES = (
     "expected",
     "deliveries",
     "setups",
+    "jobs",
 )
 
 
@@ -95,6 +97,7 @@ class TableStore:
         self.directory = DirectoryRepository(self._tables["directory"], self._tables["audit"])
         self.dedupe = DedupeRepository(self._tables["deliveries"])
         self.setups = SetupRepository(self._tables["setups"])
+        self.jobs = JobRepository(self._tables["jobs"])
         self.rollup = RollupRepository(
             self._tables["entitytotals"],
             self._tables["certifications"],

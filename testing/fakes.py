@@ -44,6 +44,7 @@ from storage.records import (
     FeedbackVersion,
     FocalPoint,
     HeadOfEntity,
+    Job,
     OpenPoll,
     Person,
     PollRecord,
@@ -517,6 +518,7 @@ class FakePollStore:
             created_at=_utc(poll.created_at),
             closed_at=_utc_or_none(poll.closed_at),
             cutoff=_utc_or_none(poll.cutoff),
+            closes_at=_utc_or_none(poll.closes_at),
             etag=self._etag(),
         )
         self._polls.setdefault(poll.session_id, {})[poll.poll_id] = (stored, self._time())
@@ -861,6 +863,54 @@ class FakeSetupStore:
         self._rows.pop(conversation_id, None)
 
 
+class FakeJobStore:
+    """Jobs by key."""
+
+    def __init__(self, outage: Outage, etags: Callable[[], str]) -> None:
+        self._outage = outage
+        self._etag = etags
+        self._rows: dict[str, Job] = {}
+
+    def key_for(self, kind: str, *ids: str) -> str:
+        """The key of the job of this kind about these ids."""
+        return keys.digest("job", kind, *ids)
+
+    async def schedule(self, job: Job) -> Job:
+        """Insert the job; if its key exists, the stored job unchanged."""
+        self._outage.check()
+        if job.key not in self._rows:
+            self._rows[job.key] = self._stored(job)
+        return copy.deepcopy(self._rows[job.key])
+
+    async def get(self, key: str) -> Job | None:
+        """One job, or None."""
+        self._outage.check()
+        return copy.deepcopy(self._rows.get(key))
+
+    async def due(self, now: datetime) -> list[Job]:
+        """Unfinished jobs due at or before `now`, soonest first."""
+        self._outage.check()
+        found = [j for j in self._rows.values() if not j.finished and j.due_at <= now]
+        return [copy.deepcopy(j) for j in sorted(found, key=lambda j: (j.due_at, j.key))]
+
+    async def save(self, job: Job) -> Job:
+        """Replace the job under its ETag."""
+        self._outage.check()
+        _conditional(self._rows.get(job.key), job.etag, "job")
+        self._rows[job.key] = self._stored(job)
+        return copy.deepcopy(self._rows[job.key])
+
+    def _stored(self, job: Job) -> Job:
+        return replace(
+            job,
+            due_at=_utc(job.due_at),
+            lease_until=_utc_or_none(job.lease_until),
+            finished_at=_utc_or_none(job.finished_at),
+            payload=_json(job.payload),
+            etag=self._etag(),
+        )
+
+
 class FakeDedupeStore:
     """Delivered-activity markers: chat -> activity id -> time of the first delivery."""
 
@@ -1116,6 +1166,7 @@ class FakeStore:
         self.directory = FakeDirectoryStore(self.outage, etags)
         self.rollup = FakeRollupStore(self.outage, etags)
         self.setups = FakeSetupStore(self.outage)
+        self.jobs = FakeJobStore(self.outage, etags)
         self.dedupe = FakeDedupeStore(self.outage)
         self.retention = FakeRetentionStore(
             self.outage,

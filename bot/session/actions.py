@@ -17,7 +17,7 @@ from bot.teams.identity import person_of
 from bot.teams.replies import Notice, Replies
 from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.polls import PollService
-from dialogs.session import DialogueService, require_scenarios
+from dialogs.session import DialogueService, choice_poll_closes_at, require_choice_poll
 from dialogs.signin import SignInService
 from storage.records import SessionRecord
 
@@ -129,7 +129,7 @@ class DialogueActions:
 
     async def _choice_poll(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        require_scenarios(session)
+        require_choice_poll(session, act.person)
         pack = self._dialogue.pack(session)
         poll = await self._polls.open(
             session,
@@ -144,6 +144,7 @@ class DialogueActions:
             ],
             ref=CHOICE,
             multiple=True,
+            closes_at=choice_poll_closes_at(session),
         )
         await post_poll(act, self._poll_views, self._polls, session, poll)
         return await self._agenda(session, act, Notice("notice.poll_opened", {}))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
 from cards.content import AgendaSection, ContentPack, Question, Scenario, Text
 from cards.renderer import Card, CardRenderer
 from cards.templating import Markdown
+from dialogs.jobs import PreReadingReminders, ScheduledReminder
 from dialogs.session import DONE, SCENARIOS, DialogueService, Progress
 from storage.records import Person, QuestionRecord, SessionRecord
 
@@ -22,6 +24,7 @@ class DialogueViews:
         replies: Replies,
         dialogue: DialogueService | None,
         videos: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
+        reminders: PreReadingReminders | None = None,
     ) -> None:
         # `dialogue` may be None where only the card builders are used (the card checks).
         self._renderer = renderer
@@ -29,6 +32,7 @@ class DialogueViews:
         self._dialogue = dialogue
         # The scenario videos the Ethics Office set for the cycle (scenario id -> https URL).
         self._videos = videos
+        self._reminders = reminders
 
     @property
     def _service(self) -> DialogueService:
@@ -48,6 +52,10 @@ class DialogueViews:
         """The session plan; the leader's view adds prompts, warnings and the questions."""
         leader = person is not None and session.is_leader(person.aad_id)
         questions = await self._service.questions(session) if leader else []
+        reminder = None
+        if leader and self._reminders is not None and self._reminders.may_schedule(session):
+            scheduled = await self._reminders.of_session(session)
+            reminder = self._reminder_block(session, scheduled, lang)
         return self.agenda_card(
             session,
             self._service.pack(session, lang),
@@ -56,6 +64,7 @@ class DialogueViews:
             leader=leader,
             questions=questions,
             notice=notice,
+            reminder=reminder,
         )
 
     async def shared_agenda(self, session: SessionRecord) -> tuple[str, Card] | None:
@@ -139,8 +148,12 @@ class DialogueViews:
         leader: bool,
         questions: list[QuestionRecord],
         notice: Notice | None = None,
+        reminder: dict[str, Any] | None = None,
     ) -> Card:
-        """The session plan: sections with minutes, the current one's content; leader controls."""
+        """The session plan: sections with minutes, the current one's content; leader controls.
+
+        `reminder`: the leader's pre-session reminder controls, before the session begins.
+        """
         done = session.stage == DONE
         current = next(
             (s for s, t in zip(pack.agenda, progress.sections, strict=True) if t.current), None
@@ -193,6 +206,7 @@ class DialogueViews:
                 [{"text": f"? {plain(q.text)}"} for q in questions] if leader and not done else []
             ),
             "choose": self._scenario_choice(session, pack, lang),
+            "reminder": reminder if leader and not done else None,
             "next_section_label": (
                 self._text(lang, "agenda.next_section", section=following.title.value)
                 if following
@@ -212,7 +226,8 @@ class DialogueViews:
                 "prereading": True,
                 "log_question": not done,
                 "choose": leader and in_scenarios and session.scenario_index < 0,
-                "group_choice": leader and in_scenarios and session.scenario_index < 0,
+                # Asked in advance (before the session) or on the day, until a scenario starts.
+                "group_choice": leader and not done and session.scenario_index < 0,
                 "next_scenario": leader and in_scenarios and more_scenarios,
                 "next_section": leader and following is not None and not done,
                 "conclude": leader and session.stage == "conclusion",
@@ -220,6 +235,41 @@ class DialogueViews:
             },
         }
         return self._renderer.render("agenda", data, lang)
+
+    def reminder_when(self, lang: str, scheduled: ScheduledReminder) -> str:
+        """When a reminder goes, as the leader entered it: date, time and UTC offset."""
+        local = scheduled.local_due
+        offset = local.strftime("%z")
+        return self._text(
+            lang,
+            "reminder.when",
+            date=self._replies.date(lang, local.date()),
+            time=local.strftime("%H:%M"),
+            offset=f"{offset[:3]}:{offset[3:]}",
+        )
+
+    def _reminder_block(
+        self, session: SessionRecord, scheduled: ScheduledReminder | None, lang: str
+    ) -> dict[str, Any]:
+        """The leader's reminder controls: where it stands, and the date and time to send it."""
+        state = scheduled.state if scheduled is not None else "none"
+        if scheduled is not None and state != "cancelled":
+            local = scheduled.local_due
+            day, at = local.date().isoformat(), local.strftime("%H:%M")
+            status = self._text(
+                lang, f"reminder.state_{state}", when=self.reminder_when(lang, scheduled)
+            )
+        else:
+            # The guide's "1-3 days ahead": two days before, in the morning, to start from.
+            day, at = (session.session_date - timedelta(days=2)).isoformat(), "09:00"
+            status = self._text(lang, "reminder.state_none")
+        return {
+            "status": status,
+            "date": day,
+            "time": at,
+            "can_schedule": state in ("none", "scheduled", "cancelled"),
+            "can_cancel": state == "scheduled",
+        }
 
     def _sections(self, pack: ContentPack, progress: Progress, lang: str) -> list[dict[str, str]]:
         """Each section of the plan with its minutes used or planned; the current one stands out."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from dataclasses import replace
@@ -302,3 +303,12 @@ def test_the_guide_content_cards_pass_the_schema_and_the_renderer(renderer: Card
     assert "Participant's pre-reading (Appendix D)" in shown["prereading-en"]
     assert "Lectures préalables des participants" in shown["prereading-fr"]
     assert "Conseils à l'animateur" in shown["help-pack-fr"]
+
+
+def test_no_catalog_key_is_written_twice():
+    # json.load keeps the last of two equal keys silently: a merge could hide a translation.
+    for lang in LANGUAGES:
+        path = ROOT / "cards" / "catalogs" / f"{lang}.json"
+        pairs = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=lambda p: p)
+        keys = [key for key, _ in pairs]
+        assert sorted(k for k in set(keys) if keys.count(k) > 1) == [], lang

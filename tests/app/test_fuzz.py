@@ -282,6 +282,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "scenario.wrap": ("sid", "scenario"),
     "question.log": ("sid", "question_text"),
     "dialogue.conclude": ("sid",),
+    "reminder.schedule": ("sid", "reminder_date", "reminder_time"),
+    "reminder.cancel": ("sid",),
     "poll.view": ("sid", "poll"),
     "poll.vote": ("sid", "poll", "vote"),
     "poll.reveal": ("sid", "poll"),
