@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from dialogs.errors import InvalidInput
 from dialogs.forms import MAX_JOINT_UNITS, MAX_UNIT
 from dialogs.rollup import totals_of, units_of
-from dialogs.signin import units_led_by_others
 from storage.records import JointUnit, Person, SessionRecord
 
 
