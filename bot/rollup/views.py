@@ -108,7 +108,7 @@ class RollupViews:
 
     def _unit_notes(self, unit: UnitLine, lang: str) -> dict[str, str]:
         """A unit row's joint-session note and its split-sessions warning, if any."""
-        notes: dict[str, str] = {}
+        notes = {"note": "", "warning": ""}
         if unit.joint_with:
             key = "progress.joint_with" if unit.sessions else "progress.joint_guest"
             notes["note"] = self._text(
