@@ -6,9 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 
 import aiohttp
+from openpyxl import load_workbook
 
+from dialogs.exports import EntityReport, Labels, UnitRow, appendix_e_xlsx
 from testing.flows import (
     ADMIN,
     FOCAL,
@@ -191,3 +194,23 @@ async def test_split_sessions_with_another_leader_warn_the_leader_and_the_focal_
     progress = card_text(last_card(connector, personal))
     assert "Sessions of this unit had different leaders" in progress
     assert people[0].name in progress and people[9].name in progress
+
+
+def test_the_xlsx_export_adds_the_joint_column_only_for_joint_sessions():
+    def sheet(rows):
+        report = EntityReport(2026, "DESA", "DESA", rows, {}, 0, None, date(2026, 12, 31))
+        workbook = load_workbook(io.BytesIO(appendix_e_xlsx(report, Labels.english())))
+        return list(workbook.active.iter_rows(values_only=True))
+
+    plain = sheet([UnitRow("Front Office", 4, 9, date(2026, 11, 20), "Amina Diallo")])
+    assert len(plain[1]) == 6
+    joint = sheet(
+        [
+            UnitRow("Front Office", 4, 9, date(2026, 11, 20), "Amina Diallo", "Data Team"),
+            UnitRow("Data Team", None, 3, date(2026, 11, 20), "Amina Diallo", "Front Office"),
+        ]
+    )
+    assert joint[1][6] == "JOINT SESSION WITH (PARTICIPANTS ON THE FIRST UNIT'S ROW)"
+    assert joint[2][1:4] == ("Data Team", None, 3) and joint[2][6] == "Front Office"
+    total = next(row for row in joint if row[0] == "TOTAL")
+    assert total[2:4] == (4, 12)
