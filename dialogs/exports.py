@@ -38,13 +38,18 @@ _TITLE, _HEADER, _BODY, _TOTAL, _HEADING, _BLANK = range(6)
 
 @dataclass(frozen=True)
 class UnitRow:
-    """One session held by a unit, section or team."""
+    """One unit, section or team that held sessions.
+
+    `participants` is None for a unit that only joined another unit's joint session: those
+    participants are on the first unit's row, so the TOTAL counts each person once.
+    """
 
     unit: str
-    participants: int
+    participants: int | None
     personnel: int
     session_date: date
     leader: str
+    joint_with: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class Labels:
     personnel: str
     session_date: str
     leader: str
+    joint_with: str
     total: str
     other_agencies: str
     agency: str
@@ -137,6 +143,7 @@ class Labels:
             personnel="TOTAL PERSONNEL IN UNIT/SECTION",
             session_date="DATE OF SESSION",
             leader="DISCUSSION LEADER",
+            joint_with="JOINT SESSION WITH (PARTICIPANTS ON THE FIRST UNIT'S ROW)",
             total="TOTAL",
             other_agencies="Participants from other agencies",
             agency="Agency",
@@ -219,31 +226,38 @@ def organization_xlsx(cycle: int, rows: list[OrgRow], labels: Labels) -> bytes:
 def _appendix_e(report: EntityReport, labels: Labels) -> _Sheet:
     """Lay out the guide's form, then the other-agencies table and the certification facts."""
     units = sorted(report.rows, key=lambda r: (r.session_date, r.unit.casefold(), r.unit, r.leader))
+    # The guide's form has no column for joint sessions ("add rows if needed"): one is added
+    # only when the entity held one, so the usual export stays exactly the form's layout.
+    joint = any(u.joint_with for u in units)
+    header: tuple[_Value, ...] = (
+        labels.number,
+        labels.unit,
+        labels.participants,
+        labels.personnel,
+        labels.session_date,
+        labels.leader,
+    )
     rows: list[tuple[int, tuple[_Value, ...]]] = [
         (_TITLE, (labels.title.format(cycle=report.cycle, entity=report.entity_name),)),
-        (
-            _HEADER,
-            (
-                labels.number,
-                labels.unit,
-                labels.participants,
-                labels.personnel,
-                labels.session_date,
-                labels.leader,
-            ),
-        ),
+        (_HEADER, (*header, labels.joint_with) if joint else header),
     ]
-    rows.extend(
-        (_BODY, (_Ordinal(n), u.unit, u.participants, u.personnel, u.session_date, u.leader))
-        for n, u in enumerate(units, 1)
-    )
+    for n, u in enumerate(units, 1):
+        line: tuple[_Value, ...] = (
+            _Ordinal(n),
+            u.unit,
+            u.participants,
+            u.personnel,
+            u.session_date,
+            u.leader,
+        )
+        rows.append((_BODY, (*line, u.joint_with or None) if joint else line))
     rows.append(
         (
             _TOTAL,
             (
                 labels.total,
                 None,
-                sum(u.participants for u in units),
+                sum(u.participants or 0 for u in units),
                 sum(u.personnel for u in units),
             ),
         )
@@ -266,7 +280,7 @@ def _appendix_e(report: EntityReport, labels: Labels) -> _Sheet:
     if report.confirmed_on is not None:
         facts.append(report.confirmed_on)
     name = labels.sheet.format(cycle=report.cycle, entity=report.entity_code)
-    return _Sheet(name, 6, rows, _stamp(facts, report.deadline))
+    return _Sheet(name, 7 if joint else 6, rows, _stamp(facts, report.deadline))
 
 
 def _whole_entity_facts(
@@ -276,7 +290,7 @@ def _whole_entity_facts(
     personnel: _Value = report.entity_personnel
     coverage: _Value = labels.not_recorded
     if report.entity_personnel:
-        total = sum(u.participants for u in report.rows)
+        total = sum(u.participants or 0 for u in report.rows)
         coverage = _Percent(total / report.entity_personnel)
     else:
         personnel = labels.not_recorded

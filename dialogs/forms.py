@@ -10,6 +10,7 @@ from typing import Any
 
 from dialogs.errors import InvalidInput
 from dialogs.names import strip_invisible, strip_invisible_in_name
+from storage.records import JointUnit, normalized_name
 
 LANGUAGES = ("en", "fr", "es")
 CATEGORIES = ("staff", "non_staff")
@@ -19,6 +20,11 @@ MAX_AGENCY = 80
 MAX_PERSONNEL = 100_000
 # A session date more than a year away is a typo, not a plan.
 DATE_WINDOW = timedelta(days=366)
+# The FAQ: "Where the number is far below 10 colleagues, it might be more beneficial and
+# efficient to have a second (or higher) reporting officer lead the session, thereby having
+# several units hold the session jointly." Five units beside the first reach the recommended
+# 10-25 even from units of two or three; more rows would only make the setup card long.
+MAX_JOINT_UNITS = 5
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class SessionSetup:
     personnel: int
     language: str
     session_date: date
+    # The other units of a joint session, in the order typed (rows left empty are skipped).
+    joint_units: tuple[JointUnit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,37 @@ def parse_setup(data: Mapping[str, Any], entity_codes: set[str], today: date) ->
         session_date = None
     if session_date is None or abs(session_date - today) > DATE_WINDOW:
         raise InvalidInput("error.date", field="date")
-    return SessionSetup(entity, unit, personnel, language, session_date)
+    joint = parse_joint_units(data, first_unit=unit)
+    return SessionSetup(entity, unit, personnel, language, session_date, joint)
+
+
+def parse_joint_units(data: Mapping[str, Any], *, first_unit: str) -> tuple[JointUnit, ...]:
+    """The joint session's other units (`joint_unit_N`, `joint_personnel_N`), each listed once."""
+    seen = {normalized_name(first_unit)}
+    units = []
+    for row in range(1, MAX_JOINT_UNITS + 1):
+        name = clean_text(
+            data.get(f"joint_unit_{row}"), field="joint_unit", max_length=MAX_UNIT, required=False
+        )
+        raw = data.get(f"joint_personnel_{row}")
+        blank = raw is None or (isinstance(raw, str) and not raw.strip())
+        if not name and blank:
+            continue
+        if not name or blank:
+            # Half a row is a mistake, not a choice: each unit counts with its own personnel.
+            raise InvalidInput("error.joint_incomplete", field="joint_unit", row=row)
+        try:
+            personnel = _whole_number(raw, field="joint_personnel", low=1, high=MAX_PERSONNEL)
+        except InvalidInput:
+            raise InvalidInput(
+                "error.joint_number", field="joint_personnel", row=row, low=1, high=MAX_PERSONNEL
+            ) from None
+        # The same unit twice would count its personnel twice in Appendix E's TOTAL.
+        if normalized_name(name) in seen:
+            raise InvalidInput("error.joint_duplicate", field="joint_unit", unit=name)
+        seen.add(normalized_name(name))
+        units.append(JointUnit(name, personnel))
+    return tuple(units)
 
 
 def parse_details(data: Mapping[str, Any], *, prefix: str) -> PersonDetails:

@@ -27,6 +27,7 @@ from storage.records import (
     ExpectedLine,
     Extension,
     HeadOfEntity,
+    JointUnit,
     Person,
     SessionRecord,
     normalized_name,
@@ -42,7 +43,12 @@ _PARALLEL_READS = 16
 
 @dataclass(frozen=True)
 class UnitLine:
-    """One unit that held sessions: a row of Appendix E."""
+    """One unit that held sessions: a row of Appendix E.
+
+    A joint session's participants are on its first unit's row only (`sessions`,
+    `participants`); the other units' rows count it in `joined` and name the units it was held
+    with, so the TOTAL row counts each session and each participant once.
+    """
 
     unit: str
     sessions: int
@@ -50,6 +56,10 @@ class UnitLine:
     personnel: int
     first_date: date
     leaders: tuple[str, ...]
+    joined: int = 0
+    joint_with: tuple[str, ...] = ()
+    # FAQ, split sessions: "In such a case, the manager should lead all the split sessions."
+    several_leaders: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,24 +162,52 @@ def _changed(certification: Certification, totals: Totals) -> bool:
 
 
 def units_of(sessions: Iterable[SessionRecord]) -> list[UnitLine]:
-    """Appendix E rows: sessions grouped by unit (split sessions of one unit form one row)."""
-    groups: dict[str, list[SessionRecord]] = {}
+    """Appendix E rows: sessions grouped by unit (split sessions of one unit form one row).
+
+    Appendix E asks, per unit, for the "TOTAL NUMBER OF DIALOGUE PARTICIPANTS" and the "TOTAL
+    PERSONNEL IN UNIT/SECTION". The sheet of a joint session does not say which unit each
+    participant belongs to, so its participants stay whole on the first unit's row (no unit
+    gets a share the sheet never recorded) and each other unit's row says "joint with"; every
+    unit's personnel counts once per cycle, however many sessions it held or joined.
+    """
+    groups: dict[str, list[tuple[SessionRecord, JointUnit, bool]]] = {}
     for session in sessions:
-        groups.setdefault(normalized_name(session.unit), []).append(session)
-    lines = []
-    for group in groups.values():
-        group.sort(key=lambda s: (s.session_date, s.created_at))
+        for n, part in enumerate(session.all_units):
+            groups.setdefault(normalized_name(part.unit), []).append((session, part, n == 0))
+    lines: list[tuple[tuple[date, str, bool, str], UnitLine]] = []
+    for key, group in groups.items():
+        group.sort(key=lambda g: (g[0].session_date, g[0].created_at))
+        hosted = [s for s, _, first in group if first]
+        partners: dict[str, str] = {}
+        for session, _, _ in group:
+            for other in session.all_units:
+                if normalized_name(other.unit) != key:
+                    partners.setdefault(normalized_name(other.unit), other.unit)
+        first_session, _, first_is_host = group[0]
+        # A unit that joined sits right under the first unit of its first joint session.
+        order = (
+            first_session.session_date,
+            normalized_name(first_session.unit),
+            not first_is_host,
+            key,
+        )
         lines.append(
-            UnitLine(
-                unit=group[0].unit,
-                sessions=len(group),
-                participants=sum(s.participants for s in group),
-                personnel=max(s.personnel for s in group),
-                first_date=group[0].session_date,
-                leaders=tuple(dict.fromkeys(s.leader.name for s in group)),
+            (
+                order,
+                UnitLine(
+                    unit=group[0][1].unit,
+                    sessions=len(hosted),
+                    participants=sum(s.participants for s in hosted),
+                    personnel=max(part.personnel for _, part, _ in group),
+                    first_date=group[0][0].session_date,
+                    leaders=tuple(dict.fromkeys(s.leader.name for s, _, _ in group)),
+                    joined=len(group) - len(hosted),
+                    joint_with=tuple(partners.values()),
+                    several_leaders=len({s.leader.aad_id for s, _, _ in group}) > 1,
+                ),
             )
         )
-    return sorted(lines, key=lambda u: (u.first_date, normalized_name(u.unit)))
+    return [line for _, line in sorted(lines, key=lambda item: item[0])]
 
 
 def totals_of(units: Iterable[UnitLine]) -> Totals:
@@ -351,6 +389,7 @@ class RollupService:
             personnel=totals.personnel,
             units=[
                 {"unit": u.unit, "participants": u.participants, "personnel": u.personnel}
+                | ({"joint_with": list(u.joint_with)} if u.joint_with else {})
                 for u in units
             ],
             certified_by=focal.aad_id,
@@ -474,7 +513,8 @@ class RollupService:
             CascadeLine(s.leader.name, s.unit, s.leader.aad_id in attended)
             for s in sorted(sessions, key=lambda s: (s.session_date, s.unit))
         ]
-        held_units = {normalized_name(s.unit) for s in sessions}
+        # A unit that took part in a joint session held its Dialogue too.
+        held_units = {normalized_name(u.unit) for s in sessions for u in s.all_units}
         held_leaders = {normalized_name(s.leader.name) for s in sessions}
         missing = [
             line

@@ -16,7 +16,7 @@ from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
 from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.records import Person, arranged
+from storage.records import Person, arranged, normalized_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +81,22 @@ def is_final(session: SessionRecord) -> bool:
     return session.frozen or session.status == ENDED
 
 
+def units_led_by_others(session: SessionRecord, others: Iterable[SessionRecord]) -> list[str]:
+    """This session's units that another leader also holds a session of (a split to check).
+
+    The FAQ: "Where the number exceeds 25 colleagues, all of whom report directly to the same
+    manager, the manager should consider splitting the sessions into two (or another
+    number) [...]. In such a case, the manager should lead all the split sessions."
+    """
+    elsewhere = {
+        normalized_name(unit.unit)
+        for other in others
+        if other.session_id != session.session_id and not other.is_leader(session.leader.aad_id)
+        for unit in other.all_units
+    }
+    return [u.unit for u in session.all_units if normalized_name(u.unit) in elsewhere]
+
+
 def size_advice(count: int) -> str | None:
     """The guide's advice on the group's size, as a catalog key, or None when it is fine."""
     if count > RECOMMENDED_MAX:
@@ -124,6 +140,7 @@ class SignInService:
             personnel=setup.personnel,
             language=setup.language,
             session_date=setup.session_date,
+            joint_units=list(setup.joint_units),
             leader=leader,
             conversation_id=chat.conversation_id,
             tenant_id=chat.tenant_id,
@@ -145,6 +162,15 @@ class SignInService:
             raise WrongState("error.session_exists_short") from None
         log.info("session started session=%s entity=%s", stored.session_id, stored.entity)
         return Sheet(stored, [])
+
+    async def split_warning(self, session: SessionRecord) -> list[str]:
+        """The session's units whose other sessions this cycle have another leader.
+
+        A notice for the leader, never a refusal: the FAQ allows "any arrangement" where a
+        unit has no typical manager, so only the leader and the focal point can judge it.
+        """
+        others = await self._sessions.of_entity(session.cycle, session.entity)
+        return units_led_by_others(session, others)
 
     async def active(self, conversation_id: str) -> SessionRecord | None:
         """The chat's active session, if any."""

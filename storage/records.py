@@ -22,6 +22,14 @@ class Person:
 CONCLUDED = "done"
 
 
+@dataclass(frozen=True)
+class JointUnit:
+    """A unit taking part in a session, with its own total personnel (Appendix A)."""
+
+    unit: str
+    personnel: int
+
+
 @dataclass
 class SessionRecord:
     """One Leadership Dialogue session held in one chat."""
@@ -62,7 +70,15 @@ class SessionRecord:
     participants: int = 0
     non_staff: int = 0
     agencies: dict[str, int] = field(default_factory=dict)
+    # A joint session (FAQ: "several units hold the session jointly"): the units beside `unit`,
+    # which stays the first (host) unit; a session stored before has none.
+    joint_units: list[JointUnit] = field(default_factory=list)
     etag: str | None = None
+
+    @property
+    def all_units(self) -> list[JointUnit]:
+        """Every unit holding the session, the first unit first."""
+        return [JointUnit(self.unit, self.personnel), *self.joint_units]
 
     @property
     def concluded(self) -> bool:

@@ -19,7 +19,7 @@ from azure.data.tables.aio import TableClient
 
 from storage import keys
 from storage.errors import ActiveSessionExists, WriteConflict, translated
-from storage.records import Person, SessionRecord
+from storage.records import JointUnit, Person, SessionRecord
 
 _ACTIVE = "active"
 # Pointers remembered per process: ~200 bytes each, far more chats than run in one morning.
@@ -271,6 +271,12 @@ def _to_entity(session: SessionRecord) -> dict[str, Any]:
         "FrozenAt": session.frozen_at,
     }
     entity.update({k: v for k, v in optional.items() if v is not None})
+    if session.joint_units:
+        # Only joint sessions carry the property: a one-unit session is stored as before.
+        entity["JointUnits"] = json.dumps(
+            [{"unit": u.unit, "personnel": u.personnel} for u in session.joint_units],
+            ensure_ascii=False,
+        )
     return entity
 
 
@@ -316,5 +322,8 @@ def _from_entity(entity: TableEntity) -> SessionRecord:
         agenda_card_id=entity.get("AgendaCardId", ""),
         held_at=entity.get("HeldAt"),
         frozen_at=entity.get("FrozenAt"),
+        joint_units=[
+            JointUnit(u["unit"], int(u["personnel"])) for u in _json(entity.get("JointUnits"), [])
+        ],
         etag=entity.metadata["etag"],
     )

@@ -152,7 +152,14 @@ class Downloads:
             entity_code=entity.code,
             entity_name=entity.name,
             rows=[
-                UnitRow(u.unit, u.participants, u.personnel, u.first_date, ", ".join(u.leaders))
+                UnitRow(
+                    u.unit,
+                    u.participants if u.sessions else None,
+                    u.personnel,
+                    u.first_date,
+                    ", ".join(u.leaders),
+                    ", ".join(u.joint_with),
+                )
                 for u in progress.units
             ],
             agencies=progress.agencies,

@@ -11,8 +11,8 @@ from bot.teams.replies import Notice, Replies, plain
 from cards.catalog import Catalogs
 from cards.content import Scenario
 from cards.renderer import Card, CardRenderer
-from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals
-from dialogs.signin import Sheet
+from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals, UnitLine
+from dialogs.signin import Sheet, units_led_by_others
 from storage.records import (
     AuditEntry,
     Certification,
@@ -62,8 +62,10 @@ class RollupViews:
             {
                 "number": f"{n}.",
                 "unit": plain(u.unit),
-                "participants": self._catalogs.number(lang, u.participants),
+                # A unit that only joined a joint session: its participants are on another row.
+                "participants": self._catalogs.number(lang, u.participants) if u.sessions else "—",
                 "personnel": self._catalogs.number(lang, u.personnel),
+                **self._unit_notes(u, lang),
             }
             for n, u in enumerate(progress.units[:MAX_UNITS], start=1)
         ]
@@ -109,6 +111,23 @@ class RollupViews:
             "xlsx_url": xlsx_url,
         }
         return self._renderer.render("progress", data, lang)
+
+    def _unit_notes(self, unit: UnitLine, lang: str) -> dict[str, str]:
+        """A unit row's joint-session note and its split-sessions warning, if any."""
+        notes = {"note": "", "warning": ""}
+        if unit.joint_with:
+            key = "progress.joint_with" if unit.sessions else "progress.joint_guest"
+            notes["note"] = self._text(
+                lang, key, units=", ".join(plain(name) for name in unit.joint_with)
+            )
+        if unit.several_leaders:
+            # FAQ: "the manager should lead all the split sessions" (a check, not a refusal).
+            notes["warning"] = self._text(
+                lang,
+                "progress.split_leaders",
+                leaders=", ".join(plain(name) for name in unit.leaders),
+            )
+        return notes
 
     def _deadline(self, progress: EntityProgress, lang: str) -> str:
         """The deadline with the days left (or past), and whether an extension moved it."""
@@ -203,15 +222,21 @@ class RollupViews:
                 lang,
                 "sessions.line",
                 date=self._catalogs.date(lang, session.session_date),
-                unit=plain(session.unit),
+                # A joint session lists every unit holding it, the first one first.
+                unit=" + ".join(plain(u.unit) for u in session.all_units),
                 leader=plain(session.leader.name),
                 count=session.participants,
             )
             if not session.held:
                 line = f"{line} {self._text(lang, 'sessions.state_open')}"
+            split = units_led_by_others(session, sessions)
+            if split:
+                units = ", ".join(plain(u) for u in split)
+                line = f"{line} {self._text(lang, 'sessions.split_leaders', units=units)}"
             rows.append(
                 {
                     "line": line,
+                    "color": "Warning" if split else "Default",
                     "sid": session.session_id,
                     "entity": session.entity,
                     "cycle": session.cycle,

@@ -128,8 +128,13 @@ class SignInActions:
             posted = await send_card(act.turn_context, agenda)
             if posted is not None and posted.id:
                 session = await self._dialogue.begin(session, posted.id)
+        notice = Notice("notice.started", {})
+        split = await self._signin.split_warning(session)
+        if split:
+            # A notice, not a refusal: only the leader and the focal point can judge the split.
+            notice = Notice("notice.started_split", {"units": ", ".join(split)}, "warning")
         return await self._signin_views.sheet(
-            Sheet(session, sheet.rows), act.person, act.lang, Notice("notice.started", {})
+            Sheet(session, sheet.rows), act.person, act.lang, notice
         )
 
     async def _view(self, act: ActionContext) -> Card:

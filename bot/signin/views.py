@@ -9,7 +9,7 @@ from bot.teams.replies import Notice, Replies, plain
 from cards.catalog import LANGUAGES
 from cards.renderer import Card, CardRenderer
 from dialogs.directory import Directory
-from dialogs.forms import MAX_UNIT
+from dialogs.forms import MAX_JOINT_UNITS, MAX_UNIT
 from dialogs.signin import ENDED, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
 
@@ -70,6 +70,16 @@ class SignInViews:
         """The setup form, with the values the leader typed kept after a refusal."""
         values = values or {}
         personnel = values.get("personnel")
+        joint_rows = [
+            {
+                "n": n,
+                "unit_id": f"joint_unit_{n}",
+                "personnel_id": f"joint_personnel_{n}",
+                "unit": (_text_or_none(values.get(f"joint_unit_{n}")) or "")[:MAX_UNIT] or None,
+                "personnel": _number_or_none(values.get(f"joint_personnel_{n}")),
+            }
+            for n in range(1, MAX_JOINT_UNITS + 1)
+        ]
         data = {
             "error": self._replies.notice_text(lang, notice) if notice else "",
             "entities": [{"code": code, "name": name} for code, name in entities],
@@ -87,6 +97,10 @@ class SignInViews:
                 "language": values.get("language") if values.get("language") in LANGUAGES else lang,
                 "date": _iso_date(values.get("date")) or today.isoformat(),
             },
+            # A joint session (FAQ: "several units hold the session jointly"): the other units'
+            # rows stay folded away unless the leader typed into them before a refusal.
+            "joint_rows": joint_rows,
+            "joint_open": any(r["unit"] or r["personnel"] is not None for r in joint_rows),
         }
         return self._renderer.render("setup", data, lang)
 
@@ -122,6 +136,15 @@ class SignInViews:
                 "entity": plain(entity_name or session.entity),
                 "unit": plain(session.unit),
                 "personnel": self._renderer.catalogs.number(lang, session.personnel),
+                # Appendix A of a joint session: each further unit with its own total personnel.
+                "joint": [
+                    {
+                        "unit": plain(u.unit),
+                        "personnel": self._renderer.catalogs.number(lang, u.personnel),
+                    }
+                    for u in session.joint_units
+                ]
+                or None,
                 # A monitor is a participant too: their name is for the leader's side only.
                 "monitor": (", ".join(plain(m.name) for m in session.monitors) or None)
                 if helper

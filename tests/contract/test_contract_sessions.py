@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from storage import ActiveSessionExists, WriteConflict
-from storage.records import Person
+from storage.records import JointUnit, Person
 
 
 async def test_a_created_session_reads_back_equal_with_its_times_in_utc(repos, build):
@@ -294,3 +294,25 @@ async def test_a_struck_row_is_kept_not_counted_and_restored_as_it_was(repos, bu
     assert len(await repos.attendance.list("s1")) == 1
     await repos.attendance.restore("s1", struck)
     assert await repos.attendance.get("s1", kenji.aad_id) == signed
+
+
+async def test_a_joint_session_keeps_each_unit_with_its_personnel(repos, build):
+    # FAQ: "several units hold the session jointly": each unit keeps its own total personnel.
+    joint = [JointUnit("Population Division", 6), JointUnit("Équipe Côte d'Ivoire", 4)]
+    stored = await repos.sessions.create(build.session(1, joint_units=joint))
+    assert stored.joint_units == joint
+    again = await repos.sessions.get(2026, "DESA", stored.session_id)
+    assert again == stored
+    assert [(u.unit, u.personnel) for u in again.all_units] == [
+        ("Statistics Division", 40),
+        ("Population Division", 6),
+        ("Équipe Côte d'Ivoire", 4),
+    ]
+    saved = await repos.sessions.save(replace(again, participants=7))
+    assert (await repos.sessions.get(2026, "DESA", saved.session_id)).joint_units == joint
+
+
+async def test_a_session_stored_before_joint_sessions_reads_as_one_unit(repos, build):
+    stored = await repos.sessions.create(build.session(1))
+    assert stored.joint_units == []
+    assert [(u.unit, u.personnel) for u in stored.all_units] == [("Statistics Division", 40)]
