@@ -294,3 +294,14 @@ async def test_a_struck_row_is_kept_not_counted_and_restored_as_it_was(repos, bu
     assert len(await repos.attendance.list("s1")) == 1
     await repos.attendance.restore("s1", struck)
     assert await repos.attendance.get("s1", kenji.aad_id) == signed
+
+
+async def test_the_facilitator_reads_back_and_can_be_withdrawn(repos, build):
+    stored = await repos.sessions.create(build.session(1))
+    assert stored.facilitator is None
+    named = await repos.sessions.save(replace(stored, facilitator=build.person(2, "Priya Raman")))
+    again = await repos.sessions.get(2026, "DESA", stored.session_id)
+    assert again == named and again.facilitator == build.person(2, "Priya Raman")
+    withdrawn = await repos.sessions.save(replace(named, facilitator=None))
+    assert (await repos.sessions.get(2026, "DESA", stored.session_id)) == withdrawn
+    assert withdrawn.facilitator is None
