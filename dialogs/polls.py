@@ -126,7 +126,7 @@ class PollService:
     async def open_adhoc(
         self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
     ) -> PollRecord:
-        """The leader's (or facilitator's) own poll: a question and 2 to 10 options, one per line."""
+        """The leader's or facilitator's own poll: a question, 2 to 10 options a line each."""
         require_director(session, caller)
         question = clean_text(
             data.get("poll_question"), field="poll_question", max_length=MAX_QUESTION, required=True

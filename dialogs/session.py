@@ -153,7 +153,7 @@ class DialogueService:
     async def choose_scenarios(
         self, session: SessionRecord, caller: Person, chosen: Sequence[str] | str | Any
     ) -> SessionRecord:
-        """Set the order of the scenarios picked (at least the guide's minimum; leader or facilitator)."""
+        """Set the order of the scenarios picked (the guide's minimum; leader or facilitator)."""
         require_director(session, caller)
         pack = self.pack(session)
         order = _parse_choice(chosen, {s.id for s in pack.scenarios})

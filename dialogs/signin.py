@@ -353,7 +353,7 @@ class SignInService:
         return await self.sheet(updated)
 
     async def _drop_facilitator(self, session: SessionRecord, aad_id: str) -> SessionRecord:
-        """A facilitator taken off the sheet is no longer a participant, so no longer facilitates."""
+        """A facilitator taken off the sheet is no participant now, so facilitates no more."""
         if not aad_id or not session.is_facilitator(aad_id):
             return session
         return await self._change(
