@@ -11,7 +11,7 @@ from cards.catalog import Catalogs
 from cards.content import ContentPack
 from cards.renderer import Card, CardRenderer
 from dialogs.assessment import Results
-from dialogs.feedback import Prefill
+from dialogs.feedback import Prefill, leader_items
 from storage.records import FeedbackVersion, QueuedQuestion, SessionRecord
 
 # Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
@@ -77,6 +77,14 @@ class AfterViews:
     ) -> Card:
         """Appendix C with the bot's prefill, the last version, or what the leader just typed."""
         values: dict[str, Any] = dict(prefill.values)
+        if prefill.facilitator:
+            for item_id in leader_items(pack.leader_feedback_form):
+                values[item_id] = self._text(
+                    lang,
+                    "feedback.leader_and_facilitator",
+                    leader=values.get(item_id, ""),
+                    facilitator=prefill.facilitator,
+                )
         if latest is not None:
             values.update(latest.answers)
         if entered:
