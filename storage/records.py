@@ -206,6 +206,8 @@ class QueuedQuestion:
     reply: str = ""
     answered_by: str = ""
     answered_at: datetime | None = None
+    # When the leader shared the answer with the team in the meeting chat (once).
+    shared_at: datetime | None = None
     etag: str | None = None
 
 

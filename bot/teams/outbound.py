@@ -11,7 +11,12 @@ from typing import Any, TypeVar
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.bot_adapter import BotAdapter
-from botbuilder.schema import ChannelAccount, ConversationParameters
+from botbuilder.schema import (
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 log = logging.getLogger(__name__)
@@ -112,6 +117,41 @@ class Outbound:
             return False
         if not delivered:
             log.warning("personal message not delivered")
+        return delivered
+
+    async def to_chat(
+        self,
+        *,
+        service_url: str,
+        tenant_id: str,
+        bot_id: str,
+        conversation_id: str,
+        card: dict[str, Any],
+    ) -> bool:
+        """Post a card in a group (meeting) chat the bot is in, through its stored reference."""
+        reference = ConversationReference(
+            channel_id="msteams",
+            service_url=service_url,
+            conversation=ConversationAccount(
+                id=conversation_id, tenant_id=tenant_id, is_group=True
+            ),
+            bot=ChannelAccount(id=bot_id),
+        )
+        delivered = False
+
+        async def post(turn_context: TurnContext) -> None:
+            nonlocal delivered
+            message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            await with_retries(lambda: turn_context.send_activity(message))
+            delivered = True
+
+        try:
+            await self._adapter.continue_conversation(reference, post, self._app_id)
+        except (HttpOperationError, ClientRequestError) as error:
+            log.warning("chat message not delivered: %s", type(error).__name__)
+            return False
+        if not delivered:
+            log.warning("chat message not delivered")
         return delivered
 
     async def broadcast(self, messages: AsyncIterator[PersonalMessage]) -> int:
