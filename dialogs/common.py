@@ -68,6 +68,31 @@ def require_leader(session: SessionRecord, caller: Person) -> None:
         raise NotAllowed("error.leader_only")
 
 
+# The FAQ ("Can I ask someone from my team to facilitate the session?"): "Although managers
+# are required to lead the sessions, they can delegate the task of facilitating the session
+# e.g. directing the PowerPoint presentation, reading from the slides, asking for volunteers
+# to read etc., to one of the participants. However, the manager must direct the session and
+# cannot delegate certain tasks, such as (i) sharing a personal story during the "Opening
+# Activity" or (ii) responding to questions."
+# So the facilitator moves the agenda, starts the scenarios and runs the polls (the
+# presentation); the leader alone closes or reopens sign-in, concludes, answers and forwards
+# questions, submits Appendix C, names monitors and the facilitator, and ends the session.
+def is_director(session: SessionRecord, aad_id: str) -> bool:
+    """Whether this person runs the session's plan: its leader, or the facilitator they named."""
+    return session.is_leader(aad_id) or session.is_facilitator(aad_id)
+
+
+def require_director(session: SessionRecord, caller: Person) -> None:
+    """Only the leader or the facilitator the leader named may go on (the plan, the polls)."""
+    if not is_director(session, caller.aad_id):
+        raise NotAllowed("error.director_only")
+
+
+def directors(session: SessionRecord) -> list[Person]:
+    """Who sees the leader's view of the plan, scenario and poll cards."""
+    return [session.leader, *([session.facilitator] if session.facilitator else [])]
+
+
 class Expiring(Generic[T]):
     """A value read from storage and kept a few seconds; callers meanwhile share one read."""
 

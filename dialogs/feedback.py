@@ -31,6 +31,10 @@ class Prefill:
 
     values: dict[str, Any]
     scenario_numbers: list[int]
+    # Appendix C item 2, "Discussion leader": the guide has it filled in "by session
+    # leader/facilitator"; a session the leader delegated facilitating in names both. The form
+    # shows the facilitator beside the leader in the items the pack marks `prefill: leader`.
+    facilitator: str = ""
 
 
 class LeaderFeedbackService:
@@ -65,7 +69,8 @@ class LeaderFeedbackService:
         values = {
             item.id: known[item.prefill] for item in pack.leader_feedback_form if item.prefill
         }
-        return Prefill(values, sorted(discussed))
+        facilitator = session.facilitator.name if session.facilitator else ""
+        return Prefill(values, sorted(discussed), facilitator)
 
     async def latest(self, session: SessionRecord) -> FeedbackVersion | None:
         """The newest version, if the leader submitted one."""

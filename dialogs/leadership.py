@@ -125,7 +125,11 @@ class Leadership:
             self._sessions,
             session,
             lambda s: replace(
-                s, leader=leader, monitors=[m for m in s.monitors if m.aad_id != leader.aad_id]
+                s,
+                leader=leader,
+                monitors=[m for m in s.monitors if m.aad_id != leader.aad_id],
+                # The leader directs the session: they are not also its facilitator.
+                facilitator=None if s.is_facilitator(leader.aad_id) else s.facilitator,
             ),
         )
         if previous.aad_id != leader.aad_id:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs.common import change, require_leader
+from dialogs.common import change, is_director, require_director
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.ports import PollStore, SessionStore
@@ -106,12 +106,12 @@ class PollService:
         multiple: bool = False,
         closes_at: datetime | None = None,
     ) -> PollRecord:
-        """Open a poll (leader only); opening the same poll again returns the existing one.
+        """Open a poll (leader or facilitator); opening the same poll again returns it.
 
         `closes_at`: for a poll opened ahead of the session, when it closes by itself (at the
         latest; the timeout after it opened if that is later).
         """
-        require_leader(session, caller)
+        require_director(session, caller)
         if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise InvalidInput("error.poll_options", low=MIN_OPTIONS, high=MAX_OPTIONS)
         identity = ref or normalized_name(question) + "\x1f" + "\x1f".join(options)
@@ -132,8 +132,8 @@ class PollService:
     async def open_adhoc(
         self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
     ) -> PollRecord:
-        """The leader's own poll: a question and 2 to 10 options, one per line."""
-        require_leader(session, caller)
+        """The leader's or facilitator's own poll: a question, 2 to 10 options a line each."""
+        require_director(session, caller)
         question = clean_text(
             data.get("poll_question"), field="poll_question", max_length=MAX_QUESTION, required=True
         )
@@ -209,10 +209,18 @@ class PollService:
     async def vote(
         self, poll: PollRecord, voter: Person, choice: Any, session: SessionRecord
     ) -> VoteResult:
-        """Store or change the voter's choice while the poll is open; the leader may not vote."""
+        """Store or change the voter's choice while the poll is open; who runs it may not vote."""
         if session.is_leader(voter.aad_id):
             # The leader runs the poll; their vote would sway the quieter colleagues it is for.
             raise WrongState("error.leader_votes")
+        if is_director(session, voter.aad_id):
+            # The facilitator is a participant, but while facilitating runs the poll as the
+            # leader does. The guide's "Your role as the session facilitator": "your role is not
+            # to lecture or to provide answers but to guide the learning experience in a way
+            # that allows your team to arrive at important understandings on their own". And
+            # whoever decides when a poll closes must not also hold one of its votes: closing it
+            # at exactly MIN_VOTERS, they would read the other two votes from the tally.
+            raise WrongState("error.facilitator_votes")
         if poll.status != "open" or not poll.salt:
             raise WrongState("error.poll_closed")
         choices = _parse_choices(choice, len(poll.options), poll.multiple)
@@ -247,7 +255,7 @@ class PollService:
         return _count([choices for choices, _ in votes], len(poll.options))
 
     async def reveal(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
-        """Show the results to everyone (leader only): the poll closes first.
+        """Show the results to everyone (leader or facilitator): the poll closes first.
 
         Results shown while votes still arrive would change with each vote, and two looks
         would tell how the person who voted between them voted.
@@ -256,8 +264,8 @@ class PollService:
         return await self._change(closed, lambda p: replace(p, revealed=True))
 
     async def close(self, poll: PollRecord, caller: Person, session: SessionRecord) -> PollRecord:
-        """Close the poll (leader only): final results stored, the salt and the votes deleted."""
-        require_leader(session, caller)
+        """Close the poll (leader or facilitator): final results stored, salt and votes deleted."""
+        require_director(session, caller)
         return await self._finish_close(poll)
 
     async def _expire(self, session: SessionRecord, poll: PollRecord) -> PollRecord:

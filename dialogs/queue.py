@@ -105,6 +105,59 @@ class QuestionQueue:
                 continue
         raise NotSaved("error.busy")
 
+    # The FAQ ("What if I cannot answer all the questions raised during the session?"): "For
+    # matters that you continue to struggle with, document the question(s) and consult with the
+    # Ethics Office. After your consultation, you can go back to your staff and share helpful
+    # information." The leader shares an answer with the session's meeting chat, once.
+    async def share(
+        self, caller: Person, cycle: Any, key: Any
+    ) -> tuple[QueuedQuestion, SessionRecord, bool]:
+        """Claim an answered question for sharing with the team (its session's leader only).
+
+        Returns the item, its session, and whether this call claimed it (False: shared before).
+        The claim is a conditional write, so a double click or a retried invoke shares once; the
+        caller posts it and, should that fail, hands it back with `unshare`.
+        """
+        if isinstance(cycle, str) and cycle.isdecimal() and len(cycle) <= 6:
+            cycle = int(cycle)
+        if not isinstance(cycle, int) or isinstance(cycle, bool) or not isinstance(key, str):
+            raise InvalidInput("error.unknown_question", field="question")
+        if len(key) > 100:
+            raise InvalidInput("error.unknown_question", field="question")
+        for _ in range(5):
+            item = await self._queue.get(cycle, key)
+            if item is None:
+                raise InvalidInput("error.unknown_question", field="question")
+            session = await self._signin.by_keys(
+                {"cycle": item.cycle, "entity": item.entity, "sid": item.session_id}
+            )
+            # Checked before anything of the item is shown: a refusal says only that.
+            require_leader(session, caller)
+            if item.status != "answered":
+                raise InvalidInput("error.unknown_question", field="question")
+            if item.shared_at is not None:
+                return item, session, False
+            try:
+                claimed = await self._queue.save(replace(item, shared_at=self._clock()))
+            except WriteConflict:
+                continue
+            log.info("answer shared session=%s", session.session_id)
+            return claimed, session, True
+        raise NotSaved("error.busy")
+
+    async def unshare(self, item: QueuedQuestion) -> QueuedQuestion:
+        """Hand back a claim whose message did not reach the meeting chat, so it can be retried."""
+        current = item
+        for _ in range(5):
+            try:
+                return await self._queue.save(replace(current, shared_at=None))
+            except WriteConflict:
+                fresh = await self._queue.get(item.cycle, item.key)
+                if fresh is None or fresh.shared_at != item.shared_at:
+                    return fresh or item
+                current = fresh
+        raise NotSaved("error.busy")
+
     def _require_admin(self, caller: Person) -> None:
         if not self.is_admin(caller):
             raise NotAllowed("error.admin_only")

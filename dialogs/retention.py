@@ -120,8 +120,12 @@ class SessionPlan:
 
     @property
     def named(self) -> bool:
-        """Whether the session row still names its leader or monitors."""
-        return self.session.leader != _NOBODY or bool(self.session.monitors)
+        """Whether the session row still names its leader, monitors or facilitator."""
+        return (
+            self.session.leader != _NOBODY
+            or bool(self.session.monitors)
+            or self.session.facilitator is not None
+        )
 
 
 @dataclass
@@ -363,7 +367,7 @@ class Purge:
 
         await change(
             session,
-            lambda s: replace(s, leader=_NOBODY, monitors=[]),
+            lambda s: replace(s, leader=_NOBODY, monitors=[], facilitator=None),
             self._sessions.save,
             reload,
             NoSession("error.no_session"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from cards.content import ContentPack, Scenario
 from cards.library import PackLibrary
-from dialogs.common import change_session, require_leader
+from dialogs.common import change_session, require_director, require_leader
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.polls import PollService
@@ -48,7 +48,7 @@ class Progress:
 
 
 class DialogueService:
-    """Moves the session through the guide's plan; only the leader moves it."""
+    """Moves the session through the guide's plan; the leader moves it, or their facilitator."""
 
     def __init__(
         self,
@@ -121,8 +121,8 @@ class DialogueService:
         )
 
     async def next_section(self, session: SessionRecord, caller: Person) -> SessionRecord:
-        """Close the current section and open the next (leader only)."""
-        require_leader(session, caller)
+        """Close the current section and open the next (leader or facilitator)."""
+        require_director(session, caller)
         pack = self.pack(session)
         ids = [s.id for s in pack.agenda]
         if session.stage not in ids or session.stage == ids[-1]:
@@ -153,8 +153,8 @@ class DialogueService:
     async def choose_scenarios(
         self, session: SessionRecord, caller: Person, chosen: Sequence[str] | str | Any
     ) -> SessionRecord:
-        """Set the order of the scenarios the leader picked (at least the guide's minimum)."""
-        require_leader(session, caller)
+        """Set the order of the scenarios picked (the guide's minimum; leader or facilitator)."""
+        require_director(session, caller)
         pack = self.pack(session)
         order = _parse_choice(chosen, {s.id for s in pack.scenarios})
         minimum = min(pack.minimum_scenarios, len(pack.scenarios))
@@ -166,7 +166,7 @@ class DialogueService:
         self, session: SessionRecord, caller: Person, counts: Mapping[str, int]
     ) -> SessionRecord:
         """The group's choice: scenarios by votes, most first; ties in the guide's order."""
-        require_leader(session, caller)
+        require_director(session, caller)
         pack = self.pack(session)
         order = [
             s.id for s in sorted(pack.scenarios, key=lambda s: (-counts.get(s.id, 0), s.number))
@@ -183,8 +183,8 @@ class DialogueService:
         )
 
     async def next_scenario(self, session: SessionRecord, caller: Person) -> SessionRecord:
-        """Start the next scenario in the chosen order (leader only)."""
-        require_leader(session, caller)
+        """Start the next scenario in the chosen order (leader or facilitator)."""
+        require_director(session, caller)
         require_scenarios(session)
         if not session.scenario_order:
             raise WrongState("error.choose_first")
@@ -205,8 +205,8 @@ class DialogueService:
     async def wrap_up(
         self, session: SessionRecord, caller: Person, scenario_id: Any
     ) -> SessionRecord:
-        """Show the current scenario's key messages and stop its clock (leader only)."""
-        require_leader(session, caller)
+        """Show the current scenario's key messages and stop its clock (leader or facilitator)."""
+        require_director(session, caller)
         scenario = self.current_scenario(session)
         if scenario is None or scenario.id != scenario_id:
             raise WrongState("error.not_current_scenario")
@@ -217,6 +217,7 @@ class DialogueService:
 
     async def conclude(self, session: SessionRecord, caller: Person) -> SessionRecord:
         """End the Dialogue (leader only): held, sign-in closed, the sheet frozen."""
+        # The manager "must direct the session" (FAQ): concluding it is not delegated.
         require_leader(session, caller)
         if session.stage != "conclusion":
             raise WrongState("error.not_conclusion")
@@ -297,8 +298,8 @@ def _parse_choice(chosen: Any, valid: set[str]) -> list[str]:
 # day, until the first scenario starts; it is the same anonymous poll, and its result sets the
 # order (`order_from_votes`).
 def require_choice_poll(session: SessionRecord, caller: Person) -> None:
-    """Only the leader opens the scenario choice, and only before the first scenario starts."""
-    require_leader(session, caller)
+    """The leader (or the facilitator) opens the scenario choice, before the first scenario."""
+    require_director(session, caller)
     if session.stage == DONE or session.scenario_index >= 0:
         raise WrongState("error.scenarios_started")
 

@@ -32,6 +32,8 @@ SIGNIN_CLOSED = "signin_closed"
 ENDED = "ended"
 # What a focal point's "add a person" did.
 ADDED, RESTORED, LISTED = "added", "restored", "listed"
+# The facilitator choice that withdraws the facilitator (no sheet key looks like it).
+NO_FACILITATOR = "withdraw"
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,7 @@ class SignInService:
         row = sheet.find(person.aad_id)
         if row is not None:
             await self._attendance.remove(session.session_id, row.key)
+            session = await self._drop_facilitator(session, person.aad_id)
         return await self.sheet(session)
 
     async def add_named(
@@ -301,7 +304,9 @@ class SignInService:
         sheet = await self.sheet(session)
         if not isinstance(key, str) or key not in {r.key for r in sheet.attendees}:
             raise InvalidInput("error.unknown_entry", field="remove")
+        removed = next(r for r in sheet.attendees if r.key == key)
         await self._attendance.remove(session.session_id, key)
+        session = await self._drop_facilitator(session, removed.aad_id)
         return await self.sheet(session)
 
     async def import_roster(
@@ -353,6 +358,33 @@ class SignInService:
         monitor = Person(row.aad_id, row.mri, row.name)
         updated = await self._change(session, lambda s: replace(s, monitors=[monitor]))
         return await self.sheet(updated)
+
+    async def name_facilitator(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:
+        """Name a signed-in participant to facilitate (leader only), or withdraw the facilitator.
+
+        One facilitator at a time; naming another replaces them. The leader, who must direct
+        the session, cannot be their own facilitator (the leader is never on the sheet).
+        """
+        self._require_leader(session, caller)
+        self._require_unfrozen(session)
+        if key == NO_FACILITATOR:
+            updated = await self._change(session, lambda s: replace(s, facilitator=None))
+            return await self.sheet(updated)
+        sheet = await self.sheet(session)
+        row = next((r for r in sheet.attendees if r.key == key and r.aad_id), None)
+        if row is None or session.is_leader(row.aad_id):
+            raise InvalidInput("error.unknown_entry", field="facilitator")
+        facilitator = Person(row.aad_id, row.mri, row.name)
+        updated = await self._change(session, lambda s: replace(s, facilitator=facilitator))
+        return await self.sheet(updated)
+
+    async def _drop_facilitator(self, session: SessionRecord, aad_id: str) -> SessionRecord:
+        """A facilitator taken off the sheet is no participant now, so facilitates no more."""
+        if not aad_id or not session.is_facilitator(aad_id):
+            return session
+        return await self._change(
+            session, lambda s: replace(s, facilitator=None) if s.is_facilitator(aad_id) else s
+        )
 
     async def close(self, session: SessionRecord, caller: Person) -> Sheet:
         """Close sign-in (leader only); the sheet is then Appendix A as submitted."""

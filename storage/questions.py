@@ -131,6 +131,8 @@ def _queued_entity(item: QueuedQuestion) -> dict[str, Any]:
     }
     if item.answered_at is not None:
         entity["AnsweredAt"] = item.answered_at
+    if item.shared_at is not None:
+        entity["SharedAt"] = item.shared_at
     return entity
 
 
@@ -152,5 +154,6 @@ def _queued(e: TableEntity) -> QueuedQuestion:
         reply=e.get("Reply", ""),
         answered_by=e.get("AnsweredBy", ""),
         answered_at=e.get("AnsweredAt"),
+        shared_at=e.get("SharedAt"),
         etag=e.metadata["etag"],
     )

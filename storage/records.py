@@ -50,6 +50,8 @@ class SessionRecord:
     created_at: datetime
     status: str = "signin"
     monitors: list[Person] = field(default_factory=list)
+    # A participant the leader named to facilitate (the FAQ lets the leader delegate it).
+    facilitator: Person | None = None
     closed_at: datetime | None = None
     ended_at: datetime | None = None
     # The Dialogue itself: its content pack, where the agenda stands, which scenarios run.
@@ -103,6 +105,10 @@ class SessionRecord:
     def is_monitor(self, aad_id: str) -> bool:
         """Whether this Entra object id was named monitor by the leader."""
         return any(m.aad_id == aad_id for m in self.monitors)
+
+    def is_facilitator(self, aad_id: str) -> bool:
+        """Whether this Entra object id was named facilitator by the leader."""
+        return self.facilitator is not None and bool(aad_id) and self.facilitator.aad_id == aad_id
 
 
 @dataclass
@@ -220,6 +226,8 @@ class QueuedQuestion:
     reply: str = ""
     answered_by: str = ""
     answered_at: datetime | None = None
+    # When the leader shared the answer with the team in the meeting chat (once).
+    shared_at: datetime | None = None
     etag: str | None = None
 
 

@@ -245,6 +245,9 @@ def _to_entity(session: SessionRecord) -> dict[str, Any]:
         "CardId": session.card_id,
         "Status": session.status,
         "Monitors": json.dumps([_person_to_json(m) for m in session.monitors]),
+        "Facilitator": json.dumps(_person_to_json(session.facilitator))
+        if session.facilitator
+        else "",
         "CreatedAt": session.created_at,
     }
     entity.update(
@@ -287,6 +290,11 @@ def _json(value: str | None, empty: Any) -> Any:
     return json.loads(value)
 
 
+def _facilitator(value: str | None) -> Person | None:
+    """The facilitator stored with the session; sessions stored before it had none."""
+    return _person_from_json(json.loads(value)) if value else None
+
+
 def _from_entity(entity: TableEntity) -> SessionRecord:
     return SessionRecord(
         session_id=entity["RowKey"],
@@ -305,6 +313,7 @@ def _from_entity(entity: TableEntity) -> SessionRecord:
         created_at=entity["CreatedAt"],
         status=entity["Status"],
         monitors=[_person_from_json(m) for m in _json(entity.get("Monitors"), [])],
+        facilitator=_facilitator(entity.get("Facilitator")),
         closed_at=entity.get("ClosedAt"),
         ended_at=entity.get("EndedAt"),
         pack=entity.get("Pack", ""),

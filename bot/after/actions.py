@@ -80,6 +80,7 @@ class AfterActions:
             "assess.remind": self._remind,
             "questions.forward": self._forward,
             "queue.answer": self._answer,
+            "queue.share": self._share,
         }
 
     async def refusal(self, act: ActionContext, notice: Notice) -> Card | None:
@@ -92,6 +93,9 @@ class AfterActions:
             if not self._directory.is_admin(act.person):
                 return None
             return await self._queue_card(act.person, act.lang, notice)
+        if act.verb == "queue.share":
+            return None  # the reason alone: the reply card is re-sent only once allowed
+
         session = await self._signin.by_keys(act.data)
         if act.verb == "feedback.submit" and session.is_leader(act.person.aad_id):
             return await self._feedback_card(session, act.lang, entered=act.data, notice=notice)
@@ -278,6 +282,28 @@ class AfterActions:
             act.lang,
             Notice(key, {"leader": item.leader_name}, "good" if delivered else "warning"),
         )
+
+    async def _share(self, act: ActionContext) -> Card:
+        """The leader shares the Ethics Office's answer with the session's meeting chat."""
+        item, session, claimed = await self._queue.share(
+            act.person, act.data.get("cycle"), act.data.get("key")
+        )
+        if not claimed:
+            return self._views.reply(item, act.lang, Notice("notice.reply_already_shared", {}))
+        delivered = await self._outbound.to_chat(
+            service_url=session.service_url,
+            tenant_id=session.tenant_id,
+            bot_id=session.bot_id,
+            conversation_id=session.conversation_id,
+            card=self._views.shared_answer(item, session.language),
+        )
+        if not delivered:
+            # Not posted: the claim goes back, and the button stays for another try.
+            item = await self._queue.unshare(item)
+            return self._views.reply(
+                item, act.lang, Notice("notice.reply_not_shared", {}, "warning")
+            )
+        return self._views.reply(item, act.lang, Notice("notice.reply_shared", {}, "good"))
 
     # Commands --------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from cards.catalog import Catalogs
 from cards.content import ContentPack
 from cards.renderer import Card, CardRenderer
 from dialogs.assessment import Results
-from dialogs.feedback import Prefill
+from dialogs.feedback import Prefill, leader_items
 from storage.records import FeedbackVersion, QueuedQuestion, SessionRecord
 
 # Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
@@ -77,6 +77,14 @@ class AfterViews:
     ) -> Card:
         """Appendix C with the bot's prefill, the last version, or what the leader just typed."""
         values: dict[str, Any] = dict(prefill.values)
+        if prefill.facilitator:
+            for item_id in leader_items(pack.leader_feedback_form):
+                values[item_id] = self._text(
+                    lang,
+                    "feedback.leader_and_facilitator",
+                    leader=values.get(item_id, ""),
+                    facilitator=prefill.facilitator,
+                )
         if latest is not None:
             values.update(latest.answers)
         if entered:
@@ -309,14 +317,30 @@ class AfterViews:
         }
         return self._renderer.render("queue", data, lang)
 
-    def reply(self, item: QueuedQuestion, lang: str) -> Card:
-        """The Ethics Office's answer, for the leader's personal chat."""
+    def reply(self, item: QueuedQuestion, lang: str, notice: Notice | None = None) -> Card:
+        """The Ethics Office's answer, in the leader's personal chat; they may share it."""
+        data = {
+            "facts": {"date": self._catalogs.date(lang, date.fromisoformat(item.session_date))},
+            "question": plain_masked(item.text, self._text(lang, "mask.name")),
+            "answer": plain(item.reply),
+            "notice": self._replies.banner(lang, notice),
+            "share": {"cycle": item.cycle, "key": item.key} if item.shared_at is None else None,
+            "shared": self._text(
+                lang, "reply.shared", date=self._catalogs.date(lang, item.shared_at.date())
+            )
+            if item.shared_at is not None
+            else "",
+        }
+        return self._renderer.render("question_reply", data, lang)
+
+    def shared_answer(self, item: QueuedQuestion, lang: str) -> Card:
+        """The question and the answer as the meeting chat sees them (names masked as queued)."""
         data = {
             "facts": {"date": self._catalogs.date(lang, date.fromisoformat(item.session_date))},
             "question": plain_masked(item.text, self._text(lang, "mask.name")),
             "answer": plain(item.reply),
         }
-        return self._renderer.render("question_reply", data, lang)
+        return self._renderer.render("shared_answer", data, lang)
 
     def reminder(self, session: SessionRecord, lang: str) -> Card:
         """A personal reminder to assess the facilitator."""

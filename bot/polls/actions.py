@@ -9,6 +9,7 @@ from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
 from bot.teams.context import ActionContext, Card, Command, Handler, send_card
 from bot.teams.replies import Notice
+from dialogs.common import is_director
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.polls import PollService
 from dialogs.session import DialogueService
@@ -81,8 +82,8 @@ class PollActions:
     async def _view(self, act: ActionContext) -> Card:
         session, poll = await self._poll(act)
         notice = None
-        if not session.is_leader(act.person.aad_id) and not act.automatic:
-            notice = Notice("error.leader_only", {}, "attention")
+        if not is_director(session, act.person.aad_id) and not act.automatic:
+            notice = Notice("error.director_only", {}, "attention")
         return await self._card(session, poll, act, notice)
 
     async def _vote(self, act: ActionContext) -> Card:

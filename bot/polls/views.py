@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
 from cards.renderer import Card, CardRenderer
+from dialogs.common import directors, is_director
 from dialogs.polls import PollService, Tally, VoteResult
 from storage.records import Person, PollRecord, SessionRecord
 
@@ -32,7 +33,8 @@ class PollViews:
 
         `vote`: the person's vote just stored, with the tally it was counted in.
         """
-        leader = person is not None and session.is_leader(person.aad_id)
+        # The facilitator runs the poll as the leader does: the leader's view, and no vote.
+        leader = person is not None and is_director(session, person.aad_id)
         my_vote: list[int] | None
         if vote is not None:
             my_vote, tally = vote.choices, vote.tally
@@ -106,7 +108,9 @@ class PollViews:
         data = {
             "sid": session.session_id,
             "poll_id": poll.poll_id,
-            "refresh": [session.leader.mri] if not personal and session.leader.mri else None,
+            "refresh": [p.mri for p in directors(session) if p.mri] or None
+            if not personal
+            else None,
             "question": plain(poll.question),
             "notice": self._replies.banner(lang, notice),
             "can_vote": can_vote,

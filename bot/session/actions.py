@@ -15,6 +15,7 @@ from bot.signin.actions import active_session
 from bot.teams.context import IN_MEETING, ActionContext, Card, Command, Handler, send_card
 from bot.teams.identity import person_of
 from bot.teams.replies import Notice, Replies
+from dialogs.common import is_director
 from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.polls import PollService
 from dialogs.session import DialogueService, choice_poll_closes_at, require_choice_poll
@@ -96,8 +97,8 @@ class DialogueActions:
     async def _agenda_view(self, act: ActionContext) -> Card:
         session = await self._session(act)
         notice = None
-        if not session.is_leader(act.person.aad_id) and not act.automatic:
-            notice = Notice("error.leader_only", {}, "attention")
+        if not is_director(session, act.person.aad_id) and not act.automatic:
+            notice = Notice("error.director_only", {}, "attention")
         return await self._agenda(session, act, notice)
 
     async def _prereading(self, act: ActionContext) -> Card:
@@ -186,8 +187,8 @@ class DialogueActions:
     async def _scenario_view(self, act: ActionContext) -> Card:
         session = await self._session(act)
         notice = None
-        if not session.is_leader(act.person.aad_id) and not act.automatic:
-            notice = Notice("error.leader_only", {}, "attention")
+        if not is_director(session, act.person.aad_id) and not act.automatic:
+            notice = Notice("error.director_only", {}, "attention")
         card = await self._dialogue_views.scenario(
             session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
         )

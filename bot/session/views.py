@@ -10,6 +10,7 @@ from bot.teams.replies import Notice, Replies, plain
 from cards.content import AgendaSection, ContentPack, Question, Scenario, Text
 from cards.renderer import Card, CardRenderer
 from cards.templating import Markdown
+from dialogs.common import directors, is_director
 from dialogs.jobs import PreReadingReminders, ScheduledReminder
 from dialogs.session import DONE, SCENARIOS, DialogueService, Progress
 from storage.records import Person, QuestionRecord, SessionRecord
@@ -49,10 +50,17 @@ class DialogueViews:
         person: Person | None = None,
         notice: Notice | None = None,
     ) -> Card:
-        """The session plan; the leader's view adds prompts, warnings and the questions."""
+        """The session plan; the leader's view adds prompts, warnings and the questions.
+
+        The facilitator gets the leader's view without what stays with the leader: the logged
+        questions (answering them is not delegated), the conclusion and the after-session forms.
+        """
+        director = person is not None and is_director(session, person.aad_id)
         leader = person is not None and session.is_leader(person.aad_id)
+        facilitator = director and not leader
         questions = await self._service.questions(session) if leader else []
         reminder = None
+        # The pre-session reminder is the leader's to schedule (the guide's "1-3 days ahead").
         if leader and self._reminders is not None and self._reminders.may_schedule(session):
             scheduled = await self._reminders.of_session(session)
             reminder = self._reminder_block(session, scheduled, lang)
@@ -61,7 +69,8 @@ class DialogueViews:
             self._service.pack(session, lang),
             self._service.progress(session),
             lang,
-            leader=leader,
+            leader=director,
+            facilitator=facilitator,
             questions=questions,
             notice=notice,
             reminder=reminder,
@@ -97,7 +106,7 @@ class DialogueViews:
             session,
             scenario,
             lang,
-            leader=person is not None and session.is_leader(person.aad_id),
+            leader=person is not None and is_director(session, person.aad_id),
             seconds=seconds,
             notice=notice,
             # The cycle's link first: the guide says "Play the video on this link" without one.
@@ -148,13 +157,18 @@ class DialogueViews:
         leader: bool,
         questions: list[QuestionRecord],
         notice: Notice | None = None,
+        facilitator: bool = False,
         reminder: dict[str, Any] | None = None,
     ) -> Card:
         """The session plan: sections with minutes, the current one's content; leader controls.
 
+        `leader`: the leader's view (the leader's, or the facilitator's when `facilitator`).
         `reminder`: the leader's pre-session reminder controls, before the session begins.
         """
         done = session.stage == DONE
+        # What the FAQ keeps with the manager, who "must direct the session": the conclusion,
+        # the questions, Appendix C. The facilitator is a participant: they may assess.
+        directs = leader and not facilitator
         current = next(
             (s for s, t in zip(pack.agenda, progress.sections, strict=True) if t.current), None
         )
@@ -170,14 +184,15 @@ class DialogueViews:
             "entity": session.entity,
             "after_note": done,
             "after": {
-                "assess": done and not leader,
-                "feedback": done and leader,
-                "results": done and leader,
-                "remind": done and leader,
-                "forward": done and leader and bool(questions),
+                "assess": done and not directs,
+                "feedback": done and directs,
+                "results": done and directs,
+                "remind": done and directs,
+                "forward": done and directs and bool(questions),
             },
             "stage": session.stage,
-            "refresh": [session.leader.mri] if not leader and session.leader.mri else None,
+            "refresh": _refresh(session) if not leader else None,
+            "facilitator_note": facilitator and not done,
             "topic": self._pack_text(lang, pack.title),
             "notice": self._replies.banner(lang, notice),
             "sections": self._sections(pack, progress, lang),
@@ -230,7 +245,7 @@ class DialogueViews:
                 "group_choice": leader and not done and session.scenario_index < 0,
                 "next_scenario": leader and in_scenarios and more_scenarios,
                 "next_section": leader and following is not None and not done,
-                "conclude": leader and session.stage == "conclusion",
+                "conclude": directs and session.stage == "conclusion",
                 "leader_view": not leader and not done,
             },
         }
@@ -407,7 +422,7 @@ class DialogueViews:
         data = {
             "sid": session.session_id,
             "scenario_id": scenario.id,
-            "refresh": [session.leader.mri] if not leader and session.leader.mri else None,
+            "refresh": _refresh(session) if not leader else None,
             "title": self._text(
                 lang, "scenario.title", number=scenario.number, title=plain(scenario.title.value)
             ),
@@ -500,6 +515,11 @@ class DialogueViews:
 
     def _items(self, lang: str, texts: Iterable[Text], bullet: str = "•") -> list[dict[str, str]]:
         return [{"text": f"{bullet} {self._pack_text(lang, t)}"} for t in texts]
+
+
+def _refresh(session: SessionRecord) -> list[str] | None:
+    """Who Teams asks for their own view of a shared card: the leader and the facilitator."""
+    return [p.mri for p in directors(session) if p.mri] or None
 
 
 def _shown_texts(scenario: Scenario, leader: bool, wrapped: bool) -> list[Text]:

@@ -74,6 +74,7 @@ class SignInActions:
             "attendance.import": self._import,
             "attendance.confirm_hints": self._confirm_hints,
             "session.monitor": self._monitor,
+            "session.facilitator": self._facilitator,
             "signin.close": self._close,
             "signin.reopen": self._reopen,
         }
@@ -201,6 +202,24 @@ class SignInActions:
         self._shared.sheet(sheet.session)
         name = sheet.session.monitors[0].name if sheet.session.monitors else ""
         notice = Notice("notice.monitor", {"name": name})
+        return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
+
+    async def _facilitator(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        # The sheet's one chooser (`monitor_key`) names the monitor or the facilitator; the
+        # withdraw button carries `facilitator_key`.
+        key = act.data.get("facilitator_key", act.data.get("monitor_key"))
+        sheet = await self._signin.name_facilitator(session, act.person, key)
+        self._shared.sheet(sheet.session)
+        # The plan, scenario and poll cards now ask Teams for the facilitator's view too.
+        self._shared.agenda(sheet.session)
+        self._shared.scenario(sheet.session)
+        named = sheet.session.facilitator
+        notice = (
+            Notice("notice.facilitator", {"name": named.name})
+            if named
+            else Notice("notice.facilitator_withdrawn", {})
+        )
         return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _close(self, act: ActionContext) -> Card:

@@ -10,7 +10,7 @@ from cards.catalog import LANGUAGES
 from cards.renderer import Card, CardRenderer
 from dialogs.directory import Directory
 from dialogs.forms import MAX_JOINT_UNITS, MAX_UNIT
-from dialogs.signin import ENDED, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
+from dialogs.signin import ENDED, NO_FACILITATOR, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
 
 PARTICIPANT = "participant"
@@ -149,6 +149,10 @@ class SignInViews:
                 "monitor": (", ".join(plain(m.name) for m in session.monitors) or None)
                 if helper
                 else None,
+                # So is the facilitator: everyone hears them, but the sheet names them only here.
+                "facilitator": plain(session.facilitator.name)
+                if helper and session.facilitator
+                else None,
             },
             "count": sheet.count,
             "open": is_open,
@@ -175,6 +179,10 @@ class SignInViews:
             "monitor_choices": [{"title": r.name, "value": r.key} for r in attendees if r.aad_id]
             if leader
             else None,
+            # One chooser names the monitor or the facilitator: a sheet of 150 still fits in
+            # one Teams message. Withdrawing the facilitator is its own button.
+            "facilitator_named": leader and session.facilitator is not None,
+            "no_facilitator": NO_FACILITATOR,
             "hints": (
                 {"count": len(hints), "names": ", ".join(plain(h.name) for h in hints[:10])}
                 if leader and is_open and hints

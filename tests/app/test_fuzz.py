@@ -268,6 +268,7 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "attendance.import": ("sid",),
     "attendance.confirm_hints": ("sid",),
     "session.monitor": ("sid", "monitor_key"),
+    "session.facilitator": ("sid", "monitor_key", "facilitator_key"),
     "signin.close": ("sid",),
     "signin.reopen": ("sid",),
     "agenda.view": ("sid",),
@@ -298,6 +299,7 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "assess.remind": ("cycle", "entity", "sid"),
     "questions.forward": ("cycle", "entity", "sid"),
     "queue.answer": ("field", "cycle", "key", "reply_0"),
+    "queue.share": ("cycle", "key"),
     "focal.progress": ("entity",),
     "focal.sessions": ("entity",),
     "focal.sheet": ("entity", "cycle", "sid"),
@@ -343,6 +345,19 @@ COUNT_FIELDS = {"Participants", "NonStaff", "Agencies"}
 GUARDED_TABLES = ("sessions", "attendance", "polls")
 # The entity's focal point may end a session of the entity, or name its leader from the sheet.
 FOCAL_SESSION_VERBS = ("focal.reassign", "focal.end")
+# What the facilitator the leader named may do, as the leader does: the plan and the polls.
+DIRECTOR_VERBS = {
+    "agenda.next",
+    "scenarios.choose",
+    "scenarios.poll",
+    "scenarios.from_poll",
+    "scenario.next",
+    "scenario.wrap",
+    "poll.open_pack",
+    "poll.open_adhoc",
+    "poll.close",
+    "poll.reveal",
+}
 # Verbs that name a session by its keys (cycle, entity, sid): they get the held session's.
 HELD_VERBS = {
     verb
@@ -847,6 +862,7 @@ def key_values(live: Live) -> dict[str, list[Any]]:
         "add_name": ["Ana Costa", SPLIT_EMOJI, "  ana   COSTA ", *people, ODATA, "A" * 101],
         "remove_key": [*sheet_keys, "n" + "0" * 32, ODATA],
         "monitor_key": [*sheet_keys, "n" + "0" * 32, ODATA],
+        "facilitator_key": [*sheet_keys, "withdraw", "n" + "0" * 32, ODATA],
         "fix_remove_key": [*held_sheet, *sheet_keys, "n" + "0" * 32, ODATA],
         "fix_name": ["Ana Costa", SPLIT_EMOJI, "  ana   COSTA ", *people, ODATA, "A" * 101, ""],
         "fix_upn": ["", live.held_participants[0].member()["userPrincipalName"], "no-at-sign"],
@@ -990,11 +1006,21 @@ def monitors(rows: Rows) -> dict[str, set[str]]:
     }
 
 
+def facilitators(rows: Rows) -> dict[str, str]:
+    """Session id -> the Entra id of its facilitator, as stored."""
+    return {
+        row["RowKey"]: json.loads(row["Facilitator"])["aad"]
+        for row in rows["sessions"].values()
+        if row.get("Facilitator")
+    }
+
+
 def forged_changes(actor: Actor, verb: Any, before: Rows, after: Rows) -> list[str]:
     """Changes a non-leader's action made to sessions, attendance or polls it may not make."""
     signing = isinstance(verb, str) and verb in SIGN_IN_VERBS
     correcting = actor.role == "focal point" and isinstance(verb, str) and verb in CORRECTION_VERBS
     monitoring = {sid for sid, ids in monitors(before).items() if actor.user.aad_id in ids}
+    facilitating = {sid for sid, aad in facilitators(before).items() if aad == actor.user.aad_id}
     problems = []
     for name, keys in diff(before, after).items():
         if name not in GUARDED_TABLES:
@@ -1006,10 +1032,16 @@ def forged_changes(actor: Actor, verb: Any, before: Rows, after: Rows) -> list[s
                 continue  # the entity's focal point corrects a final sheet, audited
             if (signing or correcting) and name == "sessions":
                 old, new = before[name].get(key, {}), after[name].get(key, {})
-                if {p for p in old.keys() | new.keys() if old.get(p) != new.get(p)} <= COUNT_FIELDS:
+                changed = {p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}
+                if changed <= COUNT_FIELDS:
                     continue
+                if key[1] in facilitating and changed <= COUNT_FIELDS | {"Facilitator"}:
+                    continue  # a facilitator who signs out no longer facilitates
             if verb == "attendance.add" and name == "attendance" and key[0] in monitoring:
                 continue  # a monitor adds names to their session's sheet
+            session_of = key[1] if name == "sessions" else key[0]
+            if verb in DIRECTOR_VERBS and name != "attendance" and session_of in facilitating:
+                continue  # the facilitator moves the plan and runs the polls
             if verb in FOCAL_SESSION_VERBS and actor.role == "focal point" and name == "sessions":
                 continue  # the entity's focal point ends its session (or names its leader)
             problems.append(f"{name} {key}")

@@ -311,3 +311,18 @@ async def test_deleting_a_polls_votes_takes_all_of_them_past_one_batch(repos, bu
     assert await repos.polls.get_vote("p1", "k007") is None
     assert await repos.polls.delete_votes("p1") == 0  # again (a retried close): nothing left
     assert [c for c, _ in await repos.polls.votes("p2")] == [[1]]  # another poll's are kept
+
+
+async def test_a_shared_answer_keeps_its_time_and_can_be_unshared(repos, build):
+    await repos.queue.add(queued("s1-q1", 2026, build.t0))
+    read = await repos.queue.get(2026, "s1-q1")
+    assert read.shared_at is None
+    at = build.t0 + timedelta(days=3)
+    shared = await repos.queue.save(replace(read, status="answered", reply="Yes.", shared_at=at))
+    again = await repos.queue.get(2026, "s1-q1")
+    assert again == shared and again.shared_at == at
+    with pytest.raises(WriteConflict):
+        await repos.queue.save(replace(read, shared_at=at))
+    unshared = await repos.queue.save(replace(again, shared_at=None))
+    assert unshared.shared_at is None
+    assert (await repos.queue.get(2026, "s1-q1")).shared_at is None

@@ -316,3 +316,14 @@ async def test_a_session_stored_before_joint_sessions_reads_as_one_unit(repos, b
     stored = await repos.sessions.create(build.session(1))
     assert stored.joint_units == []
     assert [(u.unit, u.personnel) for u in stored.all_units] == [("Statistics Division", 40)]
+
+
+async def test_the_facilitator_reads_back_and_can_be_withdrawn(repos, build):
+    stored = await repos.sessions.create(build.session(1))
+    assert stored.facilitator is None
+    named = await repos.sessions.save(replace(stored, facilitator=build.person(2, "Priya Raman")))
+    again = await repos.sessions.get(2026, "DESA", stored.session_id)
+    assert again == named and again.facilitator == build.person(2, "Priya Raman")
+    withdrawn = await repos.sessions.save(replace(named, facilitator=None))
+    assert (await repos.sessions.get(2026, "DESA", stored.session_id)) == withdrawn
+    assert withdrawn.facilitator is None

@@ -317,3 +317,22 @@ async def test_a_plan_changes_nothing_until_it_is_run(store, purge, directory, c
     assert plan.counts()["setups"] == 1
     assert repr([vars(fake) for fake in vars(store).values()]) == before
     assert (await store.sessions.get(2026, "DESA", session.session_id)).leader == session.leader
+
+
+async def test_the_facilitator_named_on_the_session_goes_with_the_leader(
+    store, purge, directory, clock
+):
+    leader, room = someone(0), [someone(n) for n in range(2, 5)]
+    facilitator = room[0]
+    session = await held(store, 1, attendees=room, leader=leader)
+    session = await store.sessions.save(replace(session, facilitator=facilitator))
+    await certify(store)
+    await next_cycle(store)
+    clock.now = LATER
+
+    plan = await purge.plan(2026)
+    assert plan.counts()["sessions"] == 1
+    await purge.run(plan)
+    assert everything_named(store, leader, facilitator) == []
+    kept = await store.sessions.get(2026, "DESA", session.session_id)
+    assert kept.facilitator is None and kept.participants == 3
