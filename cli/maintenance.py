@@ -55,6 +55,7 @@ def purge_of(store: TableStore, clock: Callable[[], datetime]) -> Purge:
         rollup=store.rollup,
         directory=store.directory,
         retention=store.retention,
+        jobs=store.jobs,
         clock=clock,
     )
 

@@ -429,6 +429,14 @@ class JobStore(Protocol):
         """Replace under the ETag (else WriteConflict); the job with its new ETag."""
         ...
 
+    async def of_cycle(self, cycle: int) -> list[Job]:
+        """Every job, finished or not, about this cycle (its payload's `cycle`)."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Delete one job; a job already gone is no error."""
+        ...
+
 
 @runtime_checkable
 class RollupStore(Protocol):

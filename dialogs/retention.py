@@ -39,6 +39,7 @@ from dialogs.ports import (
     DirectoryStore,
     EthicsQueueStore,
     FeedbackStore,
+    JobStore,
     PollStore,
     RetentionStore,
     RollupStore,
@@ -70,6 +71,7 @@ DELETED = (
     ("chats", "chat pointers to the cycle's sessions"),
     ("deliveries", "delivered-activity markers"),
     ("setups", "setup requests (who typed start) not used in the cycle"),
+    ("jobs", "the cycle's scheduled reminders (ids, and who scheduled a leader's reminder)"),
     ("expected", "expected units and their leaders"),
 )
 ANONYMISED = (
@@ -144,6 +146,7 @@ class Plan:
     queue: list[QueuedQuestion] = field(default_factory=list)
     markers: int = 0
     setups: int = 0
+    jobs: list[str] = field(default_factory=list)  # keys of the cycle's jobs
     unanswered: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -158,6 +161,7 @@ class Plan:
             "chats": sum(s.holds_chat for s in sessions),
             "deliveries": self.markers,
             "setups": self.setups,
+            "jobs": len(self.jobs),
             "expected": sum(self.expected.values()),
             "sessions": sum(s.named for s in sessions),
             "leaderfeedback": sum(len(s.feedback) for s in sessions),
@@ -186,6 +190,7 @@ class Purge:
         rollup: RollupStore,
         directory: DirectoryStore,
         retention: RetentionStore,
+        jobs: JobStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         packs: PackLibrary | None = None,
     ) -> None:
@@ -200,6 +205,7 @@ class Purge:
         self._rollup = rollup
         self._directory = directory
         self._retention = retention
+        self._jobs = jobs
         self._clock = clock
 
     async def plan(self, cycle: int, *, force_uncertified: bool = False) -> Plan:
@@ -236,6 +242,8 @@ class Purge:
         # Markers and setup requests hold no session: the cut-off alone says which go.
         plan.markers = await self._retention.markers_before(plan.markers_before)
         plan.setups = await self._retention.setups_before(plan.setups_before)
+        # The cycle's reminders have all been sent or missed: none is of use once it is over.
+        plan.jobs = [job.key for job in await self._jobs.of_cycle(cycle)]
         return plan
 
     async def _plan_session(self, session: SessionRecord) -> SessionPlan:
@@ -315,6 +323,7 @@ class Purge:
         )
         await self._retention.delete_markers_before(plan.markers_before)
         await self._retention.delete_setups_before(plan.setups_before)
+        await _bounded(self._jobs.delete(key) for key in plan.jobs)
         await _bounded(
             self._rollup.replace_expected(plan.cycle, code, []) for code in plan.expected
         )

@@ -83,6 +83,18 @@ class JobRepository:
         assert stored is not None
         return stored
 
+    @translated
+    async def of_cycle(self, cycle: int) -> list[Job]:
+        """Every job about this cycle; the payload is JSON, so the cycle is read here."""
+        found = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": _PARTITION})
+        jobs = [_from_entity(e) async for e in found]
+        return [j for j in jobs if j.payload.get("cycle") == cycle]
+
+    @translated
+    async def delete(self, key: str) -> None:
+        """Delete one job (gone already: nothing to do)."""
+        await self._table.delete_entity(_PARTITION, key)
+
 
 def _to_entity(job: Job) -> dict[str, Any]:
     entity: dict[str, Any] = {

@@ -900,6 +900,16 @@ class FakeJobStore:
         self._rows[job.key] = self._stored(job)
         return copy.deepcopy(self._rows[job.key])
 
+    async def of_cycle(self, cycle: int) -> list[Job]:
+        """Every job about this cycle."""
+        self._outage.check()
+        return [copy.deepcopy(j) for j in self._rows.values() if j.payload.get("cycle") == cycle]
+
+    async def delete(self, key: str) -> None:
+        """Delete one job (gone already: nothing to do)."""
+        self._outage.check()
+        self._rows.pop(key, None)
+
     def _stored(self, job: Job) -> Job:
         return replace(
             job,

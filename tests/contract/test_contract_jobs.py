@@ -98,3 +98,16 @@ async def test_a_claim_is_a_conditional_write_only_one_of_two_wins(repos, build)
     assert await jobs.due(lease + timedelta(days=1)) == []
     with pytest.raises(ValueError):
         await jobs.save(replace(finished, etag=None))
+
+
+async def test_a_cycles_jobs_are_listed_finished_or_not_and_deleted_one_by_one(repos, build):
+    jobs = repos.jobs
+    await jobs.schedule(_job(build, "a"))
+    finished = await jobs.schedule(_job(build, "b", minutes=5))
+    await jobs.save(replace(finished, status=JOB_DONE, finished_at=build.t0))
+    await jobs.schedule(_job(build, "next", payload={"cycle": 2027, "entity": "DESA"}))
+    assert sorted(j.key for j in await jobs.of_cycle(2026)) == ["a", "b"]
+    await jobs.delete("a")
+    await jobs.delete("a")  # gone already: nothing to do
+    assert [j.key for j in await jobs.of_cycle(2026)] == ["b"]
+    assert [j.key for j in await jobs.of_cycle(2027)] == ["next"]

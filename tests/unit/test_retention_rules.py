@@ -14,6 +14,7 @@ from dialogs.retention import Plan, Purge, Refused
 from storage.records import (
     Certification,
     ExpectedLine,
+    Job,
     Person,
     PollRecord,
     QueuedQuestion,
@@ -336,3 +337,32 @@ async def test_the_facilitator_named_on_the_session_goes_with_the_leader(
     assert everything_named(store, leader, facilitator) == []
     kept = await store.sessions.get(2026, "DESA", session.session_id)
     assert kept.facilitator is None and kept.participants == 3
+
+
+async def test_the_cycles_jobs_go_with_it_and_the_next_cycles_stay(store, purge, directory, clock):
+    leader = someone(1)
+    session = await held(store, 1, attendees=[someone(2)])
+    await certify(store)
+    past = Job(
+        key=store.jobs.key_for("prereading", session.session_id),
+        kind="prereading",
+        due_at=HELD - timedelta(days=2),
+        payload={"cycle": 2026, "entity": session.entity, "session": session.session_id},
+        created_by=leader.aad_id,
+    )
+    coming = Job(
+        key=store.jobs.key_for("deadline", "2027", "DESA", "30"),
+        kind="deadline",
+        due_at=END_OF_2026 + timedelta(days=300),
+        payload={"cycle": 2027, "entity": "DESA", "days": 30},
+    )
+    await store.jobs.schedule(past)
+    await store.jobs.schedule(coming)
+    await next_cycle(store)
+    clock.now = LATER
+    plan = await purge.plan(2026)
+    assert plan.counts()["jobs"] == 1
+    await purge.run(plan)
+    # The reminder of the purged cycle, with the Entra id of who scheduled it, is gone.
+    assert await store.jobs.get(past.key) is None
+    assert await store.jobs.get(coming.key) is not None
