@@ -34,7 +34,7 @@ async def test_no_card_shows_counts_while_people_vote_and_the_close_shows_them_f
     for card, mine in ((first, "Yes"), (second, "No")):
         text = card_text(card)
         assert not COUNTS.search(text), text
-        assert "Results appear for everyone when the leader closes the poll" in text
+        assert "Results appear for everyone once the poll is closed" in text
         # The voter's own choice is on their card, and only theirs.
         assert f"Your answer: {mine}" in text
 

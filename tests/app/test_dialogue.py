@@ -269,14 +269,14 @@ async def test_forged_polls_and_options_are_refused(bot, connector, people):
     _, card = await bot.execute(
         people[3], chat, poll_id, "poll.view", {"sid": sid, "poll": poll}, trigger="automatic"
     )
-    assert "Results appear for everyone when the leader closes the poll" in card_text(card)
+    assert "Results appear for everyone once the poll is closed" in card_text(card)
     _, card = await bot.execute(
         people[3], chat, poll_id, "poll.vote", {"sid": sid, "poll": poll, "vote": "0,2"}
     )
     assert "Your answer: Scenario 1: Omar's Instagram activities" in card_text(card)
     # One vote: its count would be this person's answer, so none is shown (from 3 voters).
     assert "(100%)" not in card_text(card)
-    assert "Results appear for everyone when the leader closes the poll" in card_text(card)
+    assert "Results appear for everyone once the poll is closed" in card_text(card)
 
 
 async def test_a_french_participant_sees_french_in_an_english_session(bot, connector, people):
