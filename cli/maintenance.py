@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.settings import SettingsError, TableSettings, assessment_min_answers
+from cards.library import PackLibrary
+from cards.packs import load_all
 from dialogs import retention
 from dialogs.assessment import AssessmentService
 from dialogs.errors import DialogueError
@@ -56,6 +58,7 @@ def purge_of(store: TableStore, clock: Callable[[], datetime]) -> Purge:
         directory=store.directory,
         retention=store.retention,
         jobs=store.jobs,
+        packs=PackLibrary(load_all()),
         clock=clock,
     )
 

@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from cards.library import PackLibrary
-from cards.packs import load_all
 from dialogs.common import change
 from dialogs.errors import NoSession
 from dialogs.feedback import leader_items
@@ -191,11 +190,11 @@ class Purge:
         directory: DirectoryStore,
         retention: RetentionStore,
         jobs: JobStore,
+        packs: PackLibrary,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        packs: PackLibrary | None = None,
     ) -> None:
         # Which Appendix C answers hold the leader's name is the content pack's to say.
-        self._packs = PackLibrary(load_all()) if packs is None else packs
+        self._packs = packs
         self._sessions = sessions
         self._attendance = attendance
         self._polls = polls
