@@ -275,6 +275,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "agenda.next": ("sid", "stage"),
     "agenda.prereading": ("sid",),
     "prepare.view": ("sid",),
+    "meeting.close_signin": ("sid", "cycle", "entity"),
+    "meeting.conclude": ("sid", "cycle", "entity"),
     "scenarios.choose": ("sid", "scenarios"),
     "scenarios.poll": ("sid",),
     "scenarios.from_poll": ("sid", "poll"),
@@ -362,7 +364,7 @@ DIRECTOR_VERBS = {
 HELD_VERBS = {
     verb
     for verb in VERB_KEYS
-    if verb.startswith(("feedback.", "assess.", "questions.", "focal.sheet"))
+    if verb.startswith(("feedback.", "assess.", "questions.", "focal.sheet", "meeting."))
     or verb in FOCAL_SESSION_VERBS
 }
 DROP = object()
