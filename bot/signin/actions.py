@@ -299,9 +299,22 @@ class SignInActions:
 
     # Meeting events --------------------------------------------------------------------------
 
-    async def joined(self, conversation_id: str, people: list[Person]) -> None:
-        """People who joined the meeting become hints on the sheet the leader can confirm."""
-        if await self._signin.record_join(conversation_id, people):
+    async def joined(
+        self, conversation_id: str, people: list[Person], turn_context: TurnContext | None = None
+    ) -> None:
+        """People who joined the meeting become hints on the sheet the leader can confirm.
+
+        Where Teams' participant API says a person is in the meeting, their hint says so.
+        """
+        meetings = self._meetings
+
+        async def in_meeting(person: Person) -> bool:
+            if meetings is None or turn_context is None:
+                return False
+            found = await meetings.participant(turn_context, person.aad_id)
+            return found is not None and found.in_meeting
+
+        if await self._signin.record_join(conversation_id, people, in_meeting):
             session = await self._signin.active(conversation_id)
             if session is not None:
                 self._shared.sheet(session)

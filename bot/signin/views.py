@@ -232,7 +232,7 @@ class SignInViews:
             "facilitator_named": leader and session.facilitator is not None,
             "no_facilitator": NO_FACILITATOR,
             "hints": (
-                {"count": len(hints), "names": ", ".join(plain(h.name) for h in hints[:10])}
+                {"count": len(hints), "names": ", ".join(self._hint(lang, h) for h in hints[:10])}
                 if leader and is_open and hints
                 else None
             ),
@@ -269,6 +269,12 @@ class SignInViews:
             ),
         }
         return self._renderer.render("signin", data, lang)
+
+    def _hint(self, lang: str, row: AttendeeRecord) -> str:
+        """A joiner's name, marked where Teams confirmed they were in the meeting."""
+        if row.in_meeting:
+            return self._renderer.text(lang, "signin.hint_in_meeting", name=plain(row.name))
+        return plain(row.name)
 
     def _details(self, lang: str, row: AttendeeRecord) -> str:
         parts = []

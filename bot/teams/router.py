@@ -70,7 +70,7 @@ class DialogueBot(TeamsActivityHandler):
         self,
         replies: Replies,
         journeys: list[Journey],
-        on_join: Callable[[str, list[Person]], Awaitable[None]],
+        on_join: Callable[[str, list[Person], TurnContext], Awaitable[None]],
         current_pack: Callable[[str], Awaitable[ContentPack]] | None = None,
         events: dict[str, Callable[[TurnContext], Awaitable[None]]] | None = None,
     ) -> None:
@@ -245,7 +245,7 @@ class DialogueBot(TeamsActivityHandler):
         if not people:
             return None
         try:
-            await self._on_join(activity.conversation.id, people)
+            await self._on_join(activity.conversation.id, people, turn_context)
         except (DialogueError, StorageUnavailable):
             log.warning("meeting join hints not stored")
         return None

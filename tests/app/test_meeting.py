@@ -296,3 +296,37 @@ async def test_meeting_events_in_a_plain_group_chat_change_nothing(bot, connecto
     assert len(posted_cards(connector, chat)) == before
     assert leader_cards(connector, leader) == []
     assert connector.notifications() == []
+
+
+async def test_join_hints_confirmed_by_the_participant_api_are_marked(bot, connector, people):
+    leader = people[0]
+    chat = meeting_chat(connector, leader, people[:3])  # people[1], people[2] in the meeting
+    assert chat.meeting_id
+    connector.set_meeting_participant(
+        chat.meeting_id, people[2].aad_id, meeting_participant(chat, people[2], in_meeting=False)
+    )
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    joined = [people[1], people[2], people[3]]  # people[3]: the API knows nothing (404)
+    event = bot.activity(
+        leader,
+        chat,
+        type="event",
+        name="application/vnd.microsoft.meetingParticipantJoin",
+        value={
+            "members": [
+                {"user": {"id": p.mri, "name": p.name, "aadObjectId": p.aad_id}, "meeting": {}}
+                for p in joined
+            ]
+        },
+    )
+    await bot.post(event)
+    _, card = await bot.execute(leader, chat, card_id, "signin.view", {"sid": sid})
+    text = card_text(card)
+    assert f"{people[1].name} (in the meeting, says Teams)" in text
+    assert f"{people[2].name} (in the meeting" not in text and people[2].name in text
+    assert f"{people[3].name} (in the meeting" not in text and people[3].name in text
+    hints = {r["AadId"]: r.get("InMeeting", False) for r in await rows(bot, "attendance")}
+    assert hints == {people[1].aad_id: True, people[2].aad_id: False, people[3].aad_id: False}
+    # Still only hints: nobody is signed in until the leader confirms.
+    assert "0 participants signed in" in text
