@@ -18,7 +18,7 @@ def event_marker(session: SessionRecord, kind: str) -> str:
     return f"{kind}:{session.session_id}"
 
 
-def planned_ahead(session: SessionRecord, meeting_started_at: datetime) -> bool:
+def planned_ahead(session: SessionRecord, meeting_started_at: datetime, first_stage: str) -> bool:
     """Set up before the meeting began, and its plan not yet under way.
 
     Such a session's sheet and plan were posted days or minutes before, far up the chat: at the
@@ -29,6 +29,7 @@ def planned_ahead(session: SessionRecord, meeting_started_at: datetime) -> bool:
         session.created_at < meeting_started_at
         and session.status == "signin"
         and session.held_at is None
+        and session.stage == first_stage
         and not session.stage_seconds
         and session.scenario_index < 0
     )

@@ -120,9 +120,11 @@ class DialogueService:
         A session set up days ahead would otherwise show its introduction running since then.
         """
         now = self._clock()
+        first = self.pack(session).agenda[0].id
 
         def edit(s: SessionRecord) -> SessionRecord:
-            if s.stage_seconds or s.held_at is not None or s.scenario_index >= 0:
+            moved = s.stage != first or s.stage_seconds or s.scenario_index >= 0
+            if moved or s.held_at is not None:
                 return replace(s, agenda_card_id=agenda_card_id)
             return replace(s, agenda_card_id=agenda_card_id, stage_started_at=now)
 

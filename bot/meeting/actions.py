@@ -109,7 +109,8 @@ class MeetingActions:
             return
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
         started_at = parse_instant(value.get("StartTime")) or self._clock()
-        if planned_ahead(session, started_at) and await self._claim(session, STARTED):
+        first = self._dialogue.pack(session).agenda[0].id
+        if planned_ahead(session, started_at, first) and await self._claim(session, STARTED):
             session = await self._post_sheet_and_plan(turn_context, session)
         if session.status == SIGNIN and await self._claim(session, SIGNIN_NUDGE):
             await self._nudge_signin(turn_context, session)
