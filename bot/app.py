@@ -17,6 +17,8 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import BotFrameworkAuthentication
 
+from bot.meeting.page import bubble_response
+from bot.meeting.views import MeetingViews
 from bot.rollup.downloads import Downloads
 from bot.settings import Settings, SettingsError
 from bot.teams.auth import (
@@ -53,6 +55,7 @@ ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
+MEETING_VIEWS = web.AppKey("meeting_views", MeetingViews)
 AUTH = web.AppKey("auth", Authenticator)
 FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
@@ -117,6 +120,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[UPDATER] = wired.updater
         app[BOT] = wired.bot
         app[DOWNLOADS] = wired.downloads
+        app[MEETING_VIEWS] = wired.meeting_views
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[FLUSH] = wired.flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
@@ -139,6 +143,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
+    app.router.add_get("/meeting/bubble/{kind}", _bubble)
     return app
 
 
@@ -310,6 +315,11 @@ async def _first_delivery(app: web.Application, activity: Activity) -> bool:
 async def _export(request: web.Request) -> web.Response:
     """A signed export link: the file, generated from storage now."""
     return await request.app[DOWNLOADS].handle(request)
+
+
+async def _bubble(request: web.Request) -> web.Response:
+    """The page of an in-meeting nudge."""
+    return await bubble_response(request.app[MEETING_VIEWS], request)
 
 
 async def _healthz(request: web.Request) -> web.Response:

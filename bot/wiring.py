@@ -10,6 +10,8 @@ from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot.after.actions import AfterActions
 from bot.after.views import AfterViews
+from bot.meeting.actions import MeetingActions
+from bot.meeting.views import MeetingViews
 from bot.polls.actions import PollActions
 from bot.polls.views import PollViews
 from bot.prepare.actions import PrepareActions
@@ -28,6 +30,7 @@ from bot.settings import Settings
 from bot.signin.actions import SignInActions
 from bot.signin.views import SignInViews
 from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.meetings import MeetingApi
 from bot.teams.outbound import Outbound
 from bot.teams.replies import Replies
 from bot.teams.router import DialogueBot, Journey
@@ -67,6 +70,7 @@ class Wired:
 
     bot: DialogueBot
     downloads: Downloads
+    meeting_views: MeetingViews
     updater: CardUpdater
     outbound: Outbound
     totals: Coalescer
@@ -121,6 +125,7 @@ async def wire(
         renderer, replies, dialogue, videos=directory.videos, reminders=reminders
     )
     poll_views = PollViews(renderer, replies, polls)
+    meeting_views = MeetingViews(renderer, replies)
     updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
     totals = Coalescer(settings.card_update_interval * 2)
     shared = SharedCards(updater, signin_views, dialogue_views, poll_views, signin, rollup, totals)
@@ -134,6 +139,7 @@ async def wire(
         clock,
         timedelta(days=settings.assessment_open_days),
     )
+    after_views = AfterViews(renderer, replies, settings.assessment_min_answers)
     after = AfterActions(
         settings,
         directory,
@@ -145,7 +151,7 @@ async def wire(
         QuestionQueue(store.queue, settings.admin_ids, clock, signin),
         dialogue_views,
         replies,
-        AfterViews(renderer, replies, settings.assessment_min_answers),
+        after_views,
         outbound,
     )
     ethics_reads = EthicsOfficeReads(directory, signin, feedback, assessment, library)
@@ -190,8 +196,24 @@ async def wire(
         await deadlines.plan()
         return await jobs.sweep()
 
+    meetings = MeetingApi()
     signin_actions = SignInActions(
-        signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies
+        signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies, meetings
+    )
+    meeting_actions = MeetingActions(
+        signin,
+        dialogue,
+        assessment,
+        signin_views,
+        dialogue_views,
+        meeting_views,
+        shared,
+        outbound,
+        meetings,
+        store.dedupe.first_delivery,
+        lambda session: after_views.reminder(session, session.language),
+        settings.public_base_url,
+        clock,
     )
     # The order of the journeys is the order of the help card's commands.
     journeys: list[Journey] = [
@@ -212,15 +234,23 @@ async def wire(
         rollup_actions,
         PrepareActions(directory, library, signin, dialogue, PrepareViews(renderer, replies)),
         EthicsReadActions(ethics_reads, EthicsViews(renderer), downloads),
+        meeting_actions,
     ]
 
     async def current_pack(lang: str) -> ContentPack:
         return library.get((await directory.cycle()).pack, lang)
 
-    bot = DialogueBot(replies, journeys, on_join=signin_actions.joined, current_pack=current_pack)
+    bot = DialogueBot(
+        replies,
+        journeys,
+        on_join=signin_actions.joined,
+        current_pack=current_pack,
+        events=meeting_actions.events(),
+    )
     return Wired(
         bot=bot,
         downloads=downloads,
+        meeting_views=meeting_views,
         updater=updater,
         outbound=outbound,
         totals=totals,

@@ -129,8 +129,13 @@ class AttendanceStore(Protocol):
         """Add the Teams users not yet signed in (rows already there are kept); count the new."""
         ...
 
-    async def add_hint(self, session_id: str, person: Person, at: datetime) -> None:
-        """Record a meeting-join hint for a Teams user (a separate row from their sign-in)."""
+    async def add_hint(
+        self, session_id: str, person: Person, at: datetime, *, in_meeting: bool = False
+    ) -> None:
+        """Record (or replace) a meeting-join hint for a Teams user, apart from their sign-in.
+
+        `in_meeting`: Teams' participant API confirmed the person was in the meeting.
+        """
         ...
 
     async def add_correction(

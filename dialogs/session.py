@@ -114,6 +114,22 @@ class DialogueService:
             ),
         )
 
+    async def replan(self, session: SessionRecord, agenda_card_id: str) -> SessionRecord:
+        """The plan posted again at the meeting's start: its clock restarts if nothing moved.
+
+        A session set up days ahead would otherwise show its introduction running since then.
+        """
+        now = self._clock()
+        first = self.pack(session).agenda[0].id
+
+        def edit(s: SessionRecord) -> SessionRecord:
+            moved = s.stage != first or s.stage_seconds or s.scenario_index >= 0
+            if moved or s.held_at is not None:
+                return replace(s, agenda_card_id=agenda_card_id)
+            return replace(s, agenda_card_id=agenda_card_id, stage_started_at=now)
+
+        return await change_session(self._sessions, session, edit)
+
     async def attach_scenario_card(self, session: SessionRecord, card_id: str) -> SessionRecord:
         """Remember which message shows the scenario under discussion."""
         return await change_session(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -338,14 +338,26 @@ class SignInService:
         )
         return await self.sheet(session), added
 
-    async def record_join(self, conversation_id: str, people: Iterable[Person]) -> bool:
-        """Keep Teams' meeting-join events as hints; they never sign anyone in by themselves."""
+    async def record_join(
+        self,
+        conversation_id: str,
+        people: Iterable[Person],
+        in_meeting: Callable[[Person], Awaitable[bool]] | None = None,
+    ) -> bool:
+        """Keep Teams' meeting-join events as hints; they never sign anyone in by themselves.
+
+        `in_meeting` asks Teams' participant API: a hint it confirms is marked so, for the
+        leader to see; where it cannot say, the hint stays a plain hint.
+        """
         session = await self.active(conversation_id)
         if session is None or session.status != SIGNIN:
             return False
         for person in people:
             if person.aad_id and not session.is_leader(person.aad_id):
-                await self._attendance.add_hint(session.session_id, person, self._clock())
+                confirmed = await in_meeting(person) if in_meeting is not None else False
+                await self._attendance.add_hint(
+                    session.session_id, person, self._clock(), in_meeting=confirmed
+                )
         return True
 
     async def name_monitor(self, session: SessionRecord, caller: Person, key: Any) -> Sheet:

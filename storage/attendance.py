@@ -116,8 +116,13 @@ class AttendanceRepository:
         return len(records)
 
     @translated
-    async def add_hint(self, session_id: str, person: Person, at: datetime) -> None:
-        """Record that Teams said this user joined the meeting; the leader may confirm it."""
+    async def add_hint(
+        self, session_id: str, person: Person, at: datetime, *, in_meeting: bool = False
+    ) -> None:
+        """Record that Teams said this user joined the meeting; the leader may confirm it.
+
+        `in_meeting`: Teams' participant API said so too (a stronger hint, still only a hint).
+        """
         await self._table.upsert_entity(
             _to_entity(
                 session_id,
@@ -128,6 +133,7 @@ class AttendanceRepository:
                     signed_at=at,
                     aad_id=person.aad_id,
                     mri=person.mri,
+                    in_meeting=in_meeting,
                 ),
             ),
             mode=UpdateMode.REPLACE,
@@ -235,6 +241,8 @@ def _to_entity(session_id: str, record: AttendeeRecord) -> dict[str, Any]:
         entity["StruckAt"] = record.struck_at
     if record.added_after_freeze:
         entity["AddedAfterFreeze"] = True
+    if record.in_meeting:
+        entity["InMeeting"] = True
     return entity
 
 
@@ -251,4 +259,5 @@ def _from_entity(entity: TableEntity) -> AttendeeRecord:
         added_by=entity.get("AddedBy", ""),
         struck_at=entity.get("StruckAt"),
         added_after_freeze=bool(entity.get("AddedAfterFreeze", False)),
+        in_meeting=bool(entity.get("InMeeting", False)),
     )

@@ -164,6 +164,8 @@ class AttendeeRecord:
     # added after the freeze counts; neither changes who may assess the facilitator.
     struck_at: datetime | None = None
     added_after_freeze: bool = False
+    # A join hint Teams' participant API confirmed: the person was in the meeting when asked.
+    in_meeting: bool = False
 
     @property
     def is_hint(self) -> bool:

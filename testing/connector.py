@@ -49,6 +49,7 @@ GET_ACTIVITY_MEMBERS = "get_activity_members"
 DELETE_MEMBER = "delete_member"
 GET_MEETING = "get_meeting"
 GET_PARTICIPANT = "get_participant"
+MEETING_NOTIFICATION = "meeting_notification"
 UNKNOWN = "unknown"
 
 # Operations that put an activity into a conversation; these are what "rate" means for Teams
@@ -122,6 +123,8 @@ class FakeConnector:
         self._members: dict[str, list[dict[str, Any]]] = {}
         self._meetings: dict[str, dict[str, Any]] = {}
         self._participants: dict[tuple[str, str], dict[str, Any]] = {}
+        # Meetings whose RSC permissions the app lacks: every meeting API answers 403.
+        self._forbidden: set[str] = set()
         self._faults: list[_Fault] = []
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._thread: threading.Thread | None = None
@@ -217,6 +220,7 @@ class FakeConnector:
         app.router.add_get(
             "/v1/meetings/{meeting_id}/participants/{participant_id}", self._get_participant
         )
+        app.router.add_post("/v1/meetings/{meeting_id}/notification", self._notify)
         # Anything else is recorded so a test can see the bot called an unsupported API.
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
@@ -252,6 +256,19 @@ class FakeConnector:
         """Make the meeting-participant endpoint return ``participant`` for that pair."""
         with self._lock:
             self._participants[(meeting_id, participant_id)] = copy.deepcopy(participant)
+
+    def forbid_meeting(self, meeting_id: str) -> None:
+        """Answer every meeting API of this meeting 403, as Teams does without RSC consent."""
+        with self._lock:
+            self._forbidden.add(meeting_id)
+
+    def notifications(self, meeting_id: str | None = None) -> list[Operation]:
+        """Targeted meeting notifications delivered (202 or 207), oldest first."""
+        return [
+            op
+            for op in self.calls(MEETING_NOTIFICATION)
+            if meeting_id is None or op.member_id == meeting_id
+        ]
 
     def fail_next(
         self,
@@ -299,6 +316,7 @@ class FakeConnector:
             self._members.clear()
             self._meetings.clear()
             self._participants.clear()
+            self._forbidden.clear()
             self._faults.clear()
             self.max_page_size = 500
 
@@ -702,14 +720,27 @@ class FakeConnector:
             payload["continuationToken"] = _encode_token(conversation_id, offset + page_size)
         return self._deliver(op, 200, payload)
 
+    def _refusal(self, op: Operation, meeting_id: str) -> web.Response | None:
+        """403 where the app lacks the meeting's RSC permissions (Teams' ErrorResponse body)."""
+        with self._lock:
+            forbidden = meeting_id in self._forbidden
+        if not forbidden:
+            return None
+        self._record(_with_status(op, 403), failed=True)
+        return _error(403, "BotNotInConversationRoster", "The bot is not allowed in this meeting")
+
     async def _get_meeting(self, request: web.Request) -> web.Response:
-        op, failed = await self._begin(request, GET_MEETING)
+        meeting_id = request.match_info["meeting_id"]
+        op, failed = await self._begin(request, GET_MEETING, member_id=meeting_id)
         if failed:
             return failed
-        meeting_id = request.match_info["meeting_id"]
+        refused = self._refusal(op, meeting_id)
+        if refused is not None:
+            return refused
         with self._lock:
             info = copy.deepcopy(self._meetings.get(meeting_id))
         if info is None:
+            # Not a meeting (a plain group chat's id) or an expired one.
             self._record(_with_status(op, 404), failed=True)
             return _error(404, "NotFound", f"Meeting {meeting_id} not found")
         return self._deliver(op, 200, info)
@@ -720,12 +751,74 @@ class FakeConnector:
         op, failed = await self._begin(request, GET_PARTICIPANT, member_id=participant_id)
         if failed:
             return failed
+        refused = self._refusal(op, meeting_id)
+        if refused is not None:
+            return refused
+        if not request.query.get("tenantId"):
+            # The real API needs the tenant for tenant users.
+            self._record(_with_status(op, 400), failed=True)
+            return _error(400, "BadArgument", "tenantId is required")
         with self._lock:
             participant = copy.deepcopy(self._participants.get((meeting_id, participant_id)))
         if participant is None:
             self._record(_with_status(op, 404), failed=True)
             return _error(404, "NotFound", "Participant not found in meeting")
         return self._deliver(op, 200, participant)
+
+    async def _notify(self, request: web.Request) -> web.Response:
+        """POST /v1/meetings/{id}/notification: a targeted in-meeting notification.
+
+        202 when every recipient is in the meeting chat's roster, 207 with
+        `recipientsFailureInfo` when only some are, 404 when none is (or no such meeting),
+        400 when the payload is not the documented one, 403 without RSC consent.
+        """
+        meeting_id = request.match_info["meeting_id"]
+        op, failed = await self._begin(
+            request, MEETING_NOTIFICATION, member_id=meeting_id, with_body=True
+        )
+        if failed:
+            return failed
+        refused = self._refusal(op, meeting_id)
+        if refused is not None:
+            return refused
+        body = op.body
+        value = body.get("value") if isinstance(body.get("value"), dict) else {}
+        recipients = value.get("recipients")
+        surfaces = value.get("surfaces")
+        valid = (
+            body.get("type") == "targetedMeetingNotification"
+            and isinstance(recipients, list)
+            and recipients
+            and all(isinstance(r, str) and r for r in recipients)
+            and isinstance(surfaces, list)
+            and len(surfaces) == 1
+            and isinstance(surfaces[0], dict)
+            and surfaces[0].get("surface") == "meetingStage"
+            and surfaces[0].get("contentType") == "task"
+            and isinstance((surfaces[0].get("content") or {}).get("value"), dict)
+        )
+        if not valid:
+            self._record(_with_status(op, 400), failed=True)
+            return _error(400, "BadArgument", "Meeting notification request payload is invalid")
+        with self._lock:
+            info = self._meetings.get(meeting_id)
+            chat = ((info or {}).get("conversation") or {}).get("id")
+            roster = {m.get("id") for m in self._members.get(chat or "", [])}
+        if info is None:
+            self._record(_with_status(op, 404), failed=True)
+            return _error(404, "NotFound", "Meeting chat is not found")
+        missing = [r for r in recipients if r not in roster]
+        if len(missing) == len(recipients):
+            self._record(_with_status(op, 404), failed=True)
+            return _error(404, "NotFound", "None of the participants were found in the roster")
+        if missing:
+            failures = [
+                {"recipientMri": r, "errorcode": "NotFound", "failureReason": "Not in roster"}
+                for r in missing
+            ]
+            return self._deliver(op, 207, {"recipientsFailureInfo": failures})
+        self._record(_with_status(op, 202))
+        return web.Response(status=202)
 
     async def _unknown(self, request: web.Request) -> web.Response:
         raw = await request.read()

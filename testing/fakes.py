@@ -334,8 +334,10 @@ class FakeAttendanceStore:
             self._put(session_id, record)
         return len(fresh)
 
-    async def add_hint(self, session_id: str, person: Person, at: datetime) -> None:
-        """Record that Teams said this user joined the meeting."""
+    async def add_hint(
+        self, session_id: str, person: Person, at: datetime, *, in_meeting: bool = False
+    ) -> None:
+        """Record that Teams said this user joined the meeting (and whether it confirmed it)."""
         self._outage.check()
         self._put(
             session_id,
@@ -346,6 +348,7 @@ class FakeAttendanceStore:
                 signed_at=at,
                 aad_id=person.aad_id,
                 mri=person.mri,
+                in_meeting=in_meeting,
             ),
         )
 

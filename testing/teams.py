@@ -55,6 +55,14 @@ class Chat:
     id: str = field(default_factory=lambda: f"19:meeting_{uuid.uuid4().hex}@thread.v2")
     tenant: str = TENANT
     kind: str = "groupChat"
+    # A meeting's chat carries the meeting id in channelData.meeting.id; a plain group chat
+    # (and the Agents Playground) none.
+    meeting_id: str | None = None
+
+    @classmethod
+    def meeting(cls) -> Chat:
+        """A scheduled meeting's chat, with its meeting id."""
+        return cls(meeting_id=f"MCM{uuid.uuid4().hex}")
 
 
 class BotUnderTest:
@@ -223,8 +231,62 @@ def envelope(
         "channelData": {"tenant": {"id": chat.tenant}},
         "locale": user.locale,
     }
+    if chat.meeting_id:
+        base["channelData"]["meeting"] = {"id": chat.meeting_id}
     base.update(fields)
     return base
+
+
+def meeting_details(
+    chat: Chat, organizer: User, title: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The Get meeting details API's answer for a scheduled meeting (Bot Connector shape)."""
+    return {
+        "details": {
+            "id": chat.meeting_id,
+            "msGraphResourceId": f"MSo{uuid.uuid4().hex}",
+            "scheduledStartTime": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "scheduledEndTime": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "joinUrl": "https://teams.microsoft.com/l/meetup-join/x",
+            "title": title,
+            "type": "Scheduled",
+        },
+        "conversation": {"isGroup": True, "conversationType": "groupChat", "id": chat.id},
+        "organizer": {
+            "id": organizer.mri,
+            "aadObjectId": organizer.aad_id,
+            "objectId": organizer.aad_id,
+            "tenantId": chat.tenant,
+        },
+    }
+
+
+def meeting_participant(
+    chat: Chat, user: User, *, role: str = "Attendee", in_meeting: bool = True
+) -> dict[str, Any]:
+    """The Get participant API's answer (Bot Connector shape)."""
+    return {
+        "user": {**user.member(), "tenantId": chat.tenant, "email": f"{user.aad_id[:8]}@ex.org"},
+        "meeting": {"role": role, "inMeeting": in_meeting},
+        "conversation": {"id": chat.id, "conversationType": "groupChat", "isGroup": True},
+    }
+
+
+def meeting_event(kind: str, chat: Chat, at: datetime, title: str = "") -> dict[str, Any]:
+    """A meetingStart or meetingEnd event's fields, as Teams sends them (`kind`: start/end)."""
+    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    value = {
+        "MeetingType": "Scheduled",
+        "Title": title,
+        "Id": chat.meeting_id,
+        "JoinUrl": "https://teams.microsoft.com/l/meetup-join/x",
+        "StartTime" if kind == "start" else "EndTime": stamp,
+    }
+    return {
+        "type": "event",
+        "name": f"application/vnd.microsoft.meeting{'Start' if kind == 'start' else 'End'}",
+        "value": value,
+    }
 
 
 def typed(text: str, *, mention: bool = True) -> dict[str, Any]:

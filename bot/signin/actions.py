@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.session.reminders import leader_zone
 from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
-from bot.signin.views import PARTICIPANT, SignInViews, viewer_role
+from bot.signin.views import PARTICIPANT, MeetingHint, SignInViews, viewer_role
 from bot.teams.context import (
     IN_MEETING,
     ActionContext,
@@ -24,6 +26,7 @@ from bot.teams.context import (
     send_card,
 )
 from bot.teams.identity import display_name, is_group_chat, person_of, tenant_of
+from bot.teams.meetings import MeetingApi
 from bot.teams.replies import Notice, Replies
 from dialogs.common import require_leader
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
@@ -52,7 +55,10 @@ class SignInActions:
         clock: Callable[[], datetime],
         setups: SetupRequests,
         replies: Replies,
+        meetings: MeetingApi | None = None,
     ) -> None:
+        # The meeting APIs, where the app has them (None: every chat is a plain group chat).
+        self._meetings = meetings
         self._replies = replies
         self._setups = setups
         self._signin = signin
@@ -183,7 +189,7 @@ class SignInActions:
         session = await self._session(act)
         # Checked before asking Teams for the roster: a refusal costs no connector call.
         require_leader(session, act.person)
-        members = await _roster(act.turn_context)
+        members = await chat_roster(act.turn_context)
         sheet, added = await self._signin.import_roster(session, act.person, members)
         self._shared.sheet(session)
         notice = Notice("notice.imported", {"count": added})
@@ -251,13 +257,35 @@ class SignInActions:
         active = await self._signin.active(activity.conversation.id)
         if active is not None:
             raise DialogueError("error.session_exists", leader=active.leader.name)
-        setup = await self._signin_views.setup(lang, local_today(turn_context, self._clock))
+        today = local_today(turn_context, self._clock)
+        values, hint = await self._meeting_prefill(turn_context, person)
+        setup = await self._signin_views.setup(lang, today, values, meeting=hint)
         posted = await send_card(turn_context, setup)
         if posted is None or not posted.id:
             # Without the message id the card cannot be tied to who asked for it.
             raise NotSaved("error.not_saved")
         # Only the person who typed `start` may submit this card (and so become its leader).
         await self._setups.asked(activity.conversation.id, posted.id, person)
+
+    async def _meeting_prefill(
+        self, turn_context: TurnContext, person: Person
+    ) -> tuple[dict[str, Any] | None, MeetingHint | None]:
+        """The setup form's date and hints from the meeting; nothing when Teams says nothing."""
+        if self._meetings is None:
+            return None, None
+        details = await self._meetings.details(turn_context)
+        if details is None:
+            return None, None
+        zone = leader_zone(turn_context)
+        start = details.scheduled_start.astimezone(zone) if details.scheduled_start else None
+        end = details.scheduled_end.astimezone(zone) if details.scheduled_end else None
+        is_requester = bool(details.organizer_aad_id) and details.organizer_aad_id == person.aad_id
+        organizer_name = ""
+        if details.organizer_aad_id and not is_requester:
+            found = await self._meetings.participant(turn_context, details.organizer_aad_id)
+            organizer_name = found.name if found is not None else ""
+        hint = MeetingHint(details.title, start, end, organizer_name, is_requester)
+        return ({"date": start.date().isoformat()} if start else None), hint
 
     async def _repost_sheet(self, turn_context: TurnContext, lang: str) -> None:
         session = await active_session(self._signin, turn_context.activity)
@@ -271,9 +299,22 @@ class SignInActions:
 
     # Meeting events --------------------------------------------------------------------------
 
-    async def joined(self, conversation_id: str, people: list[Person]) -> None:
-        """People who joined the meeting become hints on the sheet the leader can confirm."""
-        if await self._signin.record_join(conversation_id, people):
+    async def joined(
+        self, conversation_id: str, people: list[Person], turn_context: TurnContext | None = None
+    ) -> None:
+        """People who joined the meeting become hints on the sheet the leader can confirm.
+
+        Where Teams' participant API says a person is in the meeting, their hint says so.
+        """
+        meetings = self._meetings
+
+        async def in_meeting(person: Person) -> bool:
+            if meetings is None or turn_context is None:
+                return False
+            found = await meetings.participant(turn_context, person.aad_id)
+            return found is not None and found.in_meeting
+
+        if await self._signin.record_join(conversation_id, people, in_meeting):
             session = await self._signin.active(conversation_id)
             if session is not None:
                 self._shared.sheet(session)
@@ -289,7 +330,7 @@ async def active_session(signin: SignInService, activity: Activity) -> SessionRe
     return session
 
 
-async def _roster(turn_context: TurnContext) -> list[Person]:
+async def chat_roster(turn_context: TurnContext) -> list[Person]:
     """The chat's members, page by page, as Teams' Bot Connector lists them."""
     people: list[Person] = []
     token: str | None = None

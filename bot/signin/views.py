@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
@@ -12,6 +13,18 @@ from dialogs.directory import Directory
 from dialogs.forms import MAX_JOINT_UNITS, MAX_UNIT
 from dialogs.signin import ENDED, NO_FACILITATOR, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
 from storage.records import AttendeeRecord, Person
+
+
+@dataclass(frozen=True)
+class MeetingHint:
+    """What the setup form shows of the meeting: times in the leader's zone, the organizer."""
+
+    title: str
+    start: datetime | None
+    end: datetime | None
+    organizer_name: str
+    organizer_is_requester: bool
+
 
 PARTICIPANT = "participant"
 LEADER = "leader"
@@ -34,10 +47,11 @@ class SignInViews:
         today: date,
         values: dict[str, Any] | None = None,
         notice: Notice | None = None,
+        meeting: MeetingHint | None = None,
     ) -> Card:
         """The setup form with the entities a session may be reported under."""
         entities = [(e.code, e.name) for e in await self._directory.entities()]
-        return self.setup_card(lang, today, entities, values, notice)
+        return self.setup_card(lang, today, entities, values, notice, meeting)
 
     async def sheet(
         self,
@@ -66,8 +80,12 @@ class SignInViews:
         entities: list[tuple[str, str]],
         values: dict[str, Any] | None = None,
         notice: Notice | None = None,
+        meeting: MeetingHint | None = None,
     ) -> Card:
-        """The setup form, with the values the leader typed kept after a refusal."""
+        """The setup form, with the values the leader typed kept after a refusal.
+
+        `meeting`: what Teams said of the meeting (a meeting chat whose details could be read).
+        """
         values = values or {}
         personnel = values.get("personnel")
         joint_rows = [
@@ -101,8 +119,38 @@ class SignInViews:
             # rows stay folded away unless the leader typed into them before a refusal.
             "joint_rows": joint_rows,
             "joint_open": any(r["unit"] or r["personnel"] is not None for r in joint_rows),
+            # The meeting's title is a hint for the unit, never a value that would be stored.
+            "unit_placeholder": plain(meeting.title)[:MAX_UNIT]
+            if meeting and meeting.title
+            else self._renderer.text(lang, "setup.unit_placeholder"),
+            "meeting": self._meeting_lines(lang, meeting) if meeting else None,
         }
         return self._renderer.render("setup", data, lang)
+
+    def _meeting_lines(self, lang: str, meeting: MeetingHint) -> dict[str, str]:
+        """The meeting's title and time, and who is expected to lead (a line, not a rule)."""
+        r = self._renderer
+        when = ""
+        if meeting.start is not None:
+            when = r.text(
+                lang,
+                "setup.meeting_when",
+                date=r.catalogs.date(lang, meeting.start.date()),
+                start=meeting.start.strftime("%H:%M"),
+                end=meeting.end.strftime("%H:%M") if meeting.end else "",
+            )
+        organizer = ""
+        if meeting.organizer_is_requester:
+            organizer = r.text(lang, "setup.organizer_you")
+        elif meeting.organizer_name:
+            organizer = r.text(lang, "setup.organizer", name=plain(meeting.organizer_name))
+        return {
+            "title": r.text(lang, "setup.meeting_title", title=plain(meeting.title))
+            if meeting.title
+            else "",
+            "when": when,
+            "organizer": organizer,
+        }
 
     def sheet_card(
         self,
@@ -184,7 +232,7 @@ class SignInViews:
             "facilitator_named": leader and session.facilitator is not None,
             "no_facilitator": NO_FACILITATOR,
             "hints": (
-                {"count": len(hints), "names": ", ".join(plain(h.name) for h in hints[:10])}
+                {"count": len(hints), "names": ", ".join(self._hint(lang, h) for h in hints[:10])}
                 if leader and is_open and hints
                 else None
             ),
@@ -221,6 +269,12 @@ class SignInViews:
             ),
         }
         return self._renderer.render("signin", data, lang)
+
+    def _hint(self, lang: str, row: AttendeeRecord) -> str:
+        """A joiner's name, marked where Teams confirmed they were in the meeting."""
+        if row.in_meeting:
+            return self._renderer.text(lang, "signin.hint_in_meeting", name=plain(row.name))
+        return plain(row.name)
 
     def _details(self, lang: str, row: AttendeeRecord) -> str:
         parts = []

@@ -70,10 +70,13 @@ class DialogueBot(TeamsActivityHandler):
         self,
         replies: Replies,
         journeys: list[Journey],
-        on_join: Callable[[str, list[Person]], Awaitable[None]],
+        on_join: Callable[[str, list[Person], TurnContext], Awaitable[None]],
         current_pack: Callable[[str], Awaitable[ContentPack]] | None = None,
+        events: dict[str, Callable[[TurnContext], Awaitable[None]]] | None = None,
     ) -> None:
         self._replies = replies
+        # Other event activities by name (meeting start and end): hints, never relied on.
+        self._events = dict(events or {})
         # The cycle's pack, for the help card's tips and Ethics Office contacts.
         self._current_pack = current_pack
         self._on_join = on_join
@@ -218,6 +221,13 @@ class DialogueBot(TeamsActivityHandler):
     async def on_event_activity(self, turn_context: TurnContext) -> None:
         """Meeting-join events become hints the leader can confirm; nothing depends on them."""
         activity = turn_context.activity
+        handler = self._events.get(activity.name) if isinstance(activity.name, str) else None
+        if handler is not None:
+            try:
+                await handler(turn_context)
+            except (DialogueError, StorageUnavailable):
+                log.warning("meeting event not handled: storage or rule refused")
+            return None
         if activity.name != JOIN_EVENT or not isinstance(activity.value, dict):
             return await super().on_event_activity(turn_context)
         # Read the payload directly: the SDK's MeetingParticipantsEventDetails mis-maps members.
@@ -235,7 +245,7 @@ class DialogueBot(TeamsActivityHandler):
         if not people:
             return None
         try:
-            await self._on_join(activity.conversation.id, people)
+            await self._on_join(activity.conversation.id, people, turn_context)
         except (DialogueError, StorageUnavailable):
             log.warning("meeting join hints not stored")
         return None

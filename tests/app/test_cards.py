@@ -6,11 +6,12 @@ import json
 import re
 import string
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.signin.views import LEADER, MONITOR, PARTICIPANT, SignInViews
+from bot.meeting.views import MeetingViews
+from bot.signin.views import LEADER, MONITOR, PARTICIPANT, MeetingHint, SignInViews
 from bot.teams.replies import Notice, Replies
 from cards.catalog import LANGUAGES, Catalogs, resolve_language
 from cards.renderer import CardRenderer
@@ -176,6 +177,25 @@ def every_card(views: SignInViews, replies: Replies) -> list[tuple[str, dict]]:
                 views.setup_card(lang, today, entities, {"personnel": "12"}, notice),
             )
         )
+        start = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)
+        hints = (
+            MeetingHint("Dialogue *Budget*", start, start + timedelta(minutes=90), "Mei", False),
+            MeetingHint("", None, None, "", True),
+        )
+        for n, hint in enumerate(hints):
+            cards.append(
+                (f"setup-meeting-{n}-{lang}", views.setup_card(lang, today, entities, meeting=hint))
+            )
+        meeting_views = MeetingViews(views._renderer, replies)
+        for status in (SIGNIN, SIGNIN_CLOSED):
+            session = sample_sheet(status, 0).session
+            for stage in ("opening", "conclusion", "concluded"):
+                cards.append(
+                    (
+                        f"meeting-end-{lang}-{status}-{stage}",
+                        meeting_views.end_prompt(replace(session, stage=stage), lang, notice),
+                    )
+                )
         cards.append(
             (f"help-{lang}", replies.help(lang, in_personal=True, unknown="*what*", **COMMANDS))
         )

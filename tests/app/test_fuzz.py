@@ -275,6 +275,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "agenda.next": ("sid", "stage"),
     "agenda.prereading": ("sid",),
     "prepare.view": ("sid",),
+    "meeting.close_signin": ("sid", "cycle", "entity"),
+    "meeting.conclude": ("sid", "cycle", "entity"),
     "scenarios.choose": ("sid", "scenarios"),
     "scenarios.poll": ("sid",),
     "scenarios.from_poll": ("sid", "poll"),
@@ -345,6 +347,8 @@ COUNT_FIELDS = {"Participants", "NonStaff", "Agencies"}
 GUARDED_TABLES = ("sessions", "attendance", "polls")
 # The entity's focal point may end a session of the entity, or name its leader from the sheet.
 FOCAL_SESSION_VERBS = ("focal.reassign", "focal.end")
+# What closing a poll writes: its row (the tally), its open-poll index, its votes (deleted).
+POLL_TABLES = ("polls", "openpolls", "votes")
 # What the facilitator the leader named may do, as the leader does: the plan and the polls.
 DIRECTOR_VERBS = {
     "agenda.next",
@@ -362,7 +366,7 @@ DIRECTOR_VERBS = {
 HELD_VERBS = {
     verb
     for verb in VERB_KEYS
-    if verb.startswith(("feedback.", "assess.", "questions.", "focal.sheet"))
+    if verb.startswith(("feedback.", "assess.", "questions.", "focal.sheet", "meeting."))
     or verb in FOCAL_SESSION_VERBS
 }
 DROP = object()
@@ -1044,6 +1048,8 @@ def forged_changes(actor: Actor, verb: Any, before: Rows, after: Rows) -> list[s
                 continue  # the facilitator moves the plan and runs the polls
             if verb in FOCAL_SESSION_VERBS and actor.role == "focal point" and name == "sessions":
                 continue  # the entity's focal point ends its session (or names its leader)
+            if verb == "focal.end" and actor.role == "focal point" and name in POLL_TABLES:
+                continue  # ending a session closes its open polls (SignInService.end)
             problems.append(f"{name} {key}")
     return problems
 

@@ -327,3 +327,15 @@ async def test_the_facilitator_reads_back_and_can_be_withdrawn(repos, build):
     withdrawn = await repos.sessions.save(replace(named, facilitator=None))
     assert (await repos.sessions.get(2026, "DESA", stored.session_id)) == withdrawn
     assert withdrawn.facilitator is None
+
+
+async def test_a_join_hint_keeps_whether_teams_confirmed_it(repos, build):
+    mei, ravi = build.person(2, "Mei Lin"), build.person(3, "Ravi Patel")
+    await repos.attendance.add_hint("s1", mei, build.t0, in_meeting=True)
+    await repos.attendance.add_hint("s1", ravi, build.t0)
+    rows = {r.aad_id: r for r in await repos.attendance.list("s1")}
+    assert (rows[mei.aad_id].in_meeting, rows[ravi.aad_id].in_meeting) == (True, False)
+    # Joined again, Teams not asked this time: the hint is replaced, a plain hint now.
+    await repos.attendance.add_hint("s1", mei, build.t0 + timedelta(seconds=1))
+    rows = {r.aad_id: r for r in await repos.attendance.list("s1")}
+    assert rows[mei.aad_id].is_hint and not rows[mei.aad_id].in_meeting

@@ -1,0 +1,1 @@
+"""The meeting itself: its start and end events, and the in-meeting nudges."""
