@@ -65,7 +65,7 @@ async def test_prepare_in_french_and_spanish_is_translated(bot, connector):
     personal = Chat(kind="personal", id="a:preparer")
     await bot.say(leader, personal, "préparer", mention=False)
     text = card_text(last_card(connector, personal))
-    assert "Préparer votre session" in text and "1 à 2 semaines avant" in text
+    assert "Préparer votre séance" in text and "1 à 2 semaines avant" in text
     assert "Quand un collègue exprime sa frustration" in text
     assert "Courriel : ethicsoffice@un.org" in text
     assert "pas encore traduit" not in text
