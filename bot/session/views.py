@@ -514,7 +514,16 @@ class DialogueViews:
         return f"{value} {self._text(lang, 'pack.untranslated_suffix')}"
 
     def _items(self, lang: str, texts: Iterable[Text], bullet: str = "•") -> list[dict[str, str]]:
-        return [{"text": f"{bullet} {self._pack_text(lang, t)}"} for t in texts]
+        """One text block a line: the guide's numbered steps (5. … 6. … 7.) stay apart.
+
+        Card markdown joins single line breaks into one paragraph, and "› 5." is no list.
+        """
+        items = []
+        for text in texts:
+            first, *rest = self._pack_text(lang, text).split("\n")
+            items.append({"text": f"{bullet} {first}"})
+            items += [{"text": line} for line in rest if line.strip()]
+        return items
 
 
 def _refresh(session: SessionRecord) -> list[str] | None:
