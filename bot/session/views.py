@@ -66,7 +66,7 @@ class DialogueViews:
             reminder = self._reminder_block(session, scheduled, lang)
         return self.agenda_card(
             session,
-            self._service.pack(session, lang),
+            self._service.pack(session, _reading_language(session, person, lang)),
             self._service.progress(session),
             lang,
             leader=director,
@@ -92,7 +92,8 @@ class DialogueViews:
         notice: Notice | None = None,
     ) -> Card | None:
         """A scenario card; None when the pack has no such scenario."""
-        scenario = self._service.pack(session, lang).scenario(scenario_id)
+        reading = _reading_language(session, person, lang)
+        scenario = self._service.pack(session, reading).scenario(scenario_id)
         if scenario is None:
             return None
         configured = await self._videos() if self._videos is not None else {}
@@ -524,6 +525,17 @@ class DialogueViews:
             items.append({"text": f"{bullet} {first}"})
             items += [{"text": line} for line in rest if line.strip()]
         return items
+
+
+def _reading_language(session: SessionRecord, person: Person | None, lang: str) -> str:
+    """The language of the guide's texts on this viewer's card; the controls stay in `lang`.
+
+    The leader and the facilitator read the scenarios, prompts and key messages aloud to the
+    group, so theirs are in the session's language; a participant may read along in their own.
+    """
+    if person is not None and is_director(session, person.aad_id):
+        return session.language
+    return lang
 
 
 def _refresh(session: SessionRecord) -> list[str] | None:
