@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         help="allow unauthenticated local traffic (no MicrosoftAppId); binds to 127.0.0.1 only",
     )
     args = parser.parse_args(argv)
-    configure(os.environ.get("LOG_LEVEL", "INFO").upper())
+    configure(os.environ.get("LOG_LEVEL", "INFO").upper(), human=args.dev)
     try:
         settings = Settings.from_env(os.environ, dev=args.dev)
     except SettingsError as error:

@@ -309,18 +309,42 @@ class SignInService:
         session = await self._drop_facilitator(session, removed.aad_id)
         return await self.sheet(session)
 
-    async def import_roster(
+    async def roster_candidates(
         self, session: SessionRecord, caller: Person, members: Iterable[Person]
-    ) -> tuple[Sheet, int]:
-        """Add the chat's members who are not on the sheet yet; the leader is not a participant."""
+    ) -> list[Person]:
+        """The chat's members the leader may tick to add: not on the sheet, not the leader."""
         self._require_leader(session, caller)
         self._require_unfrozen(session)
         self._require_open(session)
-        people = [
-            replace(m, name=m.name[:MAX_NAME] or "?")
-            for m in members
-            if m.aad_id and not session.is_leader(m.aad_id)
-        ]
+        on_sheet = {r.aad_id for r in (await self.sheet(session)).attendees if r.aad_id}
+        seen: set[str] = set()
+        candidates = []
+        for member in members:
+            if not member.aad_id or session.is_leader(member.aad_id):
+                continue
+            if member.aad_id in on_sheet or member.aad_id in seen:
+                continue
+            seen.add(member.aad_id)
+            candidates.append(replace(member, name=member.name[:MAX_NAME] or "?"))
+        return sorted(candidates, key=lambda m: normalized_name(m.name))
+
+    async def import_roster(
+        self,
+        session: SessionRecord,
+        caller: Person,
+        members: Iterable[Person],
+        chosen: Iterable[str],
+    ) -> tuple[Sheet, int]:
+        """Add the chat members the leader ticked; a chat member is not an attendee by default.
+
+        `chosen` comes from the card: only ids that are really in the chat's roster count, so a
+        forged id adds nobody.
+        """
+        picked = {str(c).strip().lower() for c in chosen if str(c).strip()}
+        if not picked:
+            raise InvalidInput("error.pick_members", field="roster_pick")
+        candidates = await self.roster_candidates(session, caller, members)
+        people = [m for m in candidates if m.aad_id in picked]
         added = await self._attendance.add_users(
             session.session_id, people, self._clock(), source="roster", added_by=caller.aad_id
         )

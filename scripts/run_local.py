@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -16,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from testing import azurite
+from testing.playground import PlaygroundClient, PlaygroundError
 from testing.processes import (
     StartupError,
     Supervisor,
     accepts,
     exit_status,
     http_get,
-    port_in_use,
+    port_holder,
     shown,
     tail,
     wait_until,
@@ -271,8 +273,9 @@ def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
         (bot_port, "the bot's port", "stop the other bot, or set PORT in .env"),
         (PLAYGROUND_PORT, "the Playground's port", "stop the other Playground"),
     ):
-        if port_in_use(port):
-            raise StartupError(f"port {port} ({what}) is already in use on 127.0.0.1: {fix}.")
+        holder = port_holder(port)
+        if holder is not None:
+            raise StartupError(f"port {port} ({what}) is already in use on {holder}: {fix}.")
 
     (DATA / "azurite").mkdir(parents=True, exist_ok=True)
     storage = supervisor.start(
@@ -342,10 +345,32 @@ def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
         raise StartupError(
             f"the Playground did not load {shown(config_path)}; see {shown(LOGS)}/playground*.log"
         )
-    return banner(config, bot_port)
+    if args.as_user:
+        repost_for_new_person(f"http://127.0.0.1:{PLAYGROUND_PORT}")
+    return banner(config, bot_port, switched=bool(args.as_user))
 
 
-def banner(config: Mapping[str, Any], bot_port: int) -> str:
+# What a person switched to with --as needs on screen: the Playground starts with empty chats.
+REPOST_COMMANDS = ("sheet", "agenda")
+
+
+def repost_for_new_person(playground_url: str) -> None:
+    """Ask the bot, as the new person, to post the sheet and the plan again in the group chat."""
+
+    async def repost() -> None:
+        async with PlaygroundClient(playground_url) as playground:
+            config = await playground.config()
+            for command in REPOST_COMMANDS:
+                await playground.send(config.group_chat_id, config.current_user["id"], command)
+
+    try:
+        asyncio.run(repost())
+    except (PlaygroundError, OSError) as error:
+        # Nothing is lost: the person can type the commands; say so rather than stop.
+        print(f"Could not re-post the sheet and plan ({error}); type them yourself.", flush=True)
+
+
+def banner(config: Mapping[str, Any], bot_port: int, *, switched: bool = False) -> str:
     """What to open and what to type first."""
     bot_name = config["bot"]["name"]
     me = config["currentUser"]["name"]
@@ -363,9 +388,20 @@ def banner(config: Mapping[str, Any], bot_port: int) -> str:
             "",
             f"      @{bot_name} start",
             "",
-            f'  (type "@" and pick "{bot_name}": in a group chat only messages that mention the',
-            "  bot reach it). The Playground acts as one person; to be someone else, stop and",
-            f'  run again with: .venv/bin/python -m scripts.run_local --as "{example}"',
+            f'  Type "@" and pick "{bot_name}" from the list: the Playground drops a message',
+            f'  where "@{bot_name}" was typed out rather than picked, without a word.',
+            "  The Playground acts as one person; to be someone else, stop and run again with:",
+            f'      .venv/bin/python -m scripts.run_local --as "{example}"',
+            "  What carries over: the data (sessions, sheets, votes, forms, in .data/azurite/).",
+            "  What does not: the cards in the Playground's chats, which start empty each run.",
+            *(
+                [
+                    f'  The bot was asked, as {me}, for the sheet and the plan again ("sheet",',
+                    '  "agenda"); without a session here it says so.',
+                ]
+                if switched
+                else []
+            ),
             f"  People: {others}.",
             "",
             f"  Bot:        http://127.0.0.1:{bot_port}/api/messages   log: .data/logs/bot.log",

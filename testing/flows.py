@@ -264,3 +264,33 @@ async def vote(bot, person, chat, card_id: str, sid: str, poll: str, choice: str
     )
     assert status == 200 and "Your vote is recorded" in card_text(card)
     return card
+
+
+async def import_members(
+    bot: BotUnderTest,
+    leader: User,
+    chat: Chat,
+    card_id: str,
+    sid: str,
+    *,
+    only: list[User] | None = None,
+) -> dict[str, Any]:
+    """ "Add chat members": the checklist, then every offered member (or `only` those) ticked."""
+    status, checklist = await bot.execute(leader, chat, card_id, "attendance.import", {"sid": sid})
+    assert status == 200 and checklist is not None
+    offered = [
+        c["value"]
+        for el in checklist["body"]
+        if el.get("id") == "roster_pick"
+        for c in el["choices"]
+    ]
+    picked = [u.aad_id for u in only] if only is not None else offered
+    _, sheet = await bot.execute(
+        leader,
+        chat,
+        card_id,
+        "attendance.import_confirm",
+        {"sid": sid, "roster_pick": ",".join(picked)},
+    )
+    assert sheet is not None
+    return sheet

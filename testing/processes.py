@@ -6,6 +6,7 @@ stop reaches the whole group, and a terminal's Ctrl-C reaches only the superviso
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import signal
@@ -49,16 +50,33 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def port_in_use(port: int) -> bool:
-    """Whether something already holds this loopback port."""
-    with socket.socket() as sock:
-        # Lingering TIME_WAIT connections from a previous run must not count as "in use".
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def port_holder(port: int) -> str | None:
+    """The loopback address (127.0.0.1 or ::1) on which something already holds this port."""
+    for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
         try:
-            sock.bind(("127.0.0.1", port))
+            sock = socket.socket(family)
         except OSError:
-            return True
-    return False
+            continue  # no IPv6 on this machine: nothing can hold ::1
+        with sock:
+            # Lingering TIME_WAIT connections from a previous run must not count as "in use".
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((address, port))
+            except OSError as error:
+                # A machine without an IPv6 loopback answers EADDRNOTAVAIL: not "in use".
+                if error.errno == errno.EADDRNOTAVAIL:
+                    continue
+                return address
+    return None
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already holds this port on either loopback address.
+
+    A program holding only ::1 is reached by "localhost" first on many machines, so a port free
+    on 127.0.0.1 alone would start, then hang until a client gave up.
+    """
+    return port_holder(port) is not None
 
 
 def accepts(port: int) -> bool:

@@ -452,10 +452,19 @@ class RollupViews:
             rows.append(
                 {
                     "code": line.entity.code,
-                    "sessions": self._catalogs.number(lang, line.totals.sessions),
-                    "participants": self._catalogs.number(lang, line.totals.participants),
-                    "coverage": f"{round(coverage * 100)}%" if coverage is not None else "–",
-                    "entity_coverage": _percent(line.entity_coverage),
+                    # Two figures a column: six narrow columns broke "Sessions" mid-word.
+                    "held": self._text(
+                        lang,
+                        "report.held",
+                        sessions=self._catalogs.number(lang, line.totals.sessions),
+                        participants=self._catalogs.number(lang, line.totals.participants),
+                    ),
+                    "coverages": self._text(
+                        lang,
+                        "report.coverages",
+                        units=f"{round(coverage * 100)}%" if coverage is not None else "–",
+                        entity=_percent(line.entity_coverage),
+                    ),
                     "status": status,
                     "status_color": color,
                 }

@@ -66,7 +66,7 @@ class DialogueViews:
             reminder = self._reminder_block(session, scheduled, lang)
         return self.agenda_card(
             session,
-            self._service.pack(session, lang),
+            self._service.pack(session, _reading_language(session, person, lang)),
             self._service.progress(session),
             lang,
             leader=director,
@@ -92,7 +92,8 @@ class DialogueViews:
         notice: Notice | None = None,
     ) -> Card | None:
         """A scenario card; None when the pack has no such scenario."""
-        scenario = self._service.pack(session, lang).scenario(scenario_id)
+        reading = _reading_language(session, person, lang)
+        scenario = self._service.pack(session, reading).scenario(scenario_id)
         if scenario is None:
             return None
         configured = await self._videos() if self._videos is not None else {}
@@ -514,7 +515,27 @@ class DialogueViews:
         return f"{value} {self._text(lang, 'pack.untranslated_suffix')}"
 
     def _items(self, lang: str, texts: Iterable[Text], bullet: str = "•") -> list[dict[str, str]]:
-        return [{"text": f"{bullet} {self._pack_text(lang, t)}"} for t in texts]
+        """One text block a line: the guide's numbered steps (5. … 6. … 7.) stay apart.
+
+        Card markdown joins single line breaks into one paragraph, and "› 5." is no list.
+        """
+        items = []
+        for text in texts:
+            first, *rest = self._pack_text(lang, text).split("\n")
+            items.append({"text": f"{bullet} {first}"})
+            items += [{"text": line} for line in rest if line.strip()]
+        return items
+
+
+def _reading_language(session: SessionRecord, person: Person | None, lang: str) -> str:
+    """The language of the guide's texts on this viewer's card; the controls stay in `lang`.
+
+    The leader and the facilitator read the scenarios, prompts and key messages aloud to the
+    group, so theirs are in the session's language; a participant may read along in their own.
+    """
+    if person is not None and is_director(session, person.aad_id):
+        return session.language
+    return lang
 
 
 def _refresh(session: SessionRecord) -> list[str] | None:

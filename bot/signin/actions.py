@@ -78,6 +78,7 @@ class SignInActions:
             "attendance.add": self._add,
             "attendance.remove": self._remove,
             "attendance.import": self._import,
+            "attendance.import_confirm": self._import_confirm,
             "attendance.confirm_hints": self._confirm_hints,
             "session.monitor": self._monitor,
             "session.facilitator": self._facilitator,
@@ -102,6 +103,11 @@ class SignInActions:
                 act.lang, local_today(act.turn_context, self._clock), act.data, notice
             )
         session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
+        if act.verb == "attendance.import_confirm" and session.is_leader(act.person.aad_id):
+            # Nothing ticked: the checklist again, the reason above it.
+            members = await chat_roster(act.turn_context)
+            candidates = await self._signin.roster_candidates(session, act.person, members)
+            return self._signin_views.roster_card(session, candidates, act.lang, notice)
         sheet = await self._signin.sheet(session)
         return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
@@ -186,11 +192,21 @@ class SignInActions:
         )
 
     async def _import(self, act: ActionContext) -> Card:
+        """The chat's members as a checklist: being in the chat is not being in the session."""
         session = await self._session(act)
         # Checked before asking Teams for the roster: a refusal costs no connector call.
         require_leader(session, act.person)
         members = await chat_roster(act.turn_context)
-        sheet, added = await self._signin.import_roster(session, act.person, members)
+        candidates = await self._signin.roster_candidates(session, act.person, members)
+        return self._signin_views.roster_card(session, candidates, act.lang)
+
+    async def _import_confirm(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        require_leader(session, act.person)
+        chosen = str(act.data.get("roster_pick") or "").split(",")
+        # The roster is read again: the ticked ids must still be the chat's members.
+        members = await chat_roster(act.turn_context)
+        sheet, added = await self._signin.import_roster(session, act.person, members, chosen)
         self._shared.sheet(session)
         notice = Notice("notice.imported", {"count": added})
         return await self._signin_views.sheet(sheet, act.person, act.lang, notice)

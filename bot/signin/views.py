@@ -12,7 +12,7 @@ from cards.renderer import Card, CardRenderer
 from dialogs.directory import Directory
 from dialogs.forms import MAX_JOINT_UNITS, MAX_UNIT
 from dialogs.signin import ENDED, NO_FACILITATOR, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
-from storage.records import AttendeeRecord, Person
+from storage.records import AttendeeRecord, Person, SessionRecord
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class MeetingHint:
 
 
 PARTICIPANT = "participant"
+# A checklist longer than this is unusable on a card (and heavy): the rest are added by name.
+MAX_ROSTER_CHOICES = 100
 LEADER = "leader"
 MONITOR = "monitor"
 # The entity's focal point reads the sheet (the guide sends it Appendix A) but changes nothing.
@@ -72,6 +74,26 @@ class SignInViews:
         role = viewer or viewer_role(sheet, person)
         me = sheet.find(person.aad_id) if role == PARTICIPANT else None
         return self.sheet_card(sheet, lang, viewer=role, me=me, notice=notice, entity_name=name)
+
+    def roster_card(
+        self,
+        session: SessionRecord,
+        candidates: list[Person],
+        lang: str,
+        notice: Notice | None = None,
+    ) -> Card:
+        """The chat's members not on the sheet, for the leader to tick those who are here."""
+        shown = candidates[:MAX_ROSTER_CHOICES]
+        data = {
+            "notice": self._replies.banner(lang, notice),
+            "sid": session.session_id,
+            "intro": self._replies.text(lang, "roster.intro", count=len(candidates)),
+            "choices": [{"title": plain(m.name), "value": m.aad_id} for m in shown] or None,
+            "more": self._replies.text(lang, "roster.more", count=len(candidates) - len(shown))
+            if len(candidates) > len(shown)
+            else "",
+        }
+        return self._renderer.render("roster", data, lang)
 
     def setup_card(
         self,

@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object a line, with the correlation id of the activity served.
+"""Structured logs: one JSON object a line (short human lines in `--dev`), with the correlation id.
 
 What goes in: ids, verbs, counts, types of errors. What never goes in: names, e-mails, typed
 text or answers — log calls pass only such values, and export links are redacted.
@@ -65,13 +65,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class HumanFormatter(logging.Formatter):
+    """One short line a record, for a person watching `make run`'s console."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
+        line = f"{stamp} {record.levelname:<7} {record.name}: {redact(record.getMessage())}"
+        if record.exc_info and record.exc_info[0]:
+            # The type only: the trace is in the JSON logs of a real deployment.
+            line += f" [{record.exc_info[0].__name__}]"
+        return line
+
+
 class AccessLogger(AbstractAccessLogger):
     """HTTP access lines without export tokens (a link is a short-lived credential)."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        """Log method, path (redacted), status and duration."""
+        """Log method, path (redacted), status and duration; failures as warnings."""
         path = _TOKEN_IN_PATH.sub("/exports/…", request.path)
-        self.logger.info("http %s %s %s %.0fms", request.method, path, response.status, time * 1000)
+        level = logging.WARNING if response.status >= 500 else logging.INFO
+        self.logger.log(
+            level, "http %s %s %s %.0fms", request.method, path, response.status, time * 1000
+        )
 
 
 def redact(text: str) -> str:
@@ -79,11 +94,17 @@ def redact(text: str) -> str:
     return _TOKEN_IN_TEXT.sub("/exports/…", text)
 
 
-def configure(level: str) -> None:
-    """Send JSON lines to stderr; quiet the Azure SDK's per-request logging."""
+def configure(level: str, *, human: bool = False) -> None:
+    """Send JSON lines (or, for a person at the console, short lines) to stderr.
+
+    In the human form the access lines of answered requests are left out: every click makes
+    one, and they would push `make run`'s banner off the screen.
+    """
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(HumanFormatter() if human else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("azure").setLevel(logging.WARNING)
+    if human:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -54,6 +54,7 @@ async def test_after_conclusion_the_leader_changes_nothing_on_the_sheet(bot, con
         (leader, "attendance.remove", {"remove_key": f"u{critic.aad_id}"}),
         (leader, "attendance.add", {"add_name": friend.name, "add_category": "staff"}),
         (leader, "attendance.import", {}),
+        (leader, "attendance.import_confirm", {"roster_pick": friend.aad_id}),
         (leader, "attendance.confirm_hints", {}),
         (leader, "signin.reopen", {}),
         (friend, "signin", {}),

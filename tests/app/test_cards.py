@@ -332,3 +332,37 @@ def test_no_catalog_key_is_written_twice():
         pairs = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=lambda p: p)
         keys = [key for key, _ in pairs]
         assert sorted(k for k in set(keys) if keys.count(k) > 1) == [], lang
+
+
+# A Teams card column is about 460 px of text; bold 14 px text averages about 7.5 px a character,
+# and a table cell pads about 16 px. A header word wider than its column breaks mid-word.
+CARD_TEXT_PX, BOLD_CHAR_PX, CELL_PADDING_PX = 460, 7.5, 16
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_table_header_word_is_wider_than_its_column(renderer: CardRenderer, lang: str):
+    too_wide = []
+    for name in renderer.template_names():
+        for _, node in _tables(renderer.template(name)):
+            widths = [float(c.get("width", 1)) for c in node["columns"]]
+            header = node["rows"][0]["cells"]
+            for width, cell in zip(widths, header, strict=True):
+                room = CARD_TEXT_PX * width / sum(widths) - CELL_PADDING_PX
+                for block in cell["items"]:
+                    for key in CATALOG_REF.findall(block.get("text", "")):
+                        words = renderer.catalogs.text(lang, key, {}).split()
+                        longest = max(words, key=len)
+                        if len(longest) * BOLD_CHAR_PX > room:
+                            too_wide.append(f"{name}: {longest!r} in {room:.0f} px")
+    assert not too_wide, too_wide
+
+
+def _tables(node, key=None):
+    if isinstance(node, dict):
+        if node.get("type") == "Table" and node.get("firstRowAsHeader"):
+            yield key, node
+        for k, v in node.items():
+            yield from _tables(v, k)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _tables(item, key)

@@ -330,3 +330,28 @@ async def test_starting_the_next_scenario_without_wrapping_up_stops_the_first_cl
     session = (await rows(bot, "sessions"))[0]
     assert json.loads(session["ScenarioSeconds"]) == {"s1": 20 * 60}
     assert session["ScenarioIndex"] == 1
+
+
+async def test_the_leader_reads_a_french_session_in_french_with_controls_in_english(
+    bot, connector, people
+):
+    chat, leader = Chat(), people[0]  # an English-speaking Teams client
+    card_id, view = await start_session(bot, connector, chat, leader, language="fr")
+    sid = card_sid(view)
+    agenda_id, _ = find_posted(connector, chat, "question.log")
+    for _ in range(2):
+        _, view = await bot.execute(leader, chat, agenda_id, "agenda.view", {"sid": sid})
+        await bot.execute(leader, chat, agenda_id, "agenda.next", data_of(view, "agenda.next"))
+    await bot.execute(
+        leader, chat, agenda_id, "scenarios.choose", {"sid": sid, "scenarios": "s1,s3"}
+    )
+    await bot.execute(leader, chat, agenda_id, "scenario.next", {"sid": sid})
+    scenario_id, _ = find_posted(connector, chat, "scenario.view")
+    _, card = await bot.execute(
+        leader, chat, scenario_id, "scenario.view", {"sid": sid, "scenario": "s1"}
+    )
+    text = card_text(card)
+    # What she reads aloud is the session's French; the card's own words are her English.
+    assert "Que se passe-t-il dans ce scénario ?" in text
+    assert "What is happening in this scenario?" not in text
+    assert "Discussion questions" in text

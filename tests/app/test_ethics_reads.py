@@ -108,7 +108,7 @@ async def test_the_admin_reads_every_appendix_c_item_and_exports_the_form(
     # In French: the form's own labels, from the French pack.
     french = Chat(kind="personal", id="a:admin-c-fr")
     _, card = await bot.execute(replace(ADMIN, locale="fr-FR"), french, "1", "admin.feedback", {})
-    assert "1. Date de la session" in card_text(card)
+    assert "1. Date de la séance" in card_text(card)
 
 
 async def test_a_focal_point_and_a_leader_are_refused(start_bot, connector, people):

@@ -27,6 +27,7 @@ from testing.flows import (
     data_of,
     find_posted,
     hold_two_sessions,
+    import_members,
     last_card,
     name_focal_points,
     run_to_conclusion,
@@ -98,7 +99,7 @@ async def test_the_proxy_is_transparent_tables_batches_and_signatures(
     chat, leader = Chat(), people[0]
     connector.set_members(chat.id, [p.member() for p in people[:6]])
     card_id, view = await start_session(bot, connector, chat, leader)
-    _, card = await bot.execute(leader, chat, card_id, "attendance.import", {"sid": card_sid(view)})
+    card = await import_members(bot, leader, chat, card_id, card_sid(view))
     assert "5 chat members were added" in card_text(card)
     # The import is one entity group transaction: a multipart $batch passes through as well.
     batches = proxy.requests(on("POST", table(bot, "attendance"), batch=True))

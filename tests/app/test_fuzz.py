@@ -266,6 +266,7 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "attendance.add": ("sid", "add_name", "add_category", "add_agency"),
     "attendance.remove": ("sid", "remove_key"),
     "attendance.import": ("sid",),
+    "attendance.import_confirm": ("sid", "roster_pick"),
     "attendance.confirm_hints": ("sid",),
     "session.monitor": ("sid", "monitor_key"),
     "session.facilitator": ("sid", "monitor_key", "facilitator_key"),

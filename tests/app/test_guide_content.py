@@ -65,7 +65,7 @@ async def test_prepare_in_french_and_spanish_is_translated(bot, connector):
     personal = Chat(kind="personal", id="a:preparer")
     await bot.say(leader, personal, "préparer", mention=False)
     text = card_text(last_card(connector, personal))
-    assert "Préparer votre session" in text and "1 à 2 semaines avant" in text
+    assert "Préparer votre séance" in text and "1 à 2 semaines avant" in text
     assert "Quand un collègue exprime sa frustration" in text
     assert "Courriel : ethicsoffice@un.org" in text
     assert "pas encore traduit" not in text
@@ -127,6 +127,36 @@ async def test_general_questions_are_the_leaders_while_the_scenarios_are_discuss
     )
     assert "Scenario Discussions" in card_text(theirs)
     assert GENERAL_QUESTION not in card_text(theirs)
+
+
+def _text_blocks(card: dict) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock":
+                found.append(str(node.get("text", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+async def test_the_guides_numbered_steps_are_each_on_their_own_line(bot, connector, people):
+    chat, leader = Chat(), people[0]
+    _, sid, agenda_id = await begin(bot, connector, people, chat)
+    await next_section(bot, leader, chat, agenda_id, sid)
+    card = await next_section(bot, leader, chat, agenda_id, sid)
+    blocks = _text_blocks(card)
+    for step in ("1. Introduce the scenario", "4. Wait", "5. Include", "6. Multilingualism"):
+        starting = [b for b in blocks if b.lstrip("› ").startswith(step)]
+        assert starting, f"{step!r} does not start a line"
+    # A line holds one step: "5. Include" and "7. Conclude" never share a paragraph.
+    assert not [b for b in blocks if "5. Include" in b and "7. Conclude" in b]
 
 
 async def test_the_conclusion_gives_the_closing_remarks_and_the_ethics_office(

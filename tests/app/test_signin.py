@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from testing.connector import UPDATE
-from testing.flows import SETUP, last_card_message, rows, shared_card, start_session
+from testing.flows import SETUP, import_members, last_card_message, rows, shared_card, start_session
 from testing.teams import BotUnderTest, Chat, card_sid, card_text, verbs
 
 
@@ -235,7 +235,9 @@ async def test_invalid_inputs_are_refused_with_a_clear_message(bot, connector, p
     assert await rows(bot, "attendance") == []
 
 
-async def test_roster_import_adds_chat_members_once(bot, connector, people):
+async def test_chat_members_are_offered_as_a_checklist_and_only_the_ticked_are_added(
+    bot, connector, people
+):
     chat = Chat()
     leader = people[0]
     connector.max_page_size = 4
@@ -243,14 +245,49 @@ async def test_roster_import_adds_chat_members_once(bot, connector, people):
     card_id, view = await start_session(bot, connector, chat, leader)
     sid = card_sid(view)
     await bot.execute(people[1], chat, card_id, "signin", {"sid": sid})
-    _, card = await bot.execute(leader, chat, card_id, "attendance.import", {"sid": sid})
-    assert "9 chat members were added" in card_text(card)
-    _, card = await bot.execute(leader, chat, card_id, "attendance.import", {"sid": sid})
-    assert "0 chat members were added" in card_text(card)
+    _, checklist = await bot.execute(leader, chat, card_id, "attendance.import", {"sid": sid})
+    # Nobody is added by asking: the leader ticks who is really here.
+    assert [r["AadId"] for r in await rows(bot, "attendance")] == [people[1].aad_id]
+    assert "9 members of this chat are not on the sheet" in card_text(checklist)
+    (choices,) = [el["choices"] for el in checklist["body"] if el.get("id") == "roster_pick"]
+    offered = {c["value"] for c in choices}
+    assert offered == {p.aad_id for p in people[2:11]}  # not the leader, not the signed-in
+    assert "signin.view" in verbs(checklist)  # a way back without adding anyone
+    ticked = [people[3], people[5]]
+    sheet = await import_members(bot, leader, chat, card_id, sid, only=ticked)
+    assert "2 chat members were added" in card_text(sheet)
     stored = await rows(bot, "attendance")
-    assert sorted(r["AadId"] for r in stored) == sorted(p.aad_id for p in people[1:11])
-    assert leader.aad_id not in {r["AadId"] for r in stored}
+    assert sorted(r["AadId"] for r in stored) == sorted(p.aad_id for p in people[1:2] + ticked)
     assert len(connector.calls("get_paged_members")) >= 6  # three pages, twice
+
+
+async def test_a_ticked_id_not_in_the_chat_adds_nobody(bot, connector, people):
+    chat, leader = Chat(), people[0]
+    connector.set_members(chat.id, [p.member() for p in people[:4]])
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    outsider = people[9]  # never a member of this chat
+    _, card = await bot.execute(
+        leader,
+        chat,
+        card_id,
+        "attendance.import_confirm",
+        {"sid": sid, "roster_pick": f"{outsider.aad_id},{leader.aad_id}"},
+    )
+    assert "0 chat members were added" in card_text(card)
+    _, card = await bot.execute(
+        leader, chat, card_id, "attendance.import_confirm", {"sid": sid, "roster_pick": ""}
+    )
+    assert "Tick at least one person" in card_text(card)
+    _, card = await bot.execute(
+        people[1],
+        chat,
+        card_id,
+        "attendance.import_confirm",
+        {"sid": sid, "roster_pick": people[2].aad_id},
+    )
+    assert "Only the session's discussion leader" in card_text(card)
+    assert await rows(bot, "attendance") == []
 
 
 async def test_close_shows_summary_and_advice_and_stops_sign_in(bot, connector, people):
@@ -284,7 +321,7 @@ async def test_more_than_twenty_five_suggests_splitting(bot, connector, people):
     connector.set_members(chat.id, [p.member() for p in people])
     card_id, view = await start_session(bot, connector, chat, leader)
     sid = card_sid(view)
-    await bot.execute(leader, chat, card_id, "attendance.import", {"sid": sid})
+    await import_members(bot, leader, chat, card_id, sid)
     _, card = await bot.execute(
         leader, chat, card_id, "attendance.add", {"sid": sid, "add_name": "Extra Person"}
     )

@@ -105,7 +105,7 @@ async def test_the_labels_are_the_reader_s_language(
     session = await held_session(start, signin, dialogue, leader, [])
     await feedback.submit(session, leader.aad_id, pack, form_data(pack))
     french = await reads.appendix_c(admin, "fr")
-    assert by_number(french.entities[0])[1].item.text.value == "Date de la session"
+    assert by_number(french.entities[0])[1].item.text.value == "Date de la séance"
 
 
 async def test_only_an_administrator_reads_them(reads, leader):
