@@ -137,3 +137,39 @@ def gauge(
             ],
         },
     }
+
+
+# Ratings 1 (low) to 5 (high) on a diverging scale: red through grey to blue, so the colour
+# reads as bad-to-good without relying on red against green.
+RATING_COLORS = (
+    "divergingRed",
+    "divergingPeach",
+    "divergingGray",
+    "divergingLightBlue",
+    "divergingBlue",
+)
+
+
+def stacked_ratings(
+    series: Sequence[tuple[str, Sequence[Point]]], *, title: str, fallback: dict[str, Any]
+) -> dict[str, Any]:
+    """One stacked bar per series (a form item), a segment per rating; `fallback` as given."""
+    return {
+        "type": "Chart.HorizontalBar.Stacked",
+        "title": title,
+        "data": [
+            {
+                "title": name,
+                "data": [
+                    {
+                        "legend": point.label,
+                        "value": point.value,
+                        "color": RATING_COLORS[index % len(RATING_COLORS)],
+                    }
+                    for index, point in enumerate(points)
+                ],
+            }
+            for name, points in series
+        ],
+        "fallback": fallback,
+    }

@@ -286,9 +286,12 @@ def chart_values(chart: dict[str, Any]) -> list[float]:
             values.append(point["y"])
         elif "value" in point:
             values.append(point["value"])
-        for inner in point.get("values", []):
+        # Series: a line's or grouped bar's values, a stacked bar's segments.
+        for inner in [*point.get("values", []), *point.get("data", [])]:
             if isinstance(inner, dict) and "y" in inner:
                 values.append(inner["y"])
+            elif isinstance(inner, dict) and "value" in inner:
+                values.append(inner["value"])
     return values
 
 
