@@ -73,12 +73,22 @@ def bars(points: Sequence[Point]) -> dict[str, Any]:
 
 
 def vertical_bar(
-    points: Sequence[Point], *, title: str, x_title: str = "", y_title: str = ""
+    points: Sequence[Point],
+    *,
+    title: str,
+    x_title: str = "",
+    y_title: str = "",
+    show_title: bool = False,
 ) -> dict[str, Any]:
-    """A vertical bar chart of the points, with its bars as fallback."""
+    """A vertical bar chart of the points, with its bars as fallback.
+
+    Teams hides a chart's title unless asked (it is still read out by screen readers): show it
+    where no text above the chart says what it is.
+    """
     chart: dict[str, Any] = {
         "type": "Chart.VerticalBar",
         "title": title,
+        "showTitle": show_title,
         "color": SERIES_COLOR,
         "showBarValues": True,
         "data": [{"x": p.label, "y": p.value} for p in points],
@@ -116,6 +126,7 @@ def gauge(
     return {
         "type": "Chart.Gauge",
         "title": title,
+        "showTitle": True,
         "subLabel": sub_label,
         "min": 0,
         "max": 100,
@@ -157,6 +168,7 @@ def stacked_ratings(
     return {
         "type": "Chart.HorizontalBar.Stacked",
         "title": title,
+        "showTitle": True,
         "data": [
             {
                 "title": name,

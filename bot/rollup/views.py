@@ -198,6 +198,7 @@ class RollupViews:
             title=self._text(lang, "progress.weeks_title", count=len(points)),
             x_title=self._text(lang, "progress.weeks_x"),
             y_title=self._text(lang, "progress.weeks_y"),
+            show_title=True,
         )
 
     def _entity_coverage(self, progress: EntityProgress, lang: str) -> str:
