@@ -9,7 +9,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dialogs.common import change_session
@@ -91,6 +91,40 @@ def past_february(cycle: int, deadline: date) -> bool:
     return deadline > date(year, 2, calendar.monthrange(year, 2)[1])
 
 
+# Sessions per week on the focal point's card: the latest weeks, so the card stays small.
+MAX_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    """Held sessions in one ISO week (Monday to Sunday)."""
+
+    monday: date
+    week: int  # the ISO week number
+    sessions: int
+
+
+def sessions_per_week(
+    held: Iterable[SessionRecord], today: date, max_weeks: int = MAX_WEEKS
+) -> tuple[WeekCount, ...]:
+    """Each held session counted once in the ISO week of its date, every week from the first
+    session's to this one (or the last session's, if later), at most the latest `max_weeks`."""
+    counts: Counter[date] = Counter(
+        s.session_date - timedelta(days=s.session_date.weekday()) for s in held
+    )
+    if not counts:
+        return ()
+    first = min(counts)
+    last = max(max(counts), today - timedelta(days=today.weekday()))
+    start = max(first, last - timedelta(weeks=max_weeks - 1))
+    weeks = []
+    monday = start
+    while monday <= last:
+        weeks.append(WeekCount(monday, monday.isocalendar().week, counts[monday]))
+        monday += timedelta(weeks=1)
+    return tuple(weeks)
+
+
 @dataclass(frozen=True)
 class EntityProgress:
     """An entity's Dialogue as its focal point follows it."""
@@ -110,6 +144,8 @@ class EntityProgress:
     # The entity's whole personnel as recorded this cycle (None: not recorded), and its Head.
     entity_personnel: int | None = None
     head: HeadOfEntity | None = None
+    # Held sessions per ISO week, from the same read of the entity's sessions.
+    weeks: tuple[WeekCount, ...] = ()
 
     @property
     def entity_coverage(self) -> float | None:
@@ -256,11 +292,12 @@ class RollupService:
             agencies.update(session.agencies)
         deadline = self._directory.deadline(cycle, entity)
         changed = certification is not None and _changed(certification, totals)
+        today = self._clock().date()
         return EntityProgress(
             cycle=cycle,
             entity=entity,
             deadline=deadline,
-            days_left=(deadline - self._clock().date()).days,
+            days_left=(deadline - today).days,
             held=sorted(held, key=lambda s: (s.session_date, s.unit)),
             open_sessions=len(sessions) - len(held),
             units=units,
@@ -271,6 +308,7 @@ class RollupService:
             changed_since_certification=changed,
             entity_personnel=personnel.get(entity.code),
             head=head,
+            weeks=sessions_per_week(held, today),
         )
 
     async def refresh_totals(self, cycle: int, entity: str) -> EntityTotals:

@@ -3,11 +3,19 @@
 The JSON Schema catches structural mistakes (missing required properties, unknown properties,
 wrong types); the adaptivecards JS library catches what the schema cannot express (duplicate
 input ids, unknown types with a clear message) and what its lax enum patterns let through.
+
+Teams charts (`Chart.*`) are in neither: each chart is validated against our own schema of the
+chart elements (chart-schema.json, from Microsoft's chart documentation), must carry an element
+as `fallback` with the same numbers as the chart, and the card is checked by the 1.5 schema as
+a client without charts shows it (every chart replaced by its fallback). The JS renderer gets
+the card as sent and must render each chart's fallback in its place.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -21,6 +29,9 @@ from jsonschema.exceptions import ValidationError
 SCHEMA_PACKAGE = "adaptive_cards"
 SCHEMA_PATH = ("schemas", "schema-1.5.json")
 NODE_SCRIPT = Path(__file__).with_name("cardcheck.js")
+CHART_SCHEMA = Path(__file__).with_name("chart-schema.json")
+CHART_PREFIX = "Chart."
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # Teams rejects bot messages above roughly 40 KB, and the card is most of the message.
 MAX_CARD_BYTES = 40_000
 NODE_TIMEOUT_SECONDS = 120
@@ -44,6 +55,35 @@ class CardChecker:
         self._adapt_schema_to_teams(schema)
         Draft6Validator.check_schema(schema)
         self._validator = Draft6Validator(schema)
+        self._charts = self._chart_validators()
+
+    @staticmethod
+    def _chart_validators() -> dict[str, Draft6Validator]:
+        """One validator per chart type, its shared property groups merged in, nothing else."""
+        schema = json.loads(CHART_SCHEMA.read_text(encoding="utf-8"))
+        definitions = schema["definitions"]
+        validators: dict[str, Draft6Validator] = {}
+        for name, definition in definitions.items():
+            if not name.startswith(CHART_PREFIX):
+                continue
+            properties: dict[str, Any] = {}
+            required: list[str] = []
+            for group in definition.get("extends", []):
+                properties.update(definitions[group].get("properties", {}))
+                required += definitions[group].get("required", [])
+            properties.update(definition["properties"])
+            required += definition.get("required", [])
+            merged = {
+                "type": "object",
+                "properties": properties,
+                "required": sorted(set(required)),
+                "additionalProperties": False,
+                "definitions": definitions,
+            }
+            Draft6Validator.check_schema(merged)
+            for chart_type in definition["properties"]["type"]["enum"]:
+                validators[chart_type] = Draft6Validator(merged)
+        return validators
 
     @staticmethod
     def _adapt_schema_to_teams(schema: dict) -> None:
@@ -68,7 +108,10 @@ class CardChecker:
         problems: list[str] = []
         for label, card in cards:
             problems.extend(f"{label}: {message}" for message in self._envelope_problems(card))
-            problems.extend(f"{label}: schema: {text}" for text in self._schema_problems(card))
+            problems.extend(f"{label}: chart: {text}" for text in self._chart_problems(card))
+            # The 1.5 schema judges the card as a client without charts renders it.
+            shown = without_charts(card)
+            problems.extend(f"{label}: schema: {text}" for text in self._schema_problems(shown))
             problems.extend(f"{label}: renderer: {text}" for text in renderer.get(label, []))
         return problems
 
@@ -84,6 +127,34 @@ class CardChecker:
         size = len(json.dumps(card).encode("utf-8"))
         if size >= MAX_CARD_BYTES:
             problems.append(f"card JSON is {size:,} bytes, Teams limit is under {MAX_CARD_BYTES:,}")
+        return problems
+
+    def _chart_problems(self, card: dict) -> list[str]:
+        problems: list[str] = []
+        for path, chart in charts_in(card):
+            validator = self._charts.get(chart["type"])
+            if validator is None:
+                problems.append(f"{path}: chart type {chart['type']!r} is not in chart-schema.json")
+                continue
+            if not isinstance(chart.get("fallback"), dict):
+                problems.append(
+                    f"{path}: {chart['type']} has no element as fallback "
+                    "(clients without charts would show nothing)"
+                )
+            for error in validator.iter_errors(chart):
+                if list(error.absolute_path) == [] and "'fallback'" in error.message:
+                    continue  # reported above, in words
+                where = path + self._json_path(error)[1:]
+                problems.append(f"{where}: {self._shorten(error.message)}")
+            fallback = chart.get("fallback")
+            if isinstance(fallback, dict):
+                wanted = chart_values(chart)
+                shown = fallback_numbers(fallback)
+                if not _in_order(wanted, shown):
+                    problems.append(
+                        f"{path}: the fallback does not show the chart's numbers {wanted} "
+                        f"(it shows {shown})"
+                    )
         return problems
 
     def _schema_problems(self, card: dict) -> list[str]:
@@ -166,6 +237,84 @@ class CardChecker:
         for problem in json.loads(result.stdout):
             grouped.setdefault(problem["label"], []).append(problem["message"])
         return grouped
+
+
+def charts_in(node: Any, path: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every chart element of a card with its JSON path (charts inside a fallback included)."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if isinstance(kind, str) and kind.startswith(CHART_PREFIX):
+            yield path, node
+        for key, value in node.items():
+            yield from charts_in(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from charts_in(item, f"{path}[{index}]")
+
+
+def without_charts(card: dict[str, Any]) -> dict[str, Any]:
+    """The card as a client without charts renders it: each chart replaced by its fallback."""
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                if isinstance(item, dict) and str(item.get("type", "")).startswith(CHART_PREFIX):
+                    fallback = item.get("fallback")
+                    if isinstance(fallback, dict):
+                        out.append(replace(fallback))
+                    continue  # without an element to fall back to, the client drops it
+                out.append(replace(item))
+            return out
+        if isinstance(node, dict):
+            return {key: replace(value) for key, value in node.items()}
+        return node
+
+    result: dict[str, Any] = replace(copy.deepcopy(card))
+    return result
+
+
+def chart_values(chart: dict[str, Any]) -> list[float]:
+    """The numbers a chart draws, in order: bar heights, slice values, or the gauge's value."""
+    if chart.get("type") == "Chart.Gauge":
+        return [chart.get("value", 0)]
+    values: list[float] = []
+    for point in chart.get("data", []):
+        if not isinstance(point, dict):
+            continue
+        if "y" in point:
+            values.append(point["y"])
+        elif "value" in point:
+            values.append(point["value"])
+        # Series: a line's or grouped bar's values, a stacked bar's segments.
+        for inner in [*point.get("values", []), *point.get("data", [])]:
+            if isinstance(inner, dict) and "y" in inner:
+                values.append(inner["y"])
+            elif isinstance(inner, dict) and "value" in inner:
+                values.append(inner["value"])
+    return values
+
+
+def fallback_numbers(element: Any) -> list[float]:
+    """Every number written in the texts of an element, in reading order."""
+    numbers: list[float] = []
+    if isinstance(element, dict):
+        text = element.get("text")
+        if element.get("type") == "TextBlock" and isinstance(text, str):
+            numbers += [float(n.replace(",", ".")) for n in _NUMBER.findall(text)]
+        for value in element.values():
+            if isinstance(value, (dict, list)):
+                numbers += fallback_numbers(value)
+    elif isinstance(element, list):
+        for item in element:
+            numbers += fallback_numbers(item)
+    return numbers
+
+
+def _in_order(wanted: list[float], shown: list[float]) -> bool:
+    """Whether every wanted number appears in `shown`, in the same order."""
+    remaining = iter(shown)
+    return all(any(float(number) == seen for seen in remaining) for number in wanted)
 
 
 class CardLog:

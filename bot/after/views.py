@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain, plain_masked
+from cards import charts
 from cards.catalog import Catalogs
+from cards.charts import Point
 from cards.content import ContentPack
 from cards.renderer import Card, CardRenderer
 from dialogs.assessment import Results
@@ -15,8 +18,9 @@ from dialogs.feedback import Prefill, leader_items
 from storage.records import FeedbackVersion, QueuedQuestion, SessionRecord
 
 # Room for Appendix F comments in the results card, as sent (non-ASCII escaped): Teams refuses
-# messages above about 40 KB.
-_COMMENT_BYTES = 20_000
+# messages above about 40 KB, and each rating item's chart with its fallback bars takes about
+# 2.3 KB (five items: 11.5 KB; with 20 KB of comments the card came within 600 bytes of 40 KB).
+_COMMENT_BYTES = 16_000
 
 
 def _wire_bytes(text: str) -> int:
@@ -195,16 +199,18 @@ class AfterViews:
             item.id: f"{index}. {plain(item.text.value)}"
             for index, item in enumerate(pack.participant_assessment_form, start=1)
         }
+        # Chart titles are plain text (no Markdown), so they are given as written.
+        titles = {
+            item.id: f"{index}. {item.text.value}"
+            for index, item in enumerate(pack.participant_assessment_form, start=1)
+        }
         items = [
             {
                 "label": labels.get(r.id, r.id),
                 "mean_text": self._text(
                     lang, "results.mean", mean=self._catalogs.number(lang, round(r.mean, 1))
                 ),
-                "distribution": [
-                    {"title": self._text(lang, "results.rating", rating=n + 1), "value": str(c)}
-                    for n, c in enumerate(r.counts)
-                ],
+                "chart": self._distribution(lang, titles.get(r.id, r.id), r.counts),
             }
             for r in results.items
         ]
@@ -250,6 +256,23 @@ class AfterViews:
             "comment_groups": groups if results.released else [],
         }
         return self._renderer.render("assessment_results", data, lang)
+
+    def _distribution(self, lang: str, title: str, counts: Sequence[int]) -> dict[str, Any]:
+        """How many gave each rating, as a bar chart (bars where charts are not drawn)."""
+        points = [
+            Point(
+                label=str(n),
+                value=count,
+                text=self._text(lang, "results.rating", rating=n),
+            )
+            for n, count in enumerate(counts, start=1)
+        ]
+        return charts.vertical_bar(
+            points,
+            title=title,
+            x_title=self._text(lang, "results.chart_x"),
+            y_title=self._text(lang, "results.chart_y"),
+        )
 
     def my_sessions(
         self,

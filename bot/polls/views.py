@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
+from cards import charts
+from cards.charts import Point
 from cards.renderer import Card, CardRenderer
 from dialogs.common import directors, is_director
 from dialogs.polls import PollService, Tally, VoteResult
@@ -86,23 +88,21 @@ class PollViews:
             hidden_text = self._text(lang, "poll.too_few")
         else:
             hidden_text = self._text(lang, "poll.hidden_leader" if leader else "poll.hidden")
-        top = max(tally.counts) if tally.counts else 0
-        bars = []
-        for index, option in enumerate(poll.options):
-            count = tally.counts[index] if index < len(tally.counts) else 0
-            share = round(100 * count / tally.voters) if tally.voters else 0
-            filled = round(100 * count / top) if top else 0
-            bars.append(
-                {
-                    "label": self._text(
-                        lang, "poll.bar", option=plain(option), count=count, percent=share
-                    ),
-                    "count_text": str(count),
-                    "filled": filled or None,
-                    "empty": (100 - filled) or None,
-                    "zero": count == 0,
-                }
+        counts = [tally.counts[i] if i < len(tally.counts) else 0 for i in range(len(poll.options))]
+        points = [
+            Point(
+                label=option,
+                value=count,
+                text=self._text(
+                    lang,
+                    "poll.bar",
+                    option=plain(option),
+                    count=count,
+                    percent=round(100 * count / tally.voters) if tally.voters else 0,
+                ),
             )
+            for option, count in zip(poll.options, counts, strict=True)
+        ]
         mine = [plain(poll.options[i]) for i in my_vote or [] if 0 <= i < len(poll.options)]
         can_vote = not closed and not leader
         data = {
@@ -128,7 +128,10 @@ class PollViews:
             if mine
             else None,
             "hidden": hidden_text or None,
-            "bars": bars if show_results else None,
+            # Teams draws the chart; clients without charts show its bars (the fallback).
+            "chart": charts.horizontal_bar(points, title=self._text(lang, "poll.chart_title"))
+            if show_results
+            else None,
             "closed": closed and show_results,
             "show": {
                 # Showing results closes the poll: the Close button does both.

@@ -4,9 +4,12 @@ a Teams message holds, with the complete export a click away."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.teams.replies import plain, plain_masked
+from cards import charts
+from cards.charts import Point
 from cards.renderer import Card, CardRenderer
 from dialogs.ethics_reads import AppendixCReport, AppendixFReport, ItemFigures
 
@@ -136,6 +139,54 @@ class EthicsViews:
         }
         return self._fitted("feedback_summary", data, len(report.entities), lang)
 
+    def _ratings_chart(
+        self, lang: str, figures: Sequence[ItemFigures], lines: list[dict[str, str]]
+    ) -> dict[str, Any] | None:
+        """The entity's rating items as stacked bars, a segment per rating; the text lines (their
+        average and spread) where charts are not drawn. None when no item has an answer."""
+        if not any(sum(f.ratings) for f in figures):
+            return None
+        series = [
+            (
+                f"{f.number}. {f.item.text.value}",  # chart texts are plain, not Markdown
+                [
+                    Point(label=self._text(lang, "results.rating", rating=n), value=count)
+                    for n, count in enumerate(f.ratings, start=1)
+                ],
+            )
+            for f in figures
+            if sum(f.ratings)  # an item nobody rated has no bar; its line says so
+        ]
+        fallback = {
+            "type": "Container",
+            "items": [
+                {
+                    "type": "Container",
+                    "spacing": "Small",
+                    "items": [
+                        {
+                            "type": "TextBlock",
+                            "text": line["label"],
+                            "wrap": True,
+                            "size": "Small",
+                            "weight": "Bolder",
+                        },
+                        {
+                            "type": "TextBlock",
+                            "text": line["value"],
+                            "wrap": True,
+                            "size": "Small",
+                            "spacing": "None",
+                        },
+                    ],
+                }
+                for line in lines
+            ],
+        }
+        return charts.stacked_ratings(
+            series, title=self._text(lang, "ethics.f_chart"), fallback=fallback
+        )
+
     def appendix_f(
         self, report: AppendixFReport, lang: str, *, csv_url: str, xlsx_url: str
     ) -> Card:
@@ -150,17 +201,22 @@ class EthicsViews:
                         entity=plain(entity.entity.name),
                         minimum=report.minimum,
                     ),
+                    "chart": None,
                     "lines": [],
                 }
             else:
-                lines: list[dict[str, Any]] = [
+                ratings = [
                     {
                         "label": f"{f.number}. {plain(f.item.text.value)}",
                         "value": self._ratings(lang, f),
-                        "quotes": [],
                     }
                     for f in entity.ratings
                 ]
+                chart = self._ratings_chart(lang, entity.ratings, ratings)
+                # Without a chart (no rating answered), the rating lines show as text.
+                lines: list[dict[str, Any]] = (
+                    [] if chart else [{**line, "quotes": []} for line in ratings]
+                )
                 lines += [
                     {
                         "label": f"{f.number}. {plain(f.item.text.value)}",
@@ -177,6 +233,7 @@ class EthicsViews:
                         sessions=entity.sessions,
                         answers=entity.answers,
                     ),
+                    "chart": chart,
                     "lines": lines,
                 }
             used += _wire_bytes(block)

@@ -8,7 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.teams.replies import Notice, Replies, plain
+from cards import charts
 from cards.catalog import Catalogs
+from cards.charts import Point
 from cards.content import Scenario
 from cards.renderer import Card, CardRenderer
 from dialogs.rollup import CascadeLine, EntityProgress, OrgLine, Totals, UnitLine
@@ -91,7 +93,8 @@ class RollupViews:
             "sessions": self._catalogs.number(lang, totals.sessions),
             "participants": self._catalogs.number(lang, totals.participants),
             "personnel": self._catalogs.number(lang, totals.personnel),
-            "coverage": self._coverage(progress, lang),
+            "coverage_chart": self._coverage_gauge(progress, lang),
+            "weeks_chart": self._weeks_chart(progress, lang),
             "entity_coverage": self._entity_coverage(progress, lang),
             "entity_personnel": progress.entity_personnel,
             "open_text": self._text(lang, "progress.open", count=progress.open_sessions)
@@ -152,6 +155,51 @@ class RollupViews:
             "filled": percent or None,
             "empty": (100 - percent) or None,
         }
+
+    def _coverage_gauge(self, progress: EntityProgress, lang: str) -> dict[str, Any] | None:
+        """The coverage as a gauge; its text and bar where charts are not drawn."""
+        coverage = self._coverage(progress, lang)
+        if coverage is None:
+            return None
+        totals = progress.totals
+        return charts.gauge(
+            min(100, round((totals.coverage or 0) * 100)),
+            title=self._text(lang, "progress.coverage_title"),
+            sub_label=self._text(
+                lang,
+                "progress.coverage_sub",
+                participants=self._catalogs.number(lang, totals.participants),
+                personnel=self._catalogs.number(lang, totals.personnel),
+            ),
+            filled=self._text(lang, "progress.coverage_took_part"),
+            rest=self._text(lang, "progress.coverage_rest"),
+            fallback_text=coverage["text"],
+        )
+
+    def _weeks_chart(self, progress: EntityProgress, lang: str) -> dict[str, Any] | None:
+        """Held sessions per ISO week as vertical bars (None before the first session)."""
+        if not progress.weeks:
+            return None
+        points = [
+            Point(
+                label=self._text(lang, "progress.week", week=w.week),
+                value=w.sessions,
+                text=self._text(
+                    lang,
+                    "progress.week_line",
+                    week=w.week,
+                    date=self._catalogs.date(lang, w.monday),
+                ),
+            )
+            for w in progress.weeks
+        ]
+        return charts.vertical_bar(
+            points,
+            title=self._text(lang, "progress.weeks_title", count=len(points)),
+            x_title=self._text(lang, "progress.weeks_x"),
+            y_title=self._text(lang, "progress.weeks_y"),
+            show_title=True,
+        )
 
     def _entity_coverage(self, progress: EntityProgress, lang: str) -> str:
         """Participation of the entity's whole personnel, labelled as such, or why it is not

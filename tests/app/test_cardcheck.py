@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cards import charts
+from cards.charts import Point
 from testing import cardcheck
 from testing.cardcheck import CardChecker
 
@@ -312,3 +314,100 @@ def test_batch_uses_one_node_process_and_attributes_problems(
 def test_repeated_labels_are_rejected(checker: CardChecker) -> None:
     with pytest.raises(ValueError, match="same"):
         checker.check([("same", valid_card()), ("same", valid_card())])
+
+
+def chart_points() -> list[Point]:
+    """Three bars, one of them zero."""
+    return [Point("Yes", 3, "Yes: 3 (60%)"), Point("No", 2), Point("Not sure", 0)]
+
+
+def every_chart_kind() -> list[tuple[str, dict]]:
+    """One card per chart element the bot sends, built by the shared helper."""
+    ratings = [Point(str(n), c) for n, c in enumerate((0, 1, 2, 3, 4), start=1)]
+    texts = {"type": "TextBlock", "text": "1: 0 · 2: 1 · 3: 2 · 4: 3 · 5: 4"}
+    return [
+        ("vertical", with_body(charts.vertical_bar(chart_points(), title="T", x_title="x"))),
+        ("horizontal", with_body(charts.horizontal_bar(chart_points(), title="T"))),
+        (
+            "gauge",
+            with_body(
+                charts.gauge(
+                    22, title="T", sub_label="7 of 32", filled="a", rest="b", fallback_text="22%"
+                )
+            ),
+        ),
+        (
+            "stacked",
+            with_body(charts.stacked_ratings([("1. Item", ratings)], title="T", fallback=texts)),
+        ),
+        # Inside a container, as the templates place them.
+        (
+            "nested",
+            with_body(
+                {"type": "Container", "items": [charts.horizontal_bar(chart_points(), title="T")]}
+            ),
+        ),
+    ]
+
+
+def test_each_chart_kind_passes_and_renders_its_fallback(checker: CardChecker) -> None:
+    assert checker.check(every_chart_kind()) == []
+
+
+def test_a_chart_with_a_wrong_property_is_reported(checker: CardChecker) -> None:
+    chart = charts.vertical_bar(chart_points(), title="T")
+    chart["xAxisLabel"] = "misspelt"
+    chart["color"] = "#ff0000"  # Teams chart colours are names, which each theme maps
+    chart["data"][0]["value"] = chart["data"][0].pop("y")
+
+    problems = checker.check([("wrong", with_body(chart))])
+
+    assert (
+        "wrong: chart: $.body[0]: "
+        "Additional properties are not allowed ('xAxisLabel' was unexpected)" in problems
+    )
+    assert any(
+        p.startswith("wrong: chart: $.body[0].color: '#ff0000' is not one of") for p in problems
+    )
+    assert "wrong: chart: $.body[0].data[0]: 'y' is a required property" in problems
+    assert not [p for p in problems if ": renderer: " in p or ": schema: " in p]
+
+
+def test_a_chart_without_a_fallback_is_reported_by_both_layers(checker: CardChecker) -> None:
+    chart = charts.horizontal_bar(chart_points(), title="T")
+    del chart["fallback"]
+
+    problems = checker.check([("bare", with_body(text_block("ok"), chart))])
+
+    assert (
+        "bare: chart: $.body[1]: Chart.HorizontalBar has no element as fallback "
+        "(clients without charts would show nothing)" in problems
+    )
+    renderer = only(problems, "renderer")
+    assert any("has no fallback element" in p for p in renderer)
+    # The library's own unknown-type warning is not swallowed for a chart without fallback.
+    assert any("UnknownElementType" in p and "Chart.HorizontalBar" in p for p in renderer)
+
+
+def test_a_fallback_that_is_not_valid_1_5_is_reported_by_the_schema(checker: CardChecker) -> None:
+    chart = charts.horizontal_bar(chart_points(), title="T")
+    chart["fallback"]["items"][0]["items"][0]["size"] = "gigantic"
+
+    problems = checker.check([("bad-fallback", with_body(chart))])
+
+    assert any(
+        p.startswith("bad-fallback: schema: $.body[0].items[0].items[0].size: 'gigantic'")
+        for p in problems
+    )
+
+
+def test_fallback_bars_must_carry_the_charts_numbers(checker: CardChecker) -> None:
+    chart = charts.horizontal_bar(chart_points(), title="T")
+    chart["data"][1]["y"] = 7  # the chart says 7 where the bars say 2
+
+    problems = checker.check([("mismatch", with_body(chart))])
+
+    assert problems == [
+        "mismatch: chart: $.body[0]: the fallback does not show the chart's numbers [3, 7, 0] "
+        "(it shows [3.0, 60.0, 3.0, 2.0, 0.0])"
+    ]
