@@ -95,8 +95,7 @@ class SignInActions:
             return await self._signin_views.setup(
                 act.lang, local_today(act.turn_context, self._clock), act.data, notice
             )
-        session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
-        sheet = await self._signin.sheet(session)
+        sheet = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
         return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _session(self, act: ActionContext) -> SessionRecord:
@@ -139,7 +138,7 @@ class SignInActions:
         )
 
     async def _view(self, act: ActionContext) -> Card:
-        sheet = await self._signin.sheet(await self._session(act))
+        sheet = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
         role = viewer_role(sheet, act.person)
         if role == PARTICIPANT and not act.automatic and sheet.find(act.person.aad_id) is None:
             # A participant pressed "Leader controls": say why nothing more is shown.
@@ -148,8 +147,10 @@ class SignInActions:
         return await self._signin_views.sheet(sheet, act.person, act.lang, None)
 
     async def _sign_in(self, act: ActionContext) -> Card:
-        session = await self._session(act)
-        sheet, had_row = await self._signin.sign_in(session, act.person, act.data)
+        # The session and its sheet in one round trip, then the write: two in all.
+        before = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
+        session = before.session
+        sheet, had_row = await self._signin.sign_in(session, act.person, act.data, before=before)
         self._shared.sheet(session)
         key = "notice.details_saved" if had_row else "notice.signed_in"
         return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))
