@@ -1,7 +1,8 @@
 """Speed under a real morning's load: the Dialogue Bot beside the floor, on 127.0.0.1 only.
 
 Run: `.venv/bin/python -m benchmarks.load` (the full run, about ten minutes on two cores) or
-`--smoke` (2 meetings of 5, a 20-person broadcast; well under a minute). `--json` ends the
+`--smoke` (2 meetings of 5, the burst with 1 and 2 processes, a 20-person broadcast; about a
+minute). `--json` ends the
 output with one JSON line of every figure. Exits 1 if any action was lost or double-counted.
 
 What runs, each in its own process: Azurite; the local Bot Connector (Teams' rate limits: 7
@@ -13,8 +14,11 @@ local authority); and `benchmarks.floor_bot`, the least any bot on this stack mu
 
 Workloads: meetings of 25 whose participants sign in, vote in the scenario poll, change votes
 and submit Appendix F; each phase's clicks land at one instant (burst) or over `--spread`
-seconds (paced); the burst again against two bot processes on one storage (scale-out); the
-same clicks against the floor; sustained arrivals stepped up until p99 passes 2 s (the knee);
+seconds (paced); both again with storage behind a proxy that adds `--storage-latency-ms`
+each way (8 ms, as an App Service and its region's Table account); the burst again against 2
+and 3 bot processes on one storage (scale-out, `--processes`), which must share Teams' per-app
+and per-chat pace (the 429s are counted by limit); the same clicks against the floor;
+sustained arrivals stepped up until p99 passes 2 s (the knee);
 a focal point's reminder to every participant of 40 concluded sessions (the broadcast).
 """
 
