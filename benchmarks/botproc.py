@@ -21,6 +21,11 @@ from urllib.parse import urlparse
 from bot.settings import Settings
 
 _WORK: contextvars.ContextVar[str] = contextvars.ContextVar("bench_work", default="other")
+# The turn's storage requests in flight and how many sequential round trips it has made: a
+# request that starts while none of its turn is in flight waits for a new round trip.
+_TRIPS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "bench_trips", default=None
+)
 
 
 def count_requests(path: str) -> None:
@@ -33,10 +38,21 @@ def count_requests(path: str) -> None:
 
     turns: Counter[str] = Counter()
     storage: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    # Per verb: how many turns made 0, 1, 2... sequential storage round trips.
+    trips: defaultdict[str, Counter[int]] = defaultdict(Counter)
     send = AioHttpTransport.send
 
     async def counted_send(self: Any, request: Any, **kwargs: Any) -> Any:
-        response = await send(self, request, **kwargs)
+        state = _TRIPS.get()
+        if state is not None:
+            if state[0] == 0:
+                state[1] += 1
+            state[0] += 1
+        try:
+            response = await send(self, request, **kwargs)
+        finally:
+            if state is not None:
+                state[0] -= 1
         table = urlparse(request.url).path.split("/")[-1].split("(")[0]
         # Table names carry the run's prefix; keep the bot's own name for the table.
         table = table[11:] if len(table) > 11 else table
@@ -51,7 +67,13 @@ def count_requests(path: str) -> None:
         verb = str(action.get("verb", "?"))
         turns[verb] += 1
         _WORK.set(verb)
-        return await invoke(self, turn_context)
+        state = [0, 0]
+        _TRIPS.set(state)
+        try:
+            return await invoke(self, turn_context)
+        finally:
+            _TRIPS.set(None)
+            trips[verb][state[1]] += 1
 
     message = DialogueBot.on_message_activity
 
@@ -65,6 +87,7 @@ def count_requests(path: str) -> None:
     async def counted_run(self: Any, key: str, state: Any) -> None:
         # Tasks copy the context of the click that scheduled them; relabel them as background.
         _WORK.set("card update / totals (background)")
+        _TRIPS.set(None)
         await run(self, key, state)
 
     outbound_run = Outbound.run
@@ -72,6 +95,7 @@ def count_requests(path: str) -> None:
     def counted_outbound(self: Any, work: Any) -> None:
         async def labelled() -> Any:
             _WORK.set("personal messages (background)")
+            _TRIPS.set(None)
             return await work
 
         outbound_run(self, labelled())
@@ -84,7 +108,12 @@ def count_requests(path: str) -> None:
 
     def write() -> None:
         with open(path, "w") as out:
-            json.dump({"turns": turns, "storage": storage}, out, indent=1, sort_keys=True)
+            json.dump(
+                {"turns": turns, "storage": storage, "round_trips": trips},
+                out,
+                indent=1,
+                sort_keys=True,
+            )
 
     atexit.register(write)
 

@@ -1,7 +1,8 @@
 """Speed under a real morning's load: the Dialogue Bot beside the floor, on 127.0.0.1 only.
 
 Run: `.venv/bin/python -m benchmarks.load` (the full run, about ten minutes on two cores) or
-`--smoke` (2 meetings of 5, a 20-person broadcast; well under a minute). `--json` ends the
+`--smoke` (2 meetings of 5, the burst with 1 and 2 processes, a 20-person broadcast; about a
+minute). `--json` ends the
 output with one JSON line of every figure. Exits 1 if any action was lost or double-counted.
 
 What runs, each in its own process: Azurite; the local Bot Connector (Teams' rate limits: 7
@@ -13,8 +14,11 @@ local authority); and `benchmarks.floor_bot`, the least any bot on this stack mu
 
 Workloads: meetings of 25 whose participants sign in, vote in the scenario poll, change votes
 and submit Appendix F; each phase's clicks land at one instant (burst) or over `--spread`
-seconds (paced); the burst again against two bot processes on one storage (scale-out); the
-same clicks against the floor; sustained arrivals stepped up until p99 passes 2 s (the knee);
+seconds (paced); both again with storage behind a proxy that adds `--storage-latency-ms`
+each way (8 ms, as an App Service and its region's Table account); the burst again against 2
+and 3 bot processes on one storage (scale-out, `--processes`), which must share Teams' per-app
+and per-chat pace (the 429s are counted by limit); the same clicks against the floor;
+sustained arrivals stepped up until p99 passes 2 s (the knee);
 a focal point's reminder to every participant of 40 concluded sessions (the broadcast).
 """
 
@@ -97,6 +101,9 @@ class Figures:
     token_requests: int = 0
     unauthorized: int = 0
     stale_cards: int = 0
+    throttled_app: int = 0
+    storage_latency_ms: float = 0.0
+    cold_start_s: float = 0.0
     cpu_ms_per_action: dict[str, float] = field(default_factory=dict)
     leader_failures: dict[str, int] = field(default_factory=dict)
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -135,6 +142,8 @@ def summarize(
         card_updates=stats.get("card_updates", 0),
         throttled=stats.get("throttled", 0),
         throttled_chat=stats.get("throttled_conversation", 0),
+        throttled_app=stats.get("throttled_app", 0),
+        cold_start_s=round(max((b.cold_start for b in bots), default=0.0), 2),
         failed=sum(1 for c in clicks if not c.ok),
         lost=tally.lost,
         double=tally.double,
@@ -174,7 +183,15 @@ class Runner:
         self._base += 1_000_000
         return [Meeting.make(n, size, self._base, entity) for n in range(count)]
 
-    def _spawn(self, name: str, module: str, prefix: str, processes: int, profile: str = ""):
+    def _spawn(
+        self,
+        name: str,
+        module: str,
+        prefix: str,
+        processes: int,
+        profile: str = "",
+        latency: bool = False,
+    ):
         counting = self.args.count_requests and module == OURS
         bots = [
             self.stack.spawn(
@@ -183,6 +200,7 @@ class Runner:
                 prefix,
                 profile=profile.replace("{i}", str(i)) if profile else "",
                 count=str(self.stack.directory / f"{name}-{i}.requests.json") if counting else "",
+                latency=latency,
             )
             for i in range(processes)
         ]
@@ -222,15 +240,23 @@ class Runner:
         )
 
     async def clicks(
-        self, workload: str, module: str, spread: float, processes: int, profile: str = ""
+        self,
+        workload: str,
+        module: str,
+        spread: float,
+        processes: int,
+        profile: str = "",
+        latency: bool = False,
     ) -> Figures:
-        """The meetings' click workload against our bot or the floor."""
+        """The meetings' click workload against our bot or the floor (storage behind the
+        latency proxy with `latency`)."""
         prefix = "l" + uuid.uuid4().hex[:10]
         stack, services = self.stack, self.stack.services
         assert services and stack.azurite
         floor = module == FLOOR
-        name = f"{workload}-{'floor' if floor else 'ours'}-x{processes}"
-        bots = self._spawn(name, module, prefix, processes, profile)
+        lat = f"+{stack.storage_latency * 1000:g}ms" if latency else ""
+        name = f"{workload}{lat}-{'floor' if floor else 'ours'}-x{processes}"
+        bots = self._spawn(name, module, prefix, processes, profile, latency)
         meetings = self._meetings(self.args.meetings, self.args.size)
         try:
             async with self._session() as session:
@@ -267,7 +293,10 @@ class Runner:
                 stale = await stale_sheet_cards(tables, meetings, sheets)
         finally:
             await tables.close()
-        figures = summarize(workload, "floor" if floor else "ours", bots, phases, stats, tally, rss)
+        figures = summarize(
+            workload + lat, "floor" if floor else "ours", bots, phases, stats, tally, rss
+        )
+        figures.storage_latency_ms = stack.storage_latency * 1000 if latency else 0.0
         if not floor:
             figures.stale_cards = len(stale)
             figures.notes.extend(stale)
@@ -397,9 +426,11 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             "p50 ms",
             "p95 ms",
             "p99 ms",
+            "actions/s per proc",
+            "cold start s",
             "peak RSS MiB",
             "card updates",
-            "429s (per chat)",
+            "429s app/chat",
             "failed",
             "lost",
             "double",
@@ -414,9 +445,11 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                 str(f.p50_ms),
                 str(f.p95_ms),
                 str(f.p99_ms),
+                f"{f.rate / f.processes:.1f}",
+                f"{f.cold_start_s:.2f}",
                 f"{f.peak_rss_mb:.0f}",
                 str(f.card_updates),
-                f"{f.throttled} ({f.throttled_chat})",
+                f"{f.throttled_app}/{f.throttled_chat}",
                 str(f.failed),
                 str(f.lost),
                 str(f.double),
@@ -558,31 +591,45 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start the stack, run the chosen workloads, return every figure."""
     directory = Path(args.workdir or tempfile.mkdtemp(prefix="dlg-load-"))
-    stack = Stack(directory, token_latency=args.token_latency, admin_id=ADMIN.aad_id)
+    stack = Stack(
+        directory,
+        token_latency=args.token_latency,
+        storage_latency=args.storage_latency_ms / 1000 if "latency" in args.only else 0.0,
+        admin_id=ADMIN.aad_id,
+    )
     stack.start()
     results: dict[str, Any] = {"workloads": [], "aborted": [], "workdir": str(directory)}
     only = set(args.only)
     try:
         runner = Runner(stack, args)
         plan = [
-            ("burst", "burst", OURS, 0.0, 1),
-            ("burst", "burst", FLOOR, 0.0, 1),
-            ("paced", "paced", OURS, args.spread, 1),
-            ("paced", "paced", FLOOR, args.spread, 1),
-            ("scale", "burst", OURS, 0.0, 2),
-            ("scale", "burst", FLOOR, 0.0, 2),
+            ("burst", "burst", OURS, 0.0, 1, False),
+            ("burst", "burst", FLOOR, 0.0, 1, False),
+            ("paced", "paced", OURS, args.spread, 1, False),
+            ("paced", "paced", FLOOR, args.spread, 1, False),
+            # The same with every storage request delayed each way, as in an Azure region.
+            ("latency", "burst", OURS, 0.0, 1, True),
+            ("latency", "burst", FLOOR, 0.0, 1, True),
+            ("latency", "paced", OURS, args.spread, 1, True),
+            ("latency", "paced", FLOOR, args.spread, 1, True),
         ]
-        for key, name, module, spread, processes in plan:
+        for n in args.processes:
+            if n > 1:
+                plan.append(("scale", "burst", OURS, 0.0, n, False))
+                if not args.smoke:
+                    plan.append(("scale", "burst", FLOOR, 0.0, n, False))
+        for key, name, module, spread, processes, latency in plan:
             if key not in only or (module == FLOOR and "floor" not in only):
                 continue
             profile = ""
             if args.profile and module == OURS and key == "burst":
                 profile = f"{args.profile}:{directory / ('profile.' + args.profile)}"
                 results["profile"] = profile.split(":", 1)[1]
-            label = f"{name} x{processes} ({'floor' if module == FLOOR else 'ours'})"
+            lat = f"+{args.storage_latency_ms:g}ms" if latency else ""
+            label = f"{name}{lat} x{processes} ({'floor' if module == FLOOR else 'ours'})"
             print(f"... {label}", flush=True)
             try:
-                figures = await runner.clicks(name, module, spread, processes, profile)
+                figures = await runner.clicks(name, module, spread, processes, profile, latency)
             except Exception as error:  # one broken workload must not lose the rest
                 results["aborted"].append(f"{label}: {type(error).__name__}: {error}")
                 continue
@@ -634,8 +681,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         type=lambda s: set(s.split(",")),
-        default={"burst", "paced", "scale", "floor", "knee", "broadcast"},
-        help="comma-separated: burst,paced,scale,floor,knee,broadcast",
+        default={"burst", "paced", "latency", "scale", "floor", "knee", "broadcast"},
+        help="comma-separated: burst,paced,latency,scale,floor,knee,broadcast",
+    )
+    parser.add_argument(
+        "--processes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 2, 3],
+        help="scale: bot processes on one storage (those above 1 run the burst again)",
+    )
+    parser.add_argument(
+        "--storage-latency-ms",
+        type=float,
+        default=8.0,
+        help="latency: milliseconds the proxy in front of Azurite adds each way",
     )
     parser.add_argument(
         "--token-latency",
@@ -656,7 +715,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.smoke:
         args.meetings, args.size = 2, 5
         args.broadcast_sessions, args.broadcast_size = 4, 5
-        args.only = {"burst", "floor", "broadcast"}
+        args.only = {"burst", "floor", "scale", "broadcast"}
+        args.processes = [2]
     return args
 
 

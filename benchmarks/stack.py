@@ -8,6 +8,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 import aiohttp
 from azure.data.tables.aio import TableServiceClient
 
-from testing.azurite import Azurite, free_port
+from testing.azurite import Azurite, connection_string, free_port
 from testing.openid import OpenIdServer, TokenFactory
 from testing.processes import BotProcess as ProcessBase
 from testing.teams import TENANT
@@ -125,9 +128,82 @@ class Services:
 class BotProcess(ProcessBase):
     """One bot process (ours or the floor), with the CPU it has used."""
 
+    started: float = 0.0
+    cold_start: float = float("nan")
+
     def cpu_seconds(self) -> float:
         """CPU seconds the process has used so far."""
         return group_cpu_seconds(self.process.pid)
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Wait for /healthz 200, polled every 20 ms, and keep the time from process start."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        self.cold_start = time.monotonic() - self.started
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"{self.name} never answered /healthz with 200:\n{self.log_tail()}")
+
+
+@dataclass
+class LatencyProxy:
+    """`python -m testing.faultproxy --latency S` in its own process, in front of Azurite."""
+
+    upstream_port: int
+    latency: float
+    process: subprocess.Popen[bytes] | None = None
+    port: int = 0
+
+    def start(self) -> LatencyProxy:
+        """Start it and read the port it listens on."""
+        self.process = subprocess.Popen(
+            [
+                str(PYTHON),
+                "-m",
+                "testing.faultproxy",
+                "--upstream",
+                f"http://127.0.0.1:{self.upstream_port}",
+                "--latency",
+                str(self.latency),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the latency proxy did not start")
+        self.port = int(json.loads(line)["port"])
+        return self
+
+    @property
+    def connection_string(self) -> str:
+        """Azurite's connection string with the proxy as the table endpoint."""
+        return connection_string(self.port)
+
+    def stop(self) -> None:
+        """Close its stdin (it stops by itself), then make sure."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @dataclass
@@ -136,12 +212,14 @@ class Stack:
 
     directory: Path
     token_latency: float = 0.0
+    storage_latency: float = 0.0
     app_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     app_password: str = field(default_factory=lambda: "pw-" + uuid.uuid4().hex)
     admin_id: str = ""
     azurite: Azurite | None = None
     services: Services | None = None
     openid: OpenIdServer | None = None
+    proxy: LatencyProxy | None = None
     inbound_token: str = ""
 
     def start(self) -> Stack:
@@ -153,6 +231,8 @@ class Stack:
             self.app_id, self.app_password, self.directory, self.token_latency
         ).start()
         self.openid = OpenIdServer().start()
+        if self.storage_latency:
+            self.proxy = LatencyProxy(self.azurite.port, self.storage_latency).start()
         self.inbound_token = TokenFactory(self.openid.keys[0]).mint(
             self.app_id, self.services.connector_url, exp_offset=4 * 3600
         )
@@ -165,6 +245,8 @@ class Stack:
 
     def stop(self) -> None:
         """Stop everything that was started."""
+        if self.proxy is not None:
+            self.proxy.stop()
         if self.openid is not None:
             self.openid.stop()
         if self.services is not None:
@@ -172,9 +254,16 @@ class Stack:
         if self.azurite is not None:
             self.azurite.stop()
 
-    def bot_env(self, prefix: str, port: int) -> dict[str, str]:
-        """Production settings: app id, checked inbound tokens, tenant list, public URL."""
+    def bot_env(self, prefix: str, port: int, *, latency: bool = False) -> dict[str, str]:
+        """Production settings: app id, checked inbound tokens, tenant list, public URL.
+
+        With `latency`, storage is reached through the latency proxy.
+        """
         assert self.azurite and self.services and self.openid
+        tables = self.azurite.connection_string
+        if latency:
+            assert self.proxy is not None, "start the stack with storage_latency"
+            tables = self.proxy.connection_string
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
         env.update(
             {
@@ -191,7 +280,7 @@ class Stack:
                 "VALIDATE_AUTHORITY": "false",
                 "REQUESTS_CA_BUNDLE": self.services.ca_file,
                 "SSL_CERT_FILE": self.services.ca_file,
-                "TABLES_CONNECTION_STRING": self.azurite.connection_string,
+                "TABLES_CONNECTION_STRING": tables,
                 "TABLE_PREFIX": prefix,
                 "ANONYMITY_SECRET": "load-" + "k" * 40,
                 "ENTITIES": ENTITIES,
@@ -212,15 +301,17 @@ class Stack:
         *,
         profile: str = "",
         count: str = "",
+        latency: bool = False,
     ) -> BotProcess:
         """Start one bot process (`benchmarks.botproc` or `benchmarks.floor_bot`)."""
         port = free_port()
-        env = self.bot_env(prefix, port)
+        env = self.bot_env(prefix, port, latency=latency)
         if profile:
             env["BENCH_PROFILE"] = profile
         if count:
             env["BENCH_COUNT"] = count
         log_path = self.directory / f"{name}.log"
+        started = time.monotonic()
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [str(PYTHON), "-m", module],
@@ -230,7 +321,9 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return BotProcess(name, port, process, log_path)
+        bot = BotProcess(name, port, process, log_path)
+        bot.started = started
+        return bot
 
 
 class Tables:

@@ -36,7 +36,7 @@ from bot.teams.context import invoke_body
 from bot.teams.credentials import SharedCredentialsFactory
 from bot.teams.identity import tenant_of
 from bot.teams.logs import install_correlation, new_correlation, redact
-from bot.teams.pacing import ChatPacer
+from bot.teams.pacing import ChatPacer, Fleet
 from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
 from bot.wiring import wire
@@ -106,7 +106,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 config, credentials_factory=SharedCredentialsFactory(config)
             )
         )
-        adapter = _adapter(sdk_auth, renderer)
+        # Teams counts its limits for the whole app: every instance paces to its share.
+        fleet = Fleet(store.instances, clock)
+        await fleet.join()
+        beats = asyncio.create_task(fleet.run())
+        adapter = _adapter(sdk_auth, renderer, fleet)
         keys = SigningKeys(settings.openid_metadata_url or DEFAULT_METADATA_URL)
         # With an app id every token is checked (also under --dev); without one, --dev only.
         validator = (
@@ -136,6 +140,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 sweep.cancel()
             await asyncio.gather(*sweeps, return_exceptions=True)
             await wired.flush()
+            beats.cancel()
+            await asyncio.gather(beats, return_exceptions=True)
+            await fleet.leave()
             await keys.close()
             await store.close()
 
@@ -176,9 +183,11 @@ def _adapter_config(settings: Settings) -> _AdapterConfig:
     )
 
 
-def _adapter(auth: BotFrameworkAuthentication, renderer: CardRenderer) -> CloudAdapter:
+def _adapter(
+    auth: BotFrameworkAuthentication, renderer: CardRenderer, fleet: Fleet
+) -> CloudAdapter:
     adapter = CloudAdapter(auth)
-    adapter.use(ChatPacer())
+    adapter.use(ChatPacer(fleet=fleet))
 
     async def on_error(turn_context: TurnContext, error: Exception) -> None:
         # Log the type and where, never the activity's text: it may hold names or answers.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -190,6 +191,25 @@ class SignInService:
             raise NoSession("error.stale_card")
         return session
 
+    async def sheet_for_card(self, conversation_id: str, session_id: Any) -> Sheet:
+        """The session a card action names (as `for_card`) with its sheet, read at the same time.
+
+        The sheet's partition is the id the card names, so both reads go in one round trip; the
+        sheet is only returned once the session is known to be this chat's active one.
+        """
+        if not isinstance(session_id, str):
+            raise NoSession("error.no_session")
+        session, rows = await asyncio.gather(
+            self.for_card(conversation_id, session_id),
+            self._attendance.list(session_id),
+            return_exceptions=True,
+        )
+        for outcome in (session, rows):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(session, SessionRecord) and isinstance(rows, list)
+        return Sheet(session, rows)
+
     async def by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
         """A session named by a card's data (cycle, entity, sid); unknown or malformed: refused."""
         cycle, entity, sid = data.get("cycle"), data.get("entity"), data.get("sid")
@@ -236,11 +256,17 @@ class SignInService:
         return NameMask(r.name for r in sheet.rows if not session.is_leader(r.aad_id))
 
     async def sign_in(
-        self, session: SessionRecord, person: Person, data: Mapping[str, Any]
+        self,
+        session: SessionRecord,
+        person: Person,
+        data: Mapping[str, Any],
+        *,
+        before: Sheet | None = None,
     ) -> tuple[Sheet, bool]:
         """Put the caller on the sheet (one row per person, however often they click).
 
-        Returns the sheet with the caller's row and whether they were on it already.
+        Returns the sheet with the caller's row and whether they were on it already. `before`
+        is the sheet as just read with the session (`sheet_for_card`), so it is not read again.
         """
         self._require_unfrozen(session)
         self._require_open(session)
@@ -248,7 +274,8 @@ class SignInService:
             # Not a missing role: the leader keeps their card, as when they try to vote.
             raise WrongState("error.leader_signs_in")
         details = parse_details(data, prefix="my")
-        before = await self.sheet(session)
+        if before is None or before.session.session_id != session.session_id:
+            before = await self.sheet(session)
         row = await self._attendance.sign_in(
             session.session_id,
             person,

@@ -12,6 +12,7 @@ from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
+from storage.batches import GroupCommit
 from storage.errors import translated
 from storage.records import AttendeeRecord, Person, arranged
 
@@ -24,6 +25,8 @@ class AttendanceRepository:
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        # Sign-ins arriving together for one sheet go in one transaction.
+        self._signins = GroupCommit(table)
 
     @staticmethod
     def key_for(person: Person | None, identity: str) -> str:
@@ -53,7 +56,7 @@ class AttendanceRepository:
             agency=agency,
             added_by=person.aad_id if source == "self" else "",
         )
-        await self._table.upsert_entity(_to_entity(session_id, record), mode=UpdateMode.REPLACE)
+        await self._signins.upsert(_to_entity(session_id, record))
         return record
 
     @translated

@@ -23,6 +23,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
+from storage.batches import GroupCommit
 from storage.errors import WriteConflict, translated
 from storage.records import OpenPoll, PollRecord
 
@@ -38,6 +39,8 @@ class PollRepository:
         self._polls = polls
         self._votes = votes
         self._index = index
+        # Votes arriving together in one poll go in one transaction, each with its own time.
+        self._ballots = GroupCommit(votes)
 
     @translated
     async def create(self, poll: PollRecord, *, cycle: int = 0, entity: str = "") -> PollRecord:
@@ -103,9 +106,8 @@ class PollRepository:
     @translated
     async def put_vote(self, poll_id: str, voter_key: str, choices: list[int]) -> datetime:
         """Store (or change) one voter's choice; the storage time of the write."""
-        written = await self._votes.upsert_entity(
-            {"PartitionKey": poll_id, "RowKey": voter_key, "Choices": json.dumps(choices)},
-            mode=UpdateMode.REPLACE,
+        written = await self._ballots.upsert(
+            {"PartitionKey": poll_id, "RowKey": voter_key, "Choices": json.dumps(choices)}
         )
         at = etag_time(written.get("etag"))
         if at is None:

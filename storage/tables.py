@@ -15,6 +15,7 @@ from storage.dedupe import DedupeRepository
 from storage.directory import DirectoryRepository
 from storage.errors import StorageUnavailable
 from storage.feedback import LeaderFeedbackRepository
+from storage.instances import InstanceRepository
 from storage.jobs import JobRepository
 from storage.polls import PollRepository
 from storage.questions import QuestionRepository, QueueRepository
@@ -48,6 +49,7 @@ TABLES = (
     "deliveries",
     "setups",
     "jobs",
+    "instances",
 )
 
 
@@ -98,6 +100,7 @@ class TableStore:
         self.dedupe = DedupeRepository(self._tables["deliveries"])
         self.setups = SetupRepository(self._tables["setups"])
         self.jobs = JobRepository(self._tables["jobs"])
+        self.instances = InstanceRepository(self._tables["instances"])
         self.rollup = RollupRepository(
             self._tables["entitytotals"],
             self._tables["certifications"],

@@ -157,10 +157,24 @@ class _Fault:
 class FaultProxy:
     """A real HTTP reverse proxy on 127.0.0.1 in front of one Azurite table endpoint."""
 
-    def __init__(self, upstream: str, *, host: str = "127.0.0.1") -> None:
-        """Proxy to ``upstream`` (e.g. ``http://127.0.0.1:10002``); call :meth:`start`."""
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        host: str = "127.0.0.1",
+        latency: float = 0.0,
+        keep_log: bool = True,
+    ) -> None:
+        """Proxy to ``upstream`` (e.g. ``http://127.0.0.1:10002``); call :meth:`start`.
+
+        ``latency``: seconds added each way (a request waits before it is forwarded, its
+        answer before it is returned), as between an App Service and its region's Table account.
+        ``keep_log=False``: remember no exchanges (a long benchmark run).
+        """
         self._upstream = upstream.rstrip("/")
         self._host = host
+        self.latency = latency
+        self._keep_log = keep_log
         self.port = 0
         self._lock = threading.Lock()
         self._log: list[Exchange] = []
@@ -298,6 +312,8 @@ class FaultProxy:
         return None
 
     def _record(self, exchange: Exchange) -> None:
+        if not self._keep_log:
+            return
         with self._lock:
             self._log.append(exchange)
 
@@ -381,6 +397,8 @@ class FaultProxy:
             self._record(dataclasses.replace(exchange, outcome=INJECTED, status=fault.status))
             return _error_response(fault.status, fault.retry_after)
         assert self._client is not None
+        if self.latency:
+            await asyncio.sleep(self.latency)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
         target = URL(self._upstream + request.raw_path, encoded=True)
         async with self._client.request(
@@ -402,6 +420,28 @@ class FaultProxy:
                     )
                 )
                 return _error_response(fault.status, None)
+            if self.latency:
+                # The answer's way back: read it whole first, as a remote account's would arrive.
+                payload = await upstream.read()
+                await asyncio.sleep(self.latency)
+                self._record(
+                    dataclasses.replace(
+                        exchange,
+                        outcome=FORWARDED,
+                        status=upstream.status,
+                        upstream_status=upstream.status,
+                    )
+                )
+                return web.Response(
+                    status=upstream.status,
+                    reason=upstream.reason,
+                    body=payload,
+                    headers=[
+                        (k, v)
+                        for k, v in upstream.headers.items()
+                        if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"
+                    ],
+                )
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
                 if key.lower() not in _HOP_BY_HOP:
@@ -483,3 +523,28 @@ def _reset(request: web.Request) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m testing.faultproxy --upstream URL --latency S`: a latency proxy in a process.
+
+    Prints ``{"port": N}`` once it listens, and stops when its standard input closes.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m testing.faultproxy")
+    parser.add_argument("--upstream", required=True, help="e.g. http://127.0.0.1:10002")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added each way")
+    args = parser.parse_args(argv)
+    proxy = FaultProxy(args.upstream, latency=args.latency, keep_log=False).start()
+    print(json.dumps({"port": proxy.port}), flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        proxy.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -102,13 +102,14 @@ class SignInActions:
             return await self._signin_views.setup(
                 act.lang, local_today(act.turn_context, self._clock), act.data, notice
             )
-        session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
-        if act.verb == "attendance.import_confirm" and session.is_leader(act.person.aad_id):
-            # Nothing ticked: the checklist again, the reason above it.
-            members = await chat_roster(act.turn_context)
-            candidates = await self._signin.roster_candidates(session, act.person, members)
-            return self._signin_views.roster_card(session, candidates, act.lang, notice)
-        sheet = await self._signin.sheet(session)
+        if act.verb == "attendance.import_confirm":
+            session = await self._signin.for_card(act.conversation_id, act.data.get("sid"))
+            if session.is_leader(act.person.aad_id):
+                # Nothing ticked: the checklist again, the reason above it.
+                members = await chat_roster(act.turn_context)
+                candidates = await self._signin.roster_candidates(session, act.person, members)
+                return self._signin_views.roster_card(session, candidates, act.lang, notice)
+        sheet = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
         return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     async def _session(self, act: ActionContext) -> SessionRecord:
@@ -151,7 +152,7 @@ class SignInActions:
         )
 
     async def _view(self, act: ActionContext) -> Card:
-        sheet = await self._signin.sheet(await self._session(act))
+        sheet = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
         role = viewer_role(sheet, act.person)
         if role == PARTICIPANT and not act.automatic and sheet.find(act.person.aad_id) is None:
             # A participant pressed "Leader controls": say why nothing more is shown.
@@ -160,8 +161,10 @@ class SignInActions:
         return await self._signin_views.sheet(sheet, act.person, act.lang, None)
 
     async def _sign_in(self, act: ActionContext) -> Card:
-        session = await self._session(act)
-        sheet, had_row = await self._signin.sign_in(session, act.person, act.data)
+        # The session and its sheet in one round trip, then the write: two in all.
+        before = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
+        session = before.session
+        sheet, had_row = await self._signin.sign_in(session, act.person, act.data, before=before)
         self._shared.sheet(session)
         key = "notice.details_saved" if had_row else "notice.signed_in"
         return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))

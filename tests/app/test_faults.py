@@ -6,6 +6,7 @@ is stored is read straight from Azurite, past the proxy, so a fault never hides 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -252,6 +253,44 @@ async def test_the_admin_card_before_any_focal_point_is_named_is_a_valid_card(st
     # What Teams would show an Ethics Office admin on the first day, before any focal point.
     problems = CardChecker(ROOT / "node_modules").check([("admin card", card)])
     assert not problems, problems
+
+
+async def test_a_failed_group_commit_tells_each_of_its_sign_ins_not_saved(
+    bot, proxy, azurite, connector, people
+):
+    # Sign-ins arriving together go in one transaction; when the transaction fails, everyone
+    # in it is told "not saved" and nothing of it is stored, while a sign-in written alone
+    # (the first of the burst) is kept and confirmed.
+    chat, leader, group = Chat(), people[0], people[1:11]
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    await bot.flush()
+    batches = on("POST", table(bot, "attendance"), batch=True)
+    proxy.fail_next(batches, 503, count=30)
+    answers = await asyncio.gather(
+        *(bot.execute(p, chat, card_id, "signin", {"sid": sid}) for p in group)
+    )
+    told = {p.aad_id: card_text(card) for p, (_, card) in zip(group, answers, strict=True)}
+    assert all(status == 200 for status, _ in answers)
+    refused = {aad for aad, text in told.items() if NOT_SAVED in text}
+    confirmed = {aad for aad, text in told.items() if "You are signed in as" in text}
+    assert refused | confirmed == set(told) and not refused & confirmed
+    attempts = proxy.requests(batches)
+    assert attempts and {e.outcome for e in attempts} == {INJECTED}
+    assert len(refused) >= 2
+    await bot.flush()
+    rows = {r["AadId"] for r in await stored(azurite, bot, "attendance")}
+    assert rows == confirmed
+    # Clicked again, each is stored once, and the session's count is exact.
+    proxy.clear_faults()
+    for p in group:
+        if p.aad_id in refused:
+            status, card = await bot.execute(p, chat, card_id, "signin", {"sid": sid})
+            assert status == 200 and f"You are signed in as {p.name}" in card_text(card)
+    await bot.flush()
+    rows = [r["AadId"] for r in await stored(azurite, bot, "attendance")]
+    assert sorted(rows) == sorted(p.aad_id for p in group)
+    assert (await stored(azurite, bot, "sessions"))[0]["Participants"] == len(group)
 
 
 @pytest.mark.parametrize("mode", ["refuse", "reset", "503"])

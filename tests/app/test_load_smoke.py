@@ -47,3 +47,8 @@ def test_smoke_run_loses_and_double_counts_nothing(tmp_path):
     # shared sign-in card everyone sees last shows the stored count.
     assert all(w["throttled_chat"] == 0 for w in ours), ours
     assert all(w["stale_cards"] == 0 for w in ours), ours
+    # Two processes on one storage keep the app-wide pace together: no per-app or per-chat
+    # 429, and (above) every click stored once, the counts exact.
+    scale = [w for w in ours if w["processes"] == 2]
+    assert scale, figures["workloads"]
+    assert all(w["throttled_app"] == 0 and w["throttled"] == 0 for w in scale), scale

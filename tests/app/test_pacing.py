@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
-from bot.teams.pacing import ChatPacer
+from bot.app import utc_now
+from bot.teams.pacing import ChatPacer, Fleet
+from storage.tables import TableStore
 from testing.connector import WRITE_KINDS
 from testing.flows import start_session
 from testing.teams import Chat, card_sid
@@ -87,3 +90,47 @@ async def test_replies_and_updates_reuse_their_connections_to_the_connector(bot,
     assert len(writes) >= 13, "each command re-posted its card"
     # One kept client per destination: a handful of pooled connections, not one per turn.
     assert len({op.peer for op in writes}) <= 4, {op.peer for op in writes}
+
+
+async def test_instances_on_one_storage_split_the_app_pace_and_outlive_one_that_dies(azurite):
+    # Teams counts the per-app and per-chat limits for the app, whatever instance sends: two
+    # instances each take half, and when one dies the other takes the whole pace back.
+    store = TableStore(azurite.connection_string, "p" + uuid.uuid4().hex[:10])
+    await store.open()
+    try:
+        first = Fleet(store.instances, utc_now, beat=0.1, lease=0.5)
+        await first.join()
+        assert first.shares() == 1 and first.ready_at == 0.0
+        second = Fleet(store.instances, utc_now, beat=0.1, lease=0.5)
+        await second.join()
+        # The newcomer counts both and waits until the first has counted it too.
+        assert second.shares() == 2 and second.ready_at > time.monotonic()
+        await first.beat()
+        assert first.shares() == 2
+
+        pacers = [ChatPacer(per_window=4, window=0.3, fleet=f) for f in (first, second)]
+        await asyncio.sleep(max(0.0, second.ready_at - time.monotonic()))
+        granted: list[float] = []
+
+        async def send(pacer: ChatPacer) -> None:
+            await pacer.slot("one chat")
+            granted.append(time.monotonic())
+
+        await asyncio.gather(*(send(p) for p in pacers for _ in range(8)))
+        # Sixteen messages to one chat from two instances: 4 per 0.3 s between them, never 8.
+        assert len(granted) == 16
+        assert busiest(granted, 0.29) <= 4
+
+        # The second dies mid-burst (no clean leave): its lease runs out, the first takes it all.
+        await asyncio.sleep(0.6)
+        await first.beat()
+        assert first.shares() == 1
+        # A clean stop gives the share back at once.
+        await second.join()
+        await first.beat()
+        assert first.shares() == 2
+        await second.leave()
+        await first.beat()
+        assert first.shares() == 1
+    finally:
+        await store.close()
