@@ -15,6 +15,8 @@ from babel.numbers import format_decimal
 
 LANGUAGES = ("en", "fr", "es")
 DEFAULT_LANGUAGE = "en"
+# A field formatted with a catalog key of plural forms: `{sessions:noun.sessions}`.
+PLURAL_PREFIX = "noun."
 
 
 class CatalogError(ValueError):
@@ -94,6 +96,10 @@ class _Formatter(string.Formatter):
             raise CatalogError(f"catalog string needs field {key!r}") from None
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith(PLURAL_PREFIX) and isinstance(value, int | float):
+            # `{sessions:noun.sessions}`: the count with its noun in the language's plural form
+            # ("1 session", "2 sessions"), for strings with more than one count.
+            return self._catalogs.text(self._lang, format_spec, {"count": value})
         if isinstance(value, int | float) and not isinstance(value, bool) and not format_spec:
             return self._catalogs.number(self._lang, value)
         return super().format_field(value, format_spec)

@@ -164,6 +164,12 @@ class PollService:
             return await self._expire(session, known)
         return await self.get(session, poll_id)
 
+    async def open_polls(self, session: SessionRecord) -> list[PollRecord]:
+        """The session's polls still open, oldest first (to show them again)."""
+        stored = await self._polls.for_session(session.session_id)
+        polls = [await self._expire(session, p) for p in sorted(stored, key=lambda p: p.created_at)]
+        return [p for p in polls if p.status == "open"]
+
     async def close_all(self, session: SessionRecord) -> list[PollRecord]:
         """Close every poll of the session still open (conclusion, `end`); what was closed.
 

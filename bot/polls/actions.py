@@ -9,7 +9,6 @@ from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
 from bot.teams.context import ActionContext, Card, Command, Handler, send_card
 from bot.teams.replies import Notice
-from dialogs.common import is_director
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.polls import PollService
 from dialogs.session import DialogueService
@@ -80,11 +79,9 @@ class PollActions:
         )
 
     async def _view(self, act: ActionContext) -> Card:
+        # Teams' refresh or "Show my view": the person's own view (their vote), never a refusal.
         session, poll = await self._poll(act)
-        notice = None
-        if not is_director(session, act.person.aad_id) and not act.automatic:
-            notice = Notice("error.director_only", {}, "attention")
-        return await self._card(session, poll, act, notice)
+        return await self._card(session, poll, act, None)
 
     async def _vote(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -132,14 +129,14 @@ class PollActions:
             options=[o.value for o in spec.options],
             ref=spec.id,
         )
-        await post_poll(act, self._poll_views, self._polls, session, poll)
+        await post_poll(act, self._poll_views, self._polls, session, poll, self._shared)
         return await self._opened(session, scenario.id, act)
 
     async def _open_adhoc(self, act: ActionContext) -> Card:
         session = await self._session(act)
         scenario = self._dialogue.current_scenario(session)
         poll = await self._polls.open_adhoc(session, act.person, act.data)
-        await post_poll(act, self._poll_views, self._polls, session, poll)
+        await post_poll(act, self._poll_views, self._polls, session, poll, self._shared)
         if scenario is None:
             return await self._dialogue_views.agenda(
                 session, act.lang, person=act.person, notice=Notice("notice.poll_opened", {})
@@ -164,12 +161,13 @@ async def post_poll(
     polls: PollService,
     session: SessionRecord,
     poll: PollRecord,
+    shared: SharedCards,
 ) -> None:
     """Post a new poll's card in the chat and remember its message."""
     if poll.card_id:
         return  # opened before (a double click): its card is already in the chat
-    posted = await send_card(
-        act.turn_context, await poll_views.poll(session, poll, session.language)
-    )
+    audience = await shared.audience(session)
+    card = await poll_views.poll(session, poll, session.language, audience=audience)
+    posted = await send_card(act.turn_context, card)
     if posted is not None and posted.id:
         await polls.attach_card(poll, posted.id)

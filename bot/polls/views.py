@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.teams.refresh import Audience
 from bot.teams.replies import Notice, Replies, plain
 from cards import charts
 from cards.charts import Point
@@ -30,6 +31,7 @@ class PollViews:
         person: Person | None = None,
         notice: Notice | None = None,
         vote: VoteResult | None = None,
+        audience: Audience | None = None,
     ) -> Card:
         """A poll as a person sees it (their own vote, results once closed), or the shared view.
 
@@ -52,14 +54,17 @@ class PollViews:
             my_vote=my_vote,
             personal=person is not None,
             notice=notice,
+            audience=audience if person is None else None,
         )
 
-    async def shared_poll(self, session: SessionRecord, poll_id: str) -> tuple[str, Card] | None:
+    async def shared_poll(
+        self, session: SessionRecord, poll_id: str, audience: Audience | None = None
+    ) -> tuple[str, Card] | None:
         """The shared poll card in the session's language."""
         poll = await self._polls.get(session, poll_id)
         if not poll.card_id:
             return None
-        return poll.card_id, await self.poll(session, poll, session.language)
+        return poll.card_id, await self.poll(session, poll, session.language, audience=audience)
 
     def poll_card(
         self,
@@ -72,6 +77,7 @@ class PollViews:
         my_vote: list[int] | None,
         personal: bool,
         notice: Notice | None = None,
+        audience: Audience | None = None,
     ) -> Card:
         """A poll: the choice, the voter's own answer, and the final tally once closed.
 
@@ -108,9 +114,14 @@ class PollViews:
         data = {
             "sid": session.session_id,
             "poll_id": poll.poll_id,
-            "refresh": [p.mri for p in directors(session) if p.mri] or None
+            # The shared card asks Teams for each listed person's own view (their vote).
+            "refresh": (
+                (list(audience.ids) if audience else [p.mri for p in directors(session) if p.mri])
+                or None
+            )
             if not personal
             else None,
+            "refresh_hint": audience is not None and not audience.complete,
             "question": plain(poll.question),
             "notice": self._replies.banner(lang, notice),
             "can_vote": can_vote,
@@ -141,7 +152,7 @@ class PollViews:
                 and closed
                 and poll.kind == "choice"
                 and session.scenario_index < 0,
-                "leader_view": not personal and not closed,
+                "my_view": not personal and not closed,
             },
         }
         return self._renderer.render("poll", data, lang)

@@ -15,7 +15,6 @@ from bot.signin.actions import active_session
 from bot.teams.context import IN_MEETING, ActionContext, Card, Command, Handler, send_card
 from bot.teams.identity import person_of
 from bot.teams.replies import Notice, Replies
-from dialogs.common import is_director
 from dialogs.errors import InvalidInput, NotAllowed
 from dialogs.polls import PollService
 from dialogs.session import DialogueService, choice_poll_closes_at, require_choice_poll
@@ -67,9 +66,11 @@ class DialogueActions:
         }
 
     def commands(self) -> dict[str, Command]:
-        """`agenda` (the plan again, at the bottom of the chat) and `end` (the session ends)."""
+        """`agenda` and `poll` (the plan, or the open polls and scenario, again at the bottom of
+        the chat) and `end` (the session ends)."""
         return {
             "agenda": Command(self._repost_agenda, IN_MEETING),
+            "poll": Command(self._repost_polls, IN_MEETING),
             "end": Command(self._end, IN_MEETING),
         }
 
@@ -95,11 +96,8 @@ class DialogueActions:
         )
 
     async def _agenda_view(self, act: ActionContext) -> Card:
-        session = await self._session(act)
-        notice = None
-        if not is_director(session, act.person.aad_id) and not act.automatic:
-            notice = Notice("error.director_only", {}, "attention")
-        return await self._agenda(session, act, notice)
+        # Teams' refresh or "Show my view": the person's own view, read from the session only.
+        return await self._agenda(await self._session(act), act)
 
     async def _prereading(self, act: ActionContext) -> Card:
         # Everyone's: Appendix D is what participants read before the session.
@@ -147,7 +145,7 @@ class DialogueActions:
             multiple=True,
             closes_at=choice_poll_closes_at(session),
         )
-        await post_poll(act, self._poll_views, self._polls, session, poll)
+        await post_poll(act, self._poll_views, self._polls, session, poll, self._shared)
         return await self._agenda(session, act, Notice("notice.poll_opened", {}))
 
     async def _from_poll(self, act: ActionContext) -> Card:
@@ -175,7 +173,12 @@ class DialogueActions:
             # The previous scenario's card keeps its message and shows its final state.
             self._shared.scenario(previous)
             scenario_id = session.scenario_order[session.scenario_index]
-            card = await self._dialogue_views.scenario(session, scenario_id, session.language)
+            card = await self._dialogue_views.scenario(
+                session,
+                scenario_id,
+                session.language,
+                audience=await self._shared.audience(session),
+            )
             posted = await send_card(act.turn_context, card) if card else None
             if posted is not None and posted.id:
                 session = await self._dialogue.attach_scenario_card(session, posted.id)
@@ -186,11 +189,8 @@ class DialogueActions:
 
     async def _scenario_view(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        notice = None
-        if not is_director(session, act.person.aad_id) and not act.automatic:
-            notice = Notice("error.director_only", {}, "attention")
         card = await self._dialogue_views.scenario(
-            session, str(act.data.get("scenario")), act.lang, person=act.person, notice=notice
+            session, str(act.data.get("scenario")), act.lang, person=act.person
         )
         if card is None:
             raise InvalidInput("error.unknown_action", field="scenarios")
@@ -232,12 +232,40 @@ class DialogueActions:
 
     async def _repost_agenda(self, turn_context: TurnContext, lang: str) -> None:
         session = await active_session(self._signin, turn_context.activity)
+        audience = await self._shared.audience(session)
         posted = await send_card(
-            turn_context, await self._dialogue_views.agenda(session, session.language)
+            turn_context,
+            await self._dialogue_views.agenda(session, session.language, audience=audience),
         )
         if posted is not None and posted.id:
             # Later updates go to the newest card, the one people see at the bottom of the chat.
             await self._signin.move_agenda(session, posted.id)
+
+    async def _repost_polls(self, turn_context: TurnContext, lang: str) -> None:
+        """The open polls and the scenario under discussion, again at the bottom of the chat.
+
+        For whoever joined late: a poll opened before they came is otherwise out of reach.
+        """
+        session = await active_session(self._signin, turn_context.activity)
+        audience = await self._shared.audience(session)
+        scenario = self._dialogue.current_scenario(session)
+        posted_any = False
+        if scenario is not None and session.scenario_card_id:
+            card = await self._dialogue_views.scenario(
+                session, scenario.id, session.language, audience=audience
+            )
+            posted = await send_card(turn_context, card) if card else None
+            posted_any = True
+            if posted is not None and posted.id:
+                session = await self._dialogue.attach_scenario_card(session, posted.id)
+        for poll in await self._polls.open_polls(session):
+            card = await self._poll_views.poll(session, poll, session.language, audience=audience)
+            posted = await send_card(turn_context, card)
+            posted_any = True
+            if posted is not None and posted.id:
+                await self._polls.attach_card(poll, posted.id)
+        if not posted_any:
+            await turn_context.send_activity(self._replies.text(lang, "msg.nothing_to_repost"))
 
     async def _end(self, turn_context: TurnContext, lang: str) -> None:
         session = await active_session(self._signin, turn_context.activity)

@@ -7,10 +7,11 @@ from typing import Any
 
 from bot.polls.views import PollViews
 from bot.session.views import DialogueViews
-from bot.signin.views import SignInViews
+from bot.signin.views import SignInViews, sheet_audience
 from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.refresh import Audience
 from dialogs.rollup import RollupService
-from dialogs.signin import SignInService
+from dialogs.signin import Sheet, SignInService
 from storage.records import SessionRecord
 
 Rendered = tuple[str, dict[str, Any]] | None
@@ -40,12 +41,16 @@ class SharedCards:
     def sheet(self, session: SessionRecord) -> None:
         """The sign-in sheet; the session's counts follow it, and the entity's totals follow."""
 
-        async def render(current: SessionRecord) -> Rendered:
-            sheet = await self._signin.sheet(current)
-            return current.card_id, await self._signin_views.sheet(sheet, None, current.language)
+        async def render(sheet: Sheet) -> Rendered:
+            card = await self._signin_views.sheet(sheet, None, sheet.session.language)
+            return sheet.session.card_id, card
 
         self._schedule(f"{session.session_id}:sheet", session, render)
         self.counts(session)
+
+    async def audience(self, session: SessionRecord) -> Audience:
+        """Whom a card posted now asks Teams to refresh: the leader's side, then the sheet."""
+        return sheet_audience(await self._signin.sheet(session))
 
     def counts(self, session: SessionRecord) -> None:
         """The session's stored counts from its sheet (coalesced), then the entity's totals.
@@ -82,7 +87,11 @@ class SharedCards:
 
     def agenda(self, session: SessionRecord) -> None:
         """The session plan."""
-        self._schedule(f"{session.session_id}:agenda", session, self._dialogue_views.shared_agenda)
+
+        async def render(sheet: Sheet) -> Rendered:
+            return await self._dialogue_views.shared_agenda(sheet.session, sheet_audience(sheet))
+
+        self._schedule(f"{session.session_id}:agenda", session, render)
 
     def scenario(self, session: SessionRecord) -> None:
         """The card of the scenario under discussion now (it keeps its message and scenario)."""
@@ -93,8 +102,11 @@ class SharedCards:
         card_id = session.scenario_card_id
         scenario_id = session.scenario_order[session.scenario_index]
 
-        async def render(current: SessionRecord) -> Rendered:
-            card = await self._dialogue_views.scenario(current, scenario_id, current.language)
+        async def render(sheet: Sheet) -> Rendered:
+            current = sheet.session
+            card = await self._dialogue_views.scenario(
+                current, scenario_id, current.language, audience=sheet_audience(sheet)
+            )
             return (card_id, card) if card else None
 
         self._schedule(f"{session.session_id}:scenario:{card_id}", session, render)
@@ -102,8 +114,8 @@ class SharedCards:
     def poll(self, session: SessionRecord, poll_id: str) -> None:
         """One poll."""
 
-        async def render(current: SessionRecord) -> Rendered:
-            return await self._poll_views.shared_poll(current, poll_id)
+        async def render(sheet: Sheet) -> Rendered:
+            return await self._poll_views.shared_poll(sheet.session, poll_id, sheet_audience(sheet))
 
         self._schedule(f"{session.session_id}:poll:{poll_id}", session, render)
 
@@ -111,11 +123,12 @@ class SharedCards:
         self,
         key: str,
         session: SessionRecord,
-        render: Callable[[SessionRecord], Awaitable[Rendered]],
+        render: Callable[[Sheet], Awaitable[Rendered]],
     ) -> None:
         async def fresh() -> Rendered:
-            # Render what is stored when the update is sent, not what was true when asked.
+            # Render what is stored when the update is sent, not what was true when asked; the
+            # sheet says whom each shared card asks Teams to refresh into their own view.
             current = await self._signin.reload(session)
-            return await render(current) if current is not None else None
+            return await render(await self._signin.sheet(current)) if current is not None else None
 
         self._updater.schedule(key, session, fresh)

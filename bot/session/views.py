@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from bot.teams.refresh import Audience
 from bot.teams.replies import Notice, Replies, plain
 from cards.content import AgendaSection, ContentPack, Question, Scenario, Text
 from cards.renderer import Card, CardRenderer
@@ -49,8 +50,11 @@ class DialogueViews:
         *,
         person: Person | None = None,
         notice: Notice | None = None,
+        audience: Audience | None = None,
     ) -> Card:
         """The session plan; the leader's view adds prompts, warnings and the questions.
+
+        `audience`: for the shared card (no `person`), whom Teams refreshes into their own view.
 
         The facilitator gets the leader's view without what stays with the leader: the logged
         questions (answering them is not delegated), the conclusion and the after-session forms.
@@ -74,13 +78,17 @@ class DialogueViews:
             questions=questions,
             notice=notice,
             reminder=reminder,
+            audience=audience if person is None else None,
         )
 
-    async def shared_agenda(self, session: SessionRecord) -> tuple[str, Card] | None:
+    async def shared_agenda(
+        self, session: SessionRecord, audience: Audience | None = None
+    ) -> tuple[str, Card] | None:
         """The shared agenda card, if it was posted."""
         if not session.agenda_card_id:
             return None
-        return session.agenda_card_id, await self.agenda(session, session.language)
+        card = await self.agenda(session, session.language, audience=audience)
+        return session.agenda_card_id, card
 
     async def scenario(
         self,
@@ -90,6 +98,7 @@ class DialogueViews:
         *,
         person: Person | None = None,
         notice: Notice | None = None,
+        audience: Audience | None = None,
     ) -> Card | None:
         """A scenario card; None when the pack has no such scenario."""
         reading = _reading_language(session, person, lang)
@@ -112,6 +121,7 @@ class DialogueViews:
             notice=notice,
             # The cycle's link first: the guide says "Play the video on this link" without one.
             video_url=configured.get(scenario.id) or scenario.video_url,
+            audience=audience if person is None else None,
         )
 
     def prereading(self, session: SessionRecord, lang: str) -> Card:
@@ -160,6 +170,7 @@ class DialogueViews:
         notice: Notice | None = None,
         facilitator: bool = False,
         reminder: dict[str, Any] | None = None,
+        audience: Audience | None = None,
     ) -> Card:
         """The session plan: sections with minutes, the current one's content; leader controls.
 
@@ -192,7 +203,8 @@ class DialogueViews:
                 "forward": done and directs and bool(questions),
             },
             "stage": session.stage,
-            "refresh": _refresh(session) if not leader else None,
+            "refresh": _refresh(session, audience) if not leader else None,
+            "refresh_hint": audience is not None and not audience.complete,
             "facilitator_note": facilitator and not done,
             "topic": self._pack_text(lang, pack.title),
             "notice": self._replies.banner(lang, notice),
@@ -247,7 +259,8 @@ class DialogueViews:
                 "next_scenario": leader and in_scenarios and more_scenarios,
                 "next_section": leader and following is not None and not done,
                 "conclude": directs and session.stage == "conclusion",
-                "leader_view": not leader and not done,
+                # The shared card: everyone's own view by hand, where Teams does not refresh.
+                "my_view": audience is not None,
             },
         }
         return self._renderer.render("agenda", data, lang)
@@ -410,6 +423,7 @@ class DialogueViews:
         seconds: float,
         notice: Notice | None = None,
         video_url: str = "",
+        audience: Audience | None = None,
     ) -> Card:
         """One scenario: text and questions for all; follow-ups, points and time for the leader."""
         wrapped = scenario.id in session.scenario_seconds
@@ -423,7 +437,8 @@ class DialogueViews:
         data = {
             "sid": session.session_id,
             "scenario_id": scenario.id,
-            "refresh": _refresh(session) if not leader else None,
+            "refresh": _refresh(session, audience) if not leader else None,
+            "refresh_hint": audience is not None and not audience.complete,
             "title": self._text(
                 lang, "scenario.title", number=scenario.number, title=plain(scenario.title.value)
             ),
@@ -468,7 +483,7 @@ class DialogueViews:
                 "pack_poll": leader and is_current and bool(scenario.polls),
                 "adhoc_poll": leader and is_current,
                 "wrap": leader and is_current and not wrapped,
-                "leader_view": not leader and is_current,
+                "my_view": audience is not None and is_current,
             },
         }
         return self._renderer.render("scenario", data, lang)
@@ -538,8 +553,10 @@ def _reading_language(session: SessionRecord, person: Person | None, lang: str) 
     return lang
 
 
-def _refresh(session: SessionRecord) -> list[str] | None:
-    """Who Teams asks for their own view of a shared card: the leader and the facilitator."""
+def _refresh(session: SessionRecord, audience: Audience | None) -> list[str] | None:
+    """Who Teams asks for their own view: the audience given, else the leader's side."""
+    if audience is not None:
+        return list(audience.ids) or None
     return [p.mri for p in directors(session) if p.mri] or None
 
 

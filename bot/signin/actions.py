@@ -15,7 +15,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.session.reminders import leader_zone
 from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
-from bot.signin.views import PARTICIPANT, MeetingHint, SignInViews, viewer_role
+from bot.signin.views import MeetingHint, SignInViews, sheet_audience
 from bot.teams.context import (
     IN_MEETING,
     ActionContext,
@@ -138,7 +138,9 @@ class SignInActions:
         self._shared.sheet(session)
         if not session.agenda_card_id:
             # The session plan follows the sheet as its own message; the clock starts now.
-            agenda = await self._dialogue_views.agenda(session, session.language)
+            agenda = await self._dialogue_views.agenda(
+                session, session.language, audience=sheet_audience(sheet)
+            )
             posted = await send_card(act.turn_context, agenda)
             if posted is not None and posted.id:
                 session = await self._dialogue.begin(session, posted.id)
@@ -152,12 +154,9 @@ class SignInActions:
         )
 
     async def _view(self, act: ActionContext) -> Card:
+        # Teams' refresh ("automatic") or "Show my view": each person's own view, never a
+        # refusal; the session and the sheet are read together.
         sheet = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
-        role = viewer_role(sheet, act.person)
-        if role == PARTICIPANT and not act.automatic and sheet.find(act.person.aad_id) is None:
-            # A participant pressed "Leader controls": say why nothing more is shown.
-            notice = Notice("error.leader_only", {}, "attention")
-            return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
         return await self._signin_views.sheet(sheet, act.person, act.lang, None)
 
     async def _sign_in(self, act: ActionContext) -> Card:

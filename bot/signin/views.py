@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.teams.refresh import Audience, audience
 from bot.teams.replies import Notice, Replies, plain
 from cards.catalog import LANGUAGES
 from cards.renderer import Card, CardRenderer
@@ -70,7 +71,7 @@ class SignInViews:
         """
         name = (await self._directory.names()).get(sheet.session.entity, "")
         if person is None:
-            return self.sheet_card(sheet, lang, notice=notice, entity_name=name)
+            return self.sheet_card(sheet, lang, notice=notice, entity_name=name, shared=True)
         role = viewer or viewer_role(sheet, person)
         me = sheet.find(person.aad_id) if role == PARTICIPANT else None
         return self.sheet_card(sheet, lang, viewer=role, me=me, notice=notice, entity_name=name)
@@ -183,8 +184,13 @@ class SignInViews:
         me: AttendeeRecord | None = None,
         notice: Notice | None = None,
         entity_name: str = "",
+        shared: bool = False,
     ) -> Card:
-        """The sign-in card as the viewer may see it; participants never see others' names."""
+        """The sign-in card as the viewer may see it; participants never see others' names.
+
+        `shared`: the card everyone sees in the chat, which Teams refreshes into each listed
+        person's own view.
+        """
         session = sheet.session
         is_open = session.status == SIGNIN
         # Once concluded the sheet is final: the leader's controls go; the focal point corrects.
@@ -193,12 +199,16 @@ class SignInViews:
         helper = viewer in (LEADER, MONITOR, FOCAL)
         controls = viewer in (LEADER, MONITOR)
         attendees = sheet.attendees
-        advice_key = size_advice(sheet.count) if helper or not is_open else None
+        # Before anyone could arrive, "far below 10" would only alarm: the size advice waits
+        # for the first sign-in, or for sign-in to close.
+        sized = sheet.count > 0 or not is_open
+        advice_key = size_advice(sheet.count) if sized and (helper or not is_open) else None
         hints = sheet.hints
-        refresh_ids = [p.mri for p in (session.leader, *session.monitors) if p.mri]
+        listed = sheet_audience(sheet)
         data = {
             "sid": session.session_id,
-            "refresh": refresh_ids if viewer == PARTICIPANT and me is None else None,
+            "refresh": list(listed.ids) if viewer == PARTICIPANT and me is None else None,
+            "refresh_hint": shared and not listed.complete,
             "notice": self._replies.banner(lang, notice),
             "facts": {
                 "date": self._renderer.catalogs.date(lang, session.session_date),
@@ -270,7 +280,9 @@ class SignInViews:
                 # The guide's preparation, until the discussion starts (personal chat: prepare).
                 "prepare": leader and not frozen and session.stage in ("introduction", "opening"),
                 "reopen": leader and session.status == SIGNIN_CLOSED and not frozen,
-                "leader_view": viewer == PARTICIPANT and me is None,
+                # Everyone's own view, by hand (Teams refreshes at most 60 people by itself;
+                # clients without refresh, such as the Agents Playground, never do).
+                "my_view": shared,
                 # The entity's focal point may name another leader from the sheet, or end it.
                 "reassign": viewer == FOCAL,
                 "end_session": viewer == FOCAL and session.status != ENDED,
@@ -309,6 +321,13 @@ class SignInViews:
     def _line(self, lang: str, row: AttendeeRecord) -> str:
         details = self._details(lang, row)
         return f"{plain(row.name)} ({details})" if details else plain(row.name)
+
+
+def sheet_audience(sheet: Sheet) -> Audience:
+    """Who a session's shared cards ask Teams to refresh: its leader's side, then the sheet."""
+    session = sheet.session
+    first = [session.leader, *([session.facilitator] if session.facilitator else [])]
+    return audience([*first, *session.monitors], sheet.rows)
 
 
 def viewer_role(sheet: Sheet, person: Person) -> str:

@@ -96,7 +96,9 @@ async def test_a_whole_session_from_start_to_conclusion(timed_bot, connector, pe
         participants[0], chat, scenario_id, "scenario.view", {"sid": sid, "scenario": "s2"}
     )
     assert "Follow-up questions" not in card_text(participant_view)
-    assert "Only the session's discussion leader" in card_text(participant_view)
+    # "Show my view" gives a participant their own view: no refusal, no controls to refuse.
+    assert "Only the session's discussion leader" not in card_text(participant_view)
+    assert verbs(participant_view) <= {"scenario.view"}
 
     # A quick poll from the pack, then past the suggested time the leader is told.
     _, view = await bot.execute(
