@@ -184,7 +184,7 @@ async def test_closing_stops_sign_in_and_reopening_restores_it(start, signin, le
         signin.sign_in(closed, persons[2], {}),
         signin.undo(closed, persons[1]),
         signin.add_named(closed, leader, {"add_name": "Late Caller"}),
-        signin.import_roster(closed, leader, [persons[3]]),
+        signin.import_roster(closed, leader, [persons[3]], [persons[3].aad_id]),
     ):
         with pytest.raises(WrongState) as error:
             await refused
