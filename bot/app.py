@@ -136,6 +136,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
                 sweep.cancel()
             await asyncio.gather(*sweeps, return_exceptions=True)
             await wired.flush()
+            await wired.close()
             await keys.close()
             await store.close()
 
