@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,6 @@ async def app(
     graph.reset()
     authority.reset()
     authority.scope_latency.clear()
-    import uuid
-
     env = {
         **bot_env(azurite, "t" + uuid.uuid4().hex[:12]),
         "MicrosoftAppId": APP_ID,
