@@ -4,7 +4,7 @@
 meets in Teams: at most 7 messages (sends, replies, edits, deletions) per second per
 conversation and 30 requests per second per app, each over a sliding second; above that it
 answers 429 with `Retry-After: 1`. Every call must carry a token from the local authority
-(`benchmarks.aad`), else 401, so outbound authentication is exercised, not skipped.
+(`testing.authority`), else 401, so outbound authentication is exercised, not skipped.
 
 `python -m benchmarks.ratelimited_connector` runs it beside the local authority in a process of
 its own (so their work is not charged to the load generator's event loop), prints one JSON line
@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from benchmarks.aad import LocalAuthority, check_token
+from testing.authority import LocalAuthority, check_token
 from testing.connector import (
     ACTIVITY_KINDS,
     CREATE_CONVERSATION,

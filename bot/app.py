@@ -143,6 +143,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             beats.cancel()
             await asyncio.gather(beats, return_exceptions=True)
             await fleet.leave()
+            await wired.close()
             await keys.close()
             await store.close()
 

@@ -57,6 +57,14 @@ class Settings:
     login_url: str = ""
     oauth_scope: str = ""
     validate_authority: bool = True
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_authority: str = "https://login.microsoftonline.com"
+
+    @property
+    def graph_scope(self) -> str:
+        """The app-only scope of the Graph the base URL names (its origin + /.default)."""
+        parts = self.graph_base_url.split("/", 3)
+        return f"{parts[0]}//{parts[2]}/.default"
 
     @property
     def host(self) -> str:
@@ -152,6 +160,7 @@ class Settings:
         validate = get("VALIDATE_AUTHORITY", "true").lower()
         if validate not in ("true", "false"):
             problems.append("VALIDATE_AUTHORITY must be true or false.")
+        graph_url, graph_authority = _parse_graph(get, validate != "false", problems)
         pack = get("CONTENT_PACK", "2023") or "2023"
         if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
             problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
@@ -184,6 +193,8 @@ class Settings:
             login_url=login_url,
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),
             validate_authority=validate != "false",
+            graph_base_url=graph_url,
+            graph_authority=graph_authority,
         )
 
 
@@ -235,6 +246,49 @@ def _parse_tables(get: Callable[..., str], problems: list[str]) -> tuple[str, st
     if not _TABLE_PREFIX.match(prefix):
         problems.append("TABLE_PREFIX must be 1-16 letters or digits, starting with a letter.")
     return connection, prefix
+
+
+# The authority hosts msal validates by itself (msal.authority.WELL_KNOWN_AUTHORITY_HOSTS).
+_KNOWN_AUTHORITIES = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoft.com",
+        "login.windows.net",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+        "login.chinacloudapi.cn",
+    }
+)
+_LOOPBACK = re.compile(r"http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?(/[^\s]*)?")
+
+
+def _parse_graph(
+    get: Callable[..., str], validate_authority: bool, problems: list[str]
+) -> tuple[str, str]:
+    """GRAPH_BASE_URL and GRAPH_AUTHORITY: the real ones unless a cloud or a stand-in says."""
+    url = get("GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
+    url = url or "https://graph.microsoft.com/v1.0"
+    # A bearer token goes with every request: https, or plain http on this machine only.
+    if not (re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", url) or _LOOPBACK.fullmatch(url)):
+        problems.append(
+            "GRAPH_BASE_URL must be an https URL such as https://graph.microsoft.com/v1.0."
+        )
+    authority = get("GRAPH_AUTHORITY", "https://login.microsoftonline.com").rstrip("/")
+    authority = authority or "https://login.microsoftonline.com"
+    match = re.fullmatch(r"https://([^\s/:]+)(:[0-9]{1,5})?", authority)
+    if match is None:
+        problems.append(
+            "GRAPH_AUTHORITY must be the https host of the token authority, without a tenant "
+            "(e.g. https://login.microsoftonline.com)."
+        )
+    elif validate_authority and match.group(1).lower() not in _KNOWN_AUTHORITIES:
+        # msal would ask login.microsoftonline.com whether it knows this host: a private
+        # authority must be trusted explicitly, as for the Bot Connector's token.
+        problems.append(
+            f"GRAPH_AUTHORITY {match.group(1)} is not a Microsoft authority msal knows; "
+            "set VALIDATE_AUTHORITY=false only for a sovereign cloud or a local stand-in."
+        )
+    return url, authority
 
 
 def _parse_min_answers(get: Callable[..., str], problems: list[str]) -> int | None:

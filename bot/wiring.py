@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.signin.actions import SignInActions
 from bot.signin.views import SignInViews
 from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.graph import GraphClient, GraphTokens
 from bot.teams.meetings import MeetingApi
 from bot.teams.outbound import Outbound
 from bot.teams.replies import Replies
@@ -75,6 +76,12 @@ class Wired:
     outbound: Outbound
     totals: Coalescer
     sweeps: tuple[Sweep, ...]
+    graph: GraphClient | None = None
+
+    async def close(self) -> None:
+        """Close the clients the journeys opened (at shutdown)."""
+        if self.graph is not None:
+            await self.graph.close()
 
     async def flush(self) -> None:
         """Settle background work (at shutdown, and in tests)."""
@@ -196,9 +203,34 @@ async def wire(
         await deadlines.plan()
         return await jobs.sweep()
 
+    # The attendance report needs the app's own credentials (app-only Graph token); without
+    # them (--dev) the leader's comparison says it is unavailable.
+    graph = (
+        GraphClient(
+            settings.graph_base_url,
+            GraphTokens(
+                settings.app_id,
+                settings.app_password,
+                settings.graph_authority,
+                settings.graph_scope,
+                validate_authority=settings.validate_authority,
+            ),
+        )
+        if settings.app_id and settings.app_password
+        else None
+    )
     meetings = MeetingApi()
     signin_actions = SignInActions(
-        signin, dialogue, signin_views, dialogue_views, shared, clock, setups, replies, meetings
+        signin,
+        dialogue,
+        signin_views,
+        dialogue_views,
+        shared,
+        clock,
+        setups,
+        replies,
+        meetings,
+        graph=graph,
     )
     meeting_actions = MeetingActions(
         signin,
@@ -259,4 +291,5 @@ async def wire(
             Sweep("poll", settings.poll_sweep_seconds, polls.sweep),
             Sweep("jobs", settings.job_sweep_seconds, run_jobs),
         ),
+        graph=graph,
     )

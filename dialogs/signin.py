@@ -300,19 +300,38 @@ class SignInService:
         return await self.sheet(session)
 
     async def add_named(
-        self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
+        self,
+        session: SessionRecord,
+        caller: Person,
+        data: Mapping[str, Any],
+        person: Person | None = None,
     ) -> tuple[Sheet, str, bool]:
-        """Add someone by name (joined by phone); the cleaned name, and False if already there."""
+        """Add someone by name (joined by phone); the cleaned name, and False if already there.
+
+        `person` is a Teams user the meeting's attendance report names: their row is theirs
+        (as if they had signed in), so their own later sign-in is the same row.
+        """
         self._require_helper(session, caller)
         self._require_unfrozen(session)
         self._require_open(session)
-        name = parse_name(data, "add_name")
+        name = (person.name[:MAX_NAME] or "?") if person else parse_name(data, "add_name")
         details = parse_details(data, prefix="add")
         sheet = await self.sheet(session)
         # Compared by what the name looks like: a look-alike letter or case is the same person.
         wanted = name_skeleton(name)
         if any(name_skeleton(r.name) == wanted for r in sheet.attendees):
             return sheet, name, False
+        if person is not None:
+            if session.is_leader(person.aad_id) or sheet.find(person.aad_id) is not None:
+                return sheet, name, False
+            added = await self._attendance.add_users(
+                session.session_id,
+                [replace(person, name=name)],
+                self._clock(),
+                source="report",
+                added_by=caller.aad_id,
+            )
+            return await self.sheet(session), name, added > 0
         await self._attendance.add_named(
             session.session_id,
             name,

@@ -25,9 +25,11 @@ from bot.teams.context import (
     local_today,
     send_card,
 )
+from bot.teams.graph import CHANNEL, NOT_CONFIGURED, GraphClient, GraphError
 from bot.teams.identity import display_name, is_group_chat, person_of, tenant_of
 from bot.teams.meetings import MeetingApi
 from bot.teams.replies import Notice, Replies
+from dialogs.attendance_report import AttendanceReconciler, ReportAttendee
 from dialogs.common import require_leader
 from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from dialogs.leadership import SetupRequests
@@ -56,10 +58,14 @@ class SignInActions:
         setups: SetupRequests,
         replies: Replies,
         meetings: MeetingApi | None = None,
+        graph: GraphClient | None = None,
     ) -> None:
         # The meeting APIs, where the app has them (None: every chat is a plain group chat).
         self._meetings = meetings
         self._replies = replies
+        # None without app credentials (--dev): the comparison says it is unavailable.
+        self._graph = graph
+        self._reconciler = AttendanceReconciler(signin)
         self._setups = setups
         self._signin = signin
         self._dialogue = dialogue
@@ -84,6 +90,8 @@ class SignInActions:
             "session.facilitator": self._facilitator,
             "signin.close": self._close,
             "signin.reopen": self._reopen,
+            "attendance.report": self._report,
+            "attendance.report_add": self._report_add,
         }
 
     def commands(self) -> dict[str, Command]:
@@ -261,6 +269,53 @@ class SignInActions:
         return await self._signin_views.sheet(
             sheet, act.person, act.lang, Notice("notice.reopened", {})
         )
+
+    async def _report(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        try:
+            compared = await self._reconciler.compare(
+                session, act.person, self._fetch(act, session)
+            )
+        except GraphError as error:
+            return await self._report_failed(act, session, error)
+        return await self._signin_views.report(compared, act.lang)
+
+    async def _report_add(self, act: ActionContext) -> Card:
+        session = await self._session(act)
+        try:
+            compared = await self._reconciler.add(
+                session, act.person, act.data.get("report_key"), self._fetch(act, session)
+            )
+        except GraphError as error:
+            return await self._report_failed(act, session, error)
+        if not compared.already:
+            self._shared.sheet(session)
+        added = compared.added
+        name = added.name if added else ""
+        key = "notice.already_listed" if compared.already else "notice.added"
+        return await self._signin_views.report(compared, act.lang, Notice(key, {"name": name}))
+
+    def _fetch(self, act: ActionContext, session: SessionRecord) -> Callable[..., Any]:
+        graph = self._graph
+        kind = getattr(act.turn_context.activity.conversation, "conversation_type", None)
+
+        async def fetch() -> list[ReportAttendee]:
+            if graph is None:
+                raise GraphError(NOT_CONFIGURED)
+            # A channel's meetings share one report list (Graph lists every meeting's).
+            if kind == "channel":
+                raise GraphError(CHANNEL)
+            return await graph.attendance(session.tenant_id, session.conversation_id)
+
+        return fetch
+
+    async def _report_failed(
+        self, act: ActionContext, session: SessionRecord, error: GraphError
+    ) -> Card:
+        log.info("attendance report not read reason=%s status=%s", error.reason, error.status)
+        sheet = await self._signin.sheet(session)
+        notice = Notice(f"attreport.{error.reason}", {}, "attention")
+        return await self._signin_views.sheet(sheet, act.person, act.lang, notice)
 
     # Typed commands --------------------------------------------------------------------------
 

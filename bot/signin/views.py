@@ -10,6 +10,7 @@ from bot.teams.refresh import Audience, audience
 from bot.teams.replies import Notice, Replies, plain
 from cards.catalog import LANGUAGES
 from cards.renderer import Card, CardRenderer
+from dialogs.attendance_report import Comparison
 from dialogs.directory import Directory
 from dialogs.forms import MAX_JOINT_UNITS, MAX_UNIT
 from dialogs.signin import ENDED, NO_FACILITATOR, SIGNIN, SIGNIN_CLOSED, Sheet, size_advice
@@ -34,6 +35,8 @@ LEADER = "leader"
 MONITOR = "monitor"
 # The entity's focal point reads the sheet (the guide sends it Appendix A) but changes nothing.
 FOCAL = "focal"
+# Rows of the comparison card with their own add button: a message stays well under 40 KB.
+_REPORT_SHOWN = 40
 
 
 class SignInViews:
@@ -95,6 +98,31 @@ class SignInViews:
             else "",
         }
         return self._renderer.render("roster", data, lang)
+
+    async def report(self, compared: Comparison, lang: str, notice: Notice | None = None) -> Card:
+        """Who the attendance report names that the sheet lacks: the leader's card only."""
+        session = compared.sheet.session
+        can_add = session.status == SIGNIN and not session.frozen
+        shown = compared.missing[:_REPORT_SHOWN]
+        data = {
+            "sid": session.session_id,
+            "notice": self._replies.banner(lang, notice),
+            "count": len(compared.missing),
+            "none": not compared.missing,
+            "rows": [
+                {
+                    "name": plain(a.name),
+                    "minutes": self._renderer.catalogs.number(lang, round(a.seconds / 60)),
+                    "key": a.key,
+                }
+                for a in shown
+            ],
+            "more": (len(compared.missing) - len(shown)) or None,
+            "can_add": can_add,
+            "closed": session.status == SIGNIN_CLOSED and not session.frozen,
+            "frozen": session.frozen or session.status == ENDED,
+        }
+        return self._renderer.render("attendance_report", data, lang)
 
     def setup_card(
         self,
@@ -279,6 +307,8 @@ class SignInViews:
                 "close": is_open and leader,
                 # The guide's preparation, until the discussion starts (personal chat: prepare).
                 "prepare": leader and not frozen and session.stage in ("introduction", "opening"),
+                # The meeting's attendance report (Microsoft Graph), after the meeting.
+                "report": leader and session.status != ENDED,
                 "reopen": leader and session.status == SIGNIN_CLOSED and not frozen,
                 # Everyone's own view, by hand (Teams refreshes at most 60 people by itself;
                 # clients without refresh, such as the Agents Playground, never do).

@@ -268,6 +268,8 @@ VERB_KEYS: dict[str, tuple[str, ...]] = {
     "attendance.import": ("sid",),
     "attendance.import_confirm": ("sid", "roster_pick"),
     "attendance.confirm_hints": ("sid",),
+    "attendance.report": ("sid",),
+    "attendance.report_add": ("sid", "report_key"),
     "session.monitor": ("sid", "monitor_key"),
     "session.facilitator": ("sid", "monitor_key", "facilitator_key"),
     "signin.close": ("sid",),

@@ -72,11 +72,33 @@ def test_outbound_authority_settings_for_sovereign_or_private_clouds():
         ({"ASSESSMENT_OPEN_DAYS": "0"}, "ASSESSMENT_OPEN_DAYS must be between 1 and 60"),
         ({"ASSESSMENT_OPEN_DAYS": "61"}, "ASSESSMENT_OPEN_DAYS must be between 1 and 60"),
         ({"ASSESSMENT_OPEN_DAYS": "a week"}, "ASSESSMENT_OPEN_DAYS must be a whole number"),
+        # A bearer token goes with every Graph request: never in clear off this machine.
+        ({"GRAPH_BASE_URL": "http://graph.example.org/v1.0"}, "GRAPH_BASE_URL must be an https"),
+        ({"GRAPH_AUTHORITY": "http://login.example.org"}, "GRAPH_AUTHORITY must be the https"),
+        ({"GRAPH_AUTHORITY": "https://login.example.org/tenant"}, "without a tenant"),
+        ({"GRAPH_AUTHORITY": "https://login.example.org"}, "not a Microsoft authority msal"),
     ],
 )
 def test_bad_settings_stop_the_start_with_a_clear_message(change, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({**GOOD, **change})
+
+
+def test_graph_defaults_are_microsofts_and_a_stand_in_must_be_trusted_explicitly():
+    settings = Settings.from_env(GOOD)
+    assert settings.graph_base_url == "https://graph.microsoft.com/v1.0"
+    assert settings.graph_authority == "https://login.microsoftonline.com"
+    assert settings.graph_scope == "https://graph.microsoft.com/.default"
+    local = Settings.from_env(
+        {
+            **GOOD,
+            "GRAPH_BASE_URL": "http://127.0.0.1:8443/v1.0/",
+            "GRAPH_AUTHORITY": "https://127.0.0.1:9443",
+            "VALIDATE_AUTHORITY": "false",
+        }
+    )
+    assert local.graph_base_url == "http://127.0.0.1:8443/v1.0"
+    assert local.graph_scope == "http://127.0.0.1:8443/.default"
 
 
 def test_appendix_f_stays_open_seven_days_unless_set():

@@ -243,19 +243,29 @@ async def test_sessions_named_by_forged_card_data_are_refused(start, signin, dat
         await signin.by_keys(data)
 
 
-async def test_the_roster_adds_members_once_without_the_leader(start, signin, leader, persons):
+async def test_the_roster_offers_members_and_adds_only_the_ticked_once(
+    start, signin, leader, persons
+):
     session = (await start()).session
     await signin.sign_in(session, persons[1], {"my_category": "non_staff"})
     long_name = replace(persons[2], name="N" * (MAX_NAME + 50))
-    members = [leader, persons[1], long_name, persons[3], Person("", "29:bot", "A bot")]
-    sheet, added = await signin.import_roster(session, leader, members)
+    members = [leader, persons[1], long_name, persons[3], persons[4], Person("", "29:bot", "A")]
+    offered = await signin.roster_candidates(session, leader, members)
+    # Not the leader, not who signed in, not an account without an Entra id.
+    assert {m.aad_id for m in offered} == {persons[2].aad_id, persons[3].aad_id, persons[4].aad_id}
+    chosen = [persons[2].aad_id.upper(), persons[3].aad_id, persons[9].aad_id, leader.aad_id]
+    sheet, added = await signin.import_roster(session, leader, members, chosen)
     assert (added, sheet.count) == (2, 3)
     assert sheet.find(persons[1].aad_id).category == "non_staff"  # kept as signed in
     assert len(sheet.find(persons[2].aad_id).name) == MAX_NAME
+    assert sheet.find(persons[4].aad_id) is None  # in the chat, not ticked: not attending
+    assert sheet.find(persons[9].aad_id) is None  # ticked, not in the chat: forged
     assert sheet.find(leader.aad_id) is None
-    assert (await signin.import_roster(session, leader, members))[1] == 0
+    assert (await signin.import_roster(session, leader, members, chosen))[1] == 0
+    with pytest.raises(InvalidInput):
+        await signin.import_roster(session, leader, members, [])
     with pytest.raises(NotAllowed):
-        await signin.import_roster(session, persons[1], members)
+        await signin.import_roster(session, persons[1], members, chosen)
 
 
 async def test_meeting_joins_are_hints_until_the_leader_confirms_them(

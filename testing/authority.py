@@ -1,4 +1,4 @@
-"""A local HTTPS stand-in for the Microsoft Entra token endpoint the bot's replies are sent under.
+"""A local HTTPS stand-in for the Microsoft Entra token endpoint (Bot Connector and Graph tokens).
 
 msal (what botframework-connector uses for outbound tokens) only accepts an `https` authority,
 so this serves TLS with a throwaway CA and server certificate generated here at run time; the
@@ -6,7 +6,11 @@ bot process trusts that CA through `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE`. It an
 asks for: tenant discovery (`/{tenant}/v2.0/.well-known/openid-configuration`, or
 `/adfs/.well-known/openid-configuration` for an ADFS-shaped authority), the instance
 discovery document, and the client-credentials token request. Tokens are HS256 JWTs under a
-per-run secret so the local Bot Connector can check every outbound call carries one.
+per-run secret so the local Bot Connector and Graph stand-ins can check every call carries one.
+Token requests are counted per scope (``token:https://graph.microsoft.com``), and
+``scope_latency`` delays one scope's tokens only. :class:`ThreadedAuthority` serves it from its
+own thread and loop: botframework fetches its token synchronously on the bot's event loop, which
+would deadlock against a server on that same loop.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TOKEN_LIFETIME_SECONDS = 3599
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com"
+GRAPH_SCOPE = "https://graph.microsoft.com"
 
 
 def _name(common_name: str) -> x509.Name:
@@ -124,6 +129,8 @@ class LocalAuthority:
         self._port = 0
         self._hits: Counter[str] = Counter()
         self._lock = threading.Lock()
+        #: Extra seconds before a token of this audience is answered (e.g. the Graph scope).
+        self.scope_latency: dict[str, float] = {}
 
     @property
     def base_url(self) -> str:
@@ -221,9 +228,12 @@ class LocalAuthority:
                 {"error": "invalid_client", "error_description": "AADSTS7000215 (local)"},
                 status=401,
             )
-        self._count("token")
-        now = int(time.time())
         audience = scope.split()[0].removesuffix("/.default")
+        self._count("token")
+        self._count(f"token:{audience}")
+        if self.scope_latency.get(audience):
+            await asyncio.sleep(self.scope_latency[audience])
+        now = int(time.time())
         token = jwt.encode(
             {
                 "aud": audience,
@@ -246,13 +256,50 @@ class LocalAuthority:
         )
 
 
-def check_token(authorization: str | None, secret: str, app_id: str) -> bool:
+def check_token(
+    authorization: str | None, secret: str, app_id: str, audience: str = BOT_FRAMEWORK_SCOPE
+) -> bool:
     """Whether an outbound call's `Authorization` carries a token this authority issued."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return False
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=BOT_FRAMEWORK_SCOPE)
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=audience)
     except jwt.PyJWTError:
         return False
     return claims.get("appid") == app_id
+
+
+class ThreadedAuthority:
+    """A :class:`LocalAuthority` on its own event loop in a daemon thread."""
+
+    def __init__(self, app_id: str, app_password: str, directory: Path) -> None:
+        self.authority = LocalAuthority(app_id, app_password, directory)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> LocalAuthority:
+        """Listen; returns the authority (its counts and switches are thread-safe)."""
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(self.authority.start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.authority.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="LocalAuthority", daemon=True)
+        self._thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("the local authority did not start")
+        return self.authority
+
+    def stop(self) -> None:
+        """Stop listening and end the thread."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop = self._thread = None
