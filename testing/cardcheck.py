@@ -23,6 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft6Validator
 from jsonschema.exceptions import ValidationError
 
@@ -55,6 +56,10 @@ class CardChecker:
         self._adapt_schema_to_teams(schema)
         Draft6Validator.check_schema(schema)
         self._validator = Draft6Validator(schema)
+        # jsonschema takes ~150 ms a card against this schema, fastjsonschema's compiled check
+        # ~10 ms: the run's thousands of cards are passed by the fast one, and jsonschema only
+        # explains the few that fail (its messages say which element and property).
+        self._passes = fastjsonschema.compile(copy.deepcopy(schema))  # it rewrites $refs
         self._charts = self._chart_validators()
 
     @staticmethod
@@ -158,6 +163,12 @@ class CardChecker:
         return problems
 
     def _schema_problems(self, card: dict) -> list[str]:
+        try:
+            self._passes(card)
+        except fastjsonschema.JsonSchemaException:
+            pass
+        else:
+            return []
         messages: list[str] = []
         for error in self._validator.iter_errors(card):
             for message in self._explain(error):
