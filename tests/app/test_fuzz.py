@@ -348,6 +348,8 @@ CORRECTION_VERBS = {"focal.sheet_add", "focal.sheet_remove"}
 # The session row's counts follow the sheet in the background after a sign-in.
 COUNT_FIELDS = {"Participants", "NonStaff", "Agencies"}
 GUARDED_TABLES = ("sessions", "attendance", "polls")
+# The instances' lease rows beat every second whatever anyone does: they hold nobody's data.
+DATA_TABLES = tuple(name for name in TABLES if name != "instances")
 # The entity's focal point may end a session of the entity, or name its leader from the sheet.
 FOCAL_SESSION_VERBS = ("focal.reassign", "focal.end")
 # What closing a poll writes: its row (the tally), its open-poll index, its votes (deleted).
@@ -436,7 +438,7 @@ class Tables:
         self._left = await self.rows()
         return self._left
 
-    async def rows(self, names: tuple[str, ...] = TABLES) -> Rows:
+    async def rows(self, names: tuple[str, ...] = DATA_TABLES) -> Rows:
         """Every row of the named tables, keyed by (PartitionKey, RowKey)."""
 
         async def read(name: str) -> tuple[str, dict[tuple[str, str], dict[str, Any]]]:
