@@ -37,6 +37,9 @@ from bot.teams.logs import install_correlation, new_correlation, redact
 from bot.teams.pacing import ChatPacer
 from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
+from bot.web.dev import DevSignIn
+from bot.web.identity import WebIdentity, create_identity
+from bot.web.pages import PageShell
 from bot.wiring import wire
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
@@ -54,6 +57,7 @@ BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
 AUTH = web.AppKey("auth", Authenticator)
+WEB_IDENTITY = web.AppKey("web_identity", WebIdentity)
 FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
@@ -94,6 +98,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             f"CONTENT_PACK={settings.content_pack}: no such pack (have: {', '.join(library.ids())})"
         )
 
+    # The pages' SSO check: Entra's keys, fetched when the first page asks, closed with the app.
+    identity, web_keys = create_identity(settings)
+    app[WEB_IDENTITY] = identity
+    shell = PageShell(settings, renderer.catalogs, identity)
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
@@ -117,6 +126,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[UPDATER] = wired.updater
         app[BOT] = wired.bot
         app[DOWNLOADS] = wired.downloads
+        shell.directory = wired.directory
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[FLUSH] = wired.flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
@@ -133,12 +143,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             await asyncio.gather(*sweeps, return_exceptions=True)
             await wired.flush()
             await keys.close()
+            await web_keys.close()
             await store.close()
 
     app.cleanup_ctx.append(lifetime)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
+    shell.add_routes(app)
+    if settings.dev:
+        # Local sign-in exists only with --dev (bound to loopback); production has no such path.
+        DevSignIn(
+            settings.dev_signin_authority, settings.web_sso_resource, renderer.catalogs
+        ).add_routes(app)
     return app
 
 

@@ -71,6 +71,7 @@ class Wired:
     outbound: Outbound
     totals: Coalescer
     sweeps: tuple[Sweep, ...]
+    directory: Directory
 
     async def flush(self) -> None:
         """Settle background work (at shutdown, and in tests)."""
@@ -224,6 +225,7 @@ async def wire(
         updater=updater,
         outbound=outbound,
         totals=totals,
+        directory=directory,
         sweeps=(
             Sweep("assessment", ASSESSMENT_SWEEP_SECONDS, assessment.close_due),
             Sweep("poll", settings.poll_sweep_seconds, polls.sweep),
