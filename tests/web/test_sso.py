@@ -132,14 +132,56 @@ async def test_the_page_signs_in_through_teamsjs_in_the_host_stand_in(
     web_bot: BotUnderTest, host: TeamsHost, browser: Browser
 ) -> None:
     viewer = Viewer(AMINA.aad_id, AMINA.name, TENANT)
-    await browser.open(host.page(f"{web_bot.url}/web/panel", viewer, frame="sidePanel"))
+    await browser.open(
+        host.page(f"{web_bot.url}/web/panel", viewer, frame="sidePanel", chat="19:none@thread.v2")
+    )
     browser.driver.switch_to.frame("app")
     try:
-        name = await browser.wait(
-            lambda d: d.execute_script("return document.getElementById('me')?.textContent")
+        # Signed in (the panel's API answered): no session runs in that chat yet.
+        text = await browser.wait(
+            lambda d: (
+                "No session" in (d.execute_script("return document.body.innerText") or "")
+                and d.execute_script("return document.body.innerText")
+            )
         )
     finally:
         browser.driver.switch_to.default_content()
-    assert name == AMINA.name
+    assert "No session is running in this meeting yet" in text
     calls = await browser.script("return window.hostCalls")
     assert {"initialize", "getContext", "authentication.getAuthToken"} <= set(calls)
+
+
+async def test_make_runs_local_sign_in_opens_the_panel_as_a_playground_person(
+    make_settings: Callable[..., Settings], connector, browser: Browser
+) -> None:
+    from scripts.run_local import PLAYGROUND_CONFIG, local_authority, parse_yaml_subset
+
+    config = parse_yaml_subset(PLAYGROUND_CONFIG.read_text(encoding="utf-8"))
+    authority = local_authority(config)
+    try:
+        settings = make_settings(
+            WEB_OPENID_METADATA_URL=authority.metadata_url,
+            DEV_SIGNIN_AUTHORITY=authority.base_url,
+            ALLOWED_TENANT_IDS=config["tenantId"],
+        )
+        bot = BotUnderTest(settings, connector.url)
+        await bot.start()
+        try:
+            await browser.open(f"{bot.url}/web/dev/signin")
+            me = config["currentUser"]
+            await browser.script(
+                "document.querySelector(`button[value='${arguments[0]}']`).click()",
+                me["aadObjectId"],
+            )
+            await browser.wait(lambda d: "/web/panel" in d.page_source)
+            await browser.script("document.querySelector('a[href^=\"/web/panel\"]').click()")
+            # Nobody started a session in that chat: the page says so, signed in as the person.
+            text = await browser.wait(
+                lambda d: d.execute_script("return document.getElementById('view').innerText")
+            )
+            assert "No session is running" in text
+            await browser.screenshot("dev-signin-panel")
+        finally:
+            await bot.stop()
+    finally:
+        authority.stop()
