@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
 HEARTBEAT_SECONDS = 15.0
 STAGE_POLLS = 2
+SHARE_SECONDS = 0.5
 MAX_CHAT_ID = 512
 
 
@@ -75,6 +77,8 @@ class MeetingPages:
         self._clock = clock
         self._watchers: dict[str, set[asyncio.Queue[None]]] = {}
         self._closing = False
+        # One read of a stage's state serves every page watching it (a meeting's 25 screens).
+        self._reading: dict[tuple[str, str, str], tuple[float, asyncio.Future[Any]]] = {}
         shared.listen(self._changed)
 
     # HTTP ------------------------------------------------------------------------------------
@@ -142,7 +146,7 @@ class MeetingPages:
             while not self._closing:
                 try:
                     state = json.dumps(
-                        await self._stage_state(chat, lang, caller.tenant_id), ensure_ascii=False
+                        await self._shared_state(chat, lang, caller.tenant_id), ensure_ascii=False
                     )
                 except StorageUnavailable:
                     state = sent  # keep showing what was shown; the next round tries again
@@ -153,13 +157,14 @@ class MeetingPages:
                     await response.write(b": still here\n\n")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.get(), REFRESH_SECONDS)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the page went away
         finally:
             watchers = self._watchers.get(chat, set())
             watchers.discard(wake)
             if not watchers:
                 self._watchers.pop(chat, None)
+                self._forget(chat)
         return response
 
     # Actions ---------------------------------------------------------------------------------
@@ -258,11 +263,11 @@ class MeetingPages:
                     "id": section.id,
                     "title": section.title.value,
                     "planned": section.minutes,
-                    "used_seconds": round(time.used_seconds),
-                    "current": time.current,
-                    "finished": time.finished,
+                    "used_seconds": round(spent.used_seconds),
+                    "current": spent.current,
+                    "finished": spent.finished,
                 }
-                for section, time in zip(pack.agenda, progress.sections, strict=False)
+                for section, spent in zip(pack.agenda, progress.sections, strict=False)
             ],
             "over_time": progress.over_time,
             "scenario": _scenario(local, progress.scenario_seconds, leader_notes=True)
@@ -318,6 +323,27 @@ class MeetingPages:
             "polls": [await self._poll(p) for p in polls],
         }
 
+    async def _shared_state(self, chat: str, lang: str, tenant: str) -> dict[str, Any]:
+        """The stage's state, read once for all the pages that ask within SHARE_SECONDS."""
+        key = (chat, lang, tenant)
+        now = time.monotonic()
+        cached = self._reading.get(key)
+        if cached is None or now - cached[0] > SHARE_SECONDS:
+            cached = (now, asyncio.ensure_future(self._stage_state(chat, lang, tenant)))
+            self._reading[key] = cached
+        try:
+            # Shielded: a page that leaves does not cancel the read the others wait for.
+            state: dict[str, Any] = await asyncio.shield(cached[1])
+        except StorageUnavailable:
+            self._reading.pop(key, None)
+            raise
+        return state
+
+    def _forget(self, chat: str) -> None:
+        """Drop the shared reads of a chat's stage: the next page to ask reads it again."""
+        for key in [k for k in self._reading if k[0] == chat]:
+            del self._reading[key]
+
     async def _scenario_polls(
         self, session: SessionRecord, scenario: Scenario | None
     ) -> list[PollRecord]:
@@ -364,6 +390,7 @@ class MeetingPages:
 
     def _changed(self, session: SessionRecord) -> None:
         """A shared card of this session changed: the stages watching its chat look again."""
+        self._forget(session.conversation_id)
         for wake in self._watchers.get(session.conversation_id, ()):
             with contextlib.suppress(asyncio.QueueFull):
                 wake.put_nowait(None)

@@ -137,6 +137,13 @@ async def test_a_whole_session_is_driven_from_the_side_panel_while_people_vote_b
     text = await wait_text(browser, "No: 3 (100%)")
     # The chat's poll card shows the results too: the same close as the card's button.
     await shared_card(connector, chat, poll_card_id, "No: 3 (100%)")
+    # "Share to stage": TeamsJS asks the host to share the stage page.
+    await click(browser, "#share")
+    await wait_text(browser, "Shared to the meeting stage.")
+    browser.driver.switch_to.default_content()
+    shares = await browser.script("return window.stageShares")
+    assert len(shares) == 1 and shares[0].startswith(f"{web_bot.url}/web/stage")
+    browser.driver.switch_to.frame("app")
     await click(browser, "#wrap")
     await click(browser, "#next-scenario")
     await wait_text(browser, "Scenario 2")

@@ -87,6 +87,12 @@ async def test_an_event_ticket_opens_only_its_stream_and_is_signed(
             ticket = (await response.json())["ticket"]
         async with session.post(f"{web_bot.url}/web/api/ticket?stream=stage:abc") as response:
             assert response.status == 401
+        # The stream itself takes the ticket, never a missing or borrowed one.
+        for query in ("", f"&ticket={ticket}"):
+            async with session.get(
+                f"{web_bot.url}/web/api/meeting/events?chat=other{query}"
+            ) as response:
+                assert (response.status, await response.text()) == (401, "unauthorized")
     from bot.app import WEB_IDENTITY
 
     identity = web_bot._runner.app[WEB_IDENTITY]  # type: ignore[union-attr]
