@@ -39,6 +39,10 @@ from bot.teams.logs import install_correlation, new_correlation, redact
 from bot.teams.pacing import ChatPacer, Fleet
 from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
+from bot.web.dev import DevSignIn
+from bot.web.identity import WebIdentity, create_identity
+from bot.web.meeting import MeetingPages
+from bot.web.pages import PageShell
 from bot.wiring import wire
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
@@ -57,6 +61,8 @@ UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
 MEETING_VIEWS = web.AppKey("meeting_views", MeetingViews)
 AUTH = web.AppKey("auth", Authenticator)
+WEB_IDENTITY = web.AppKey("web_identity", WebIdentity)
+MEETING = web.AppKey("meeting", MeetingPages)
 FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
@@ -97,6 +103,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             f"CONTENT_PACK={settings.content_pack}: no such pack (have: {', '.join(library.ids())})"
         )
 
+    # The pages' SSO check: Entra's keys, fetched when the first page asks, closed with the app.
+    identity, web_keys = create_identity(settings)
+    app[WEB_IDENTITY] = identity
+    shell = PageShell(settings, renderer.catalogs, identity)
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
@@ -118,13 +129,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             if settings.app_id
             else None
         )
-        wired = await wire(settings, store, adapter, renderer, library, clock)
+        wired = await wire(settings, store, adapter, renderer, library, clock, identity)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = wired.updater
         app[BOT] = wired.bot
         app[DOWNLOADS] = wired.downloads
         app[MEETING_VIEWS] = wired.meeting_views
+        shell.directory = wired.directory
+        app[MEETING] = wired.meeting
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[FLUSH] = wired.flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
@@ -145,6 +158,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             await fleet.leave()
             await wired.close()
             await keys.close()
+            await web_keys.close()
             await store.close()
 
     app.cleanup_ctx.append(lifetime)
@@ -152,6 +166,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
     app.router.add_get("/meeting/bubble/{kind}", _bubble)
+    shell.add_routes(app)
+    for path, name in (("panel", "panel"), ("stage", "stage"), ("events", "events")):
+        app.router.add_get(f"/web/api/meeting/{path}", _meeting(name))
+    app.router.add_post("/web/api/meeting/act", _meeting("act"))
+    # Open event streams end at shutdown, so stopping never waits on a watching stage.
+    app.on_shutdown.append(lambda app: app[MEETING].close() if MEETING in app else _nothing())
+    if settings.dev:
+        # Local sign-in exists only with --dev (bound to loopback); production has no such path.
+        DevSignIn(
+            settings.dev_signin_authority, settings.web_sso_resource, renderer.catalogs
+        ).add_routes(app)
     return app
 
 
@@ -320,6 +345,22 @@ async def _first_delivery(app: web.Application, activity: Activity) -> bool:
     except StorageUnavailable:
         # Better to risk a repeated reply than to drop a person's message.
         return True
+
+
+def _meeting(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A route of the meeting pages (built once the app is wired)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = getattr(
+            request.app[MEETING], name
+        )
+        return await handler(request)
+
+    return handle
+
+
+async def _nothing() -> None:
+    """Nothing to close."""
 
 
 async def _export(request: web.Request) -> web.Response:

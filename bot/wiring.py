@@ -35,6 +35,8 @@ from bot.teams.meetings import MeetingApi
 from bot.teams.outbound import Outbound
 from bot.teams.replies import Replies
 from bot.teams.router import DialogueBot, Journey
+from bot.web.identity import WebIdentity
+from bot.web.meeting import MeetingPages
 from cards.content import ContentPack
 from cards.library import PackLibrary
 from cards.renderer import CardRenderer
@@ -76,6 +78,8 @@ class Wired:
     outbound: Outbound
     totals: Coalescer
     sweeps: tuple[Sweep, ...]
+    directory: Directory
+    meeting: MeetingPages
     graph: GraphClient | None = None
 
     async def close(self) -> None:
@@ -99,6 +103,7 @@ async def wire(
     renderer: CardRenderer,
     library: PackLibrary,
     clock: Callable[[], datetime],
+    web_identity: WebIdentity,
 ) -> Wired:
     """Every service over the store, every journey over the services, and the router."""
     directory = Directory(
@@ -286,6 +291,19 @@ async def wire(
         updater=updater,
         outbound=outbound,
         totals=totals,
+        directory=directory,
+        meeting=MeetingPages(
+            web_identity,
+            signin,
+            dialogue,
+            polls,
+            dialogue_views,
+            poll_views,
+            shared,
+            outbound,
+            replies,
+            clock,
+        ),
         sweeps=(
             Sweep("assessment", ASSESSMENT_SWEEP_SECONDS, assessment.close_due),
             Sweep("poll", settings.poll_sweep_seconds, polls.sweep),

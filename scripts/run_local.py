@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from testing import azurite
+from testing.openid import OpenIdServer
 from testing.playground import PlaygroundClient, PlaygroundError
 from testing.processes import (
     StartupError,
@@ -289,6 +290,10 @@ def start_all(args: argparse.Namespace, supervisor: Supervisor) -> str:
     )
     wait_until(lambda: accepts(AZURITE_PORT), supervisor, storage, "Azurite", args.startup_timeout)
 
+    authority = local_authority(config)
+    env["WEB_OPENID_METADATA_URL"] = authority.metadata_url
+    env["DEV_SIGNIN_AUTHORITY"] = authority.base_url
+
     python = ROOT / ".venv" / "bin" / "python"
     default_cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "bot", "--dev"]
     bot_cmd = shlex.split(args.bot_cmd) if args.bot_cmd else default_cmd
@@ -370,6 +375,17 @@ def repost_for_new_person(playground_url: str) -> None:
         print(f"Could not re-post the sheet and plan ({error}); type them yourself.", flush=True)
 
 
+def local_authority(config: Mapping[str, Any]) -> OpenIdServer:
+    """Entra's stand-in for the pages' local sign-in: the Playground's people, its tenant."""
+    # It runs in this process (a thread) and stops with it; the bot fetches its keys over HTTP.
+    server = OpenIdServer(issuer=f"https://login.microsoftonline.com/{config['tenantId']}/v2.0")
+    server.tenant = str(config["tenantId"])
+    server.chat = str(config.get("groupChat", {}).get("id", ""))
+    for person in [config["currentUser"], *config["users"]]:
+        server.people[str(person["aadObjectId"])] = str(person["name"])
+    return server.start()
+
+
 def banner(config: Mapping[str, Any], bot_port: int, *, switched: bool = False) -> str:
     """What to open and what to type first."""
     bot_name = config["bot"]["name"]
@@ -403,6 +419,11 @@ def banner(config: Mapping[str, Any], bot_port: int, *, switched: bool = False) 
                 else []
             ),
             f"  People: {others}.",
+            "",
+            "  Meeting pages (sign in first as one of the people; the leader sees the panel):",
+            f"      sign-in:    http://127.0.0.1:{bot_port}/web/dev/signin",
+            f"      side panel: http://127.0.0.1:{bot_port}/web/panel?chat=<meeting chat id>",
+            f"      stage:      http://127.0.0.1:{bot_port}/web/stage?chat=<meeting chat id>",
             "",
             f"  Bot:        http://127.0.0.1:{bot_port}/api/messages   log: .data/logs/bot.log",
             f"  Azurite:    127.0.0.1:{AZURITE_PORT}, tables kept in .data/azurite/",

@@ -10,7 +10,7 @@ from cards import charts
 from cards.charts import Point
 from cards.renderer import Card, CardRenderer
 from dialogs.common import directors, is_director
-from dialogs.polls import PollService, Tally, VoteResult
+from dialogs.polls import PollService, Tally, VoteResult, results_shown
 from storage.records import Person, PollRecord, SessionRecord
 
 
@@ -87,7 +87,7 @@ class PollViews:
         """
         closed = poll.status != "open"
         # Counts only once closed (they no longer move), and never below the minimum.
-        show_results = closed and tally.showable
+        show_results = results_shown(poll, tally)
         if show_results:
             hidden_text = ""
         elif closed:
