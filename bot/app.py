@@ -37,6 +37,8 @@ from bot.teams.logs import install_correlation, new_correlation, redact
 from bot.teams.pacing import ChatPacer
 from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
+from bot.web.dashboard import Dashboard
+from bot.web.dashboard import add_routes as add_dashboard_routes
 from bot.wiring import wire
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
@@ -53,6 +55,7 @@ ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
+DASHBOARD = web.AppKey("dashboard", Dashboard)
 AUTH = web.AppKey("auth", Authenticator)
 FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
@@ -117,6 +120,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[UPDATER] = wired.updater
         app[BOT] = wired.bot
         app[DOWNLOADS] = wired.downloads
+        app[DASHBOARD] = Dashboard(
+            wired.directory,
+            wired.rollup,
+            wired.downloads,
+            renderer,
+            caller=_no_web_caller,
+            clock=clock,
+        )
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[FLUSH] = wired.flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
@@ -139,6 +150,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
+    add_dashboard_routes(app.router, lambda request: request.app[DASHBOARD])
     return app
 
 
@@ -310,6 +322,11 @@ async def _first_delivery(app: web.Application, activity: Activity) -> bool:
 async def _export(request: web.Request) -> web.Response:
     """A signed export link: the file, generated from storage now."""
     return await request.app[DOWNLOADS].handle(request)
+
+
+async def _no_web_caller(request: web.Request) -> None:
+    """Until the Teams SSO validator (bot/web/identity.py) is wired: nobody is signed in."""
+    return None
 
 
 async def _healthz(request: web.Request) -> web.Response:

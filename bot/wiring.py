@@ -71,6 +71,9 @@ class Wired:
     outbound: Outbound
     totals: Coalescer
     sweeps: tuple[Sweep, ...]
+    # What the web views read (they render; they never write).
+    directory: Directory
+    rollup: RollupService
 
     async def flush(self) -> None:
         """Settle background work (at shutdown, and in tests)."""
@@ -229,4 +232,6 @@ async def wire(
             Sweep("poll", settings.poll_sweep_seconds, polls.sweep),
             Sweep("jobs", settings.job_sweep_seconds, run_jobs),
         ),
+        directory=directory,
+        rollup=rollup,
     )
