@@ -39,6 +39,9 @@ from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
 from bot.web.dashboard import Dashboard
 from bot.web.dashboard import add_routes as add_dashboard_routes
+from bot.web.dev import DevSignIn
+from bot.web.identity import WebIdentity, create_identity
+from bot.web.pages import PageShell
 from bot.wiring import wire
 from cards.catalog import Catalogs, resolve_language
 from cards.library import PackLibrary
@@ -57,6 +60,7 @@ UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
 DASHBOARD = web.AppKey("dashboard", Dashboard)
 AUTH = web.AppKey("auth", Authenticator)
+WEB_IDENTITY = web.AppKey("web_identity", WebIdentity)
 FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
@@ -97,6 +101,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             f"CONTENT_PACK={settings.content_pack}: no such pack (have: {', '.join(library.ids())})"
         )
 
+    # The pages' SSO check: Entra's keys, fetched when the first page asks, closed with the app.
+    identity, web_keys = create_identity(settings)
+    app[WEB_IDENTITY] = identity
+    shell = PageShell(settings, renderer.catalogs, identity)
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
@@ -120,12 +129,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[UPDATER] = wired.updater
         app[BOT] = wired.bot
         app[DOWNLOADS] = wired.downloads
+        shell.directory = wired.directory
         app[DASHBOARD] = Dashboard(
             wired.directory,
             wired.rollup,
             wired.downloads,
             renderer,
-            caller=_no_web_caller,
+            caller=identity.caller,
             clock=clock,
         )
         app[AUTH] = Authenticator(sdk_auth, validator)
@@ -144,6 +154,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             await asyncio.gather(*sweeps, return_exceptions=True)
             await wired.flush()
             await keys.close()
+            await web_keys.close()
             await store.close()
 
     app.cleanup_ctx.append(lifetime)
@@ -151,6 +162,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
     add_dashboard_routes(app.router, lambda request: request.app[DASHBOARD])
+    shell.add_routes(app)
+    if settings.dev:
+        # Local sign-in exists only with --dev (bound to loopback); production has no such path.
+        DevSignIn(
+            settings.dev_signin_authority, settings.web_sso_resource, renderer.catalogs
+        ).add_routes(app)
     return app
 
 
@@ -322,11 +339,6 @@ async def _first_delivery(app: web.Application, activity: Activity) -> bool:
 async def _export(request: web.Request) -> web.Response:
     """A signed export link: the file, generated from storage now."""
     return await request.app[DOWNLOADS].handle(request)
-
-
-async def _no_web_caller(request: web.Request) -> None:
-    """Until the Teams SSO validator (bot/web/identity.py) is wired: nobody is signed in."""
-    return None
 
 
 async def _healthz(request: web.Request) -> web.Response:

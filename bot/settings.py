@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 _ENTITY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,19}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+_LOOPBACK_URL = re.compile(r"http://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?")
 _APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 # An HMAC key shorter than this is guessable enough to undo the anonymity it protects.
 _MIN_SECRET_LENGTH = 32
@@ -57,6 +58,9 @@ class Settings:
     login_url: str = ""
     oauth_scope: str = ""
     validate_authority: bool = True
+    web_sso_resource: str = ""
+    web_openid_metadata_url: str = ""
+    dev_signin_authority: str = ""
 
     @property
     def host(self) -> str:
@@ -156,6 +160,8 @@ class Settings:
         if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", pack):
             problems.append("CONTENT_PACK must name a folder of cards/packs (e.g. 2023).")
 
+        web_resource, web_metadata, dev_authority = _parse_web(get, app_id, dev, problems)
+
         _refuse(problems)
         return cls(
             app_id=app_id,
@@ -184,6 +190,9 @@ class Settings:
             login_url=login_url,
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE"),
             validate_authority=validate != "false",
+            web_sso_resource=web_resource,
+            web_openid_metadata_url=web_metadata,
+            dev_signin_authority=dev_authority,
         )
 
 
@@ -235,6 +244,31 @@ def _parse_tables(get: Callable[..., str], problems: list[str]) -> tuple[str, st
     if not _TABLE_PREFIX.match(prefix):
         problems.append("TABLE_PREFIX must be 1-16 letters or digits, starting with a letter.")
     return connection, prefix
+
+
+def _parse_web(
+    get: Callable[..., str], app_id: str, dev: bool, problems: list[str]
+) -> tuple[str, str, str]:
+    """WEB_SSO_RESOURCE, WEB_OPENID_METADATA_URL and (--dev only) DEV_SIGNIN_AUTHORITY."""
+    resource = get("WEB_SSO_RESOURCE").rstrip("/")
+    # Teams SSO tokens name the app's Application ID URI, `api://<host>/<app id>`, as declared
+    # in the manifest's webApplicationInfo; a resource of another app would accept its tokens.
+    if resource and not re.fullmatch(r"api://[^\s/]+(/[^\s/]+)*", resource):
+        problems.append("WEB_SSO_RESOURCE must be the app's api://<host>/<MicrosoftAppId> URI.")
+    elif resource and app_id and not resource.endswith("/" + app_id):
+        problems.append(f"WEB_SSO_RESOURCE must end with the MicrosoftAppId (/{app_id}).")
+    if not resource and dev:
+        resource = "api://localhost/" + (app_id or "dialogue-bot-dev")
+    metadata = get("WEB_OPENID_METADATA_URL")
+    if metadata and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", metadata):
+        problems.append("WEB_OPENID_METADATA_URL must be an http(s) URL.")
+    authority = get("DEV_SIGNIN_AUTHORITY").rstrip("/")
+    # The local sign-in mints tokens for anyone: it exists only with --dev, on loopback.
+    if authority and not dev:
+        problems.append("DEV_SIGNIN_AUTHORITY is for --dev only (local sign-in on loopback).")
+    elif authority and not _LOOPBACK_URL.fullmatch(authority):
+        problems.append("DEV_SIGNIN_AUTHORITY must be a loopback http URL.")
+    return resource, metadata, authority
 
 
 def _parse_min_answers(get: Callable[..., str], problems: list[str]) -> int | None:

@@ -41,6 +41,9 @@ from testing.teams import BotUnderTest
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 CONFIG_PATH = "/.well-known/openidconfiguration"
 KEYS_PATH = "/keys"
+PEOPLE_PATH = "/people"
+TOKEN_PATH = "/token"
+SSO_SCOPE = "access_as_user"
 
 # Sentinel for "use the default" where None already means "leave it out".
 _DEFAULT: Any = object()
@@ -145,6 +148,11 @@ class OpenIdServer:
         self.delays: dict[str, float] = {}
         #: When set, every request is answered with this status and no document.
         self.fail_status: int | None = None
+        #: Entra stand-in (`make run`'s local sign-in): oid -> name of who may get a token
+        #: from ``POST /token``, in ``tenant``; ``GET /people`` lists them (and ``chat``).
+        self.people: dict[str, str] = {}
+        self.tenant = ""
+        self.chat = ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -284,7 +292,20 @@ class OpenIdServer:
             return 200, self.configuration()
         if raw_path == self.prefix + KEYS_PATH:
             return 200, self.jwks()
+        if raw_path == self.prefix + PEOPLE_PATH and self.people:
+            people = [{"oid": oid, "name": name} for oid, name in self.people.items()]
+            return 200, {"people": people, "tenant": self.tenant, "chat": self.chat}
         return 404, {"error": "not found"}
+
+    def _mint(self, raw_path: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``POST /token`` ``{"oid", "aud"}``: a Teams SSO token for one of ``people``."""
+        oid, audience = body.get("oid"), body.get("aud")
+        if raw_path != self.prefix + TOKEN_PATH or oid not in self.people:
+            return 404, {"error": "not found"}
+        if not isinstance(audience, str) or not audience:
+            return 400, {"error": "aud required"}
+        token = TokenFactory(self.keys[0]).sso(str(oid), self.tenant, audience, self.people[oid])
+        return 200, {"access_token": token, "token_type": "Bearer"}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         owner = self
@@ -303,6 +324,21 @@ class OpenIdServer:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the bot gave up waiting (a timeout): nothing to tell it
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    body = {}
+                path = self.path.split("?", 1)[0]
+                status, document = owner._mint(path, body if isinstance(body, dict) else {})
+                raw = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
 
             def log_message(self, *args: Any) -> None:
                 pass  # keep pytest output for failures, not for every key fetch
@@ -380,6 +416,40 @@ class TokenFactory:
             omit=omit,
             extra=extra,
         )
+        return jwt.encode(payload, private, algorithm=alg, headers=header)
+
+    def sso(
+        self,
+        oid: str,
+        tenant: str,
+        audience: str,
+        name: str = "",
+        *,
+        issuer: str | None = None,
+        exp_offset: float = 3600,
+        nbf_offset: float = -300,
+        scope: str = SSO_SCOPE,
+        key: SigningKey | rsa.RSAPrivateKey | None = None,
+        alg: str = "RS256",
+    ) -> str:
+        """A token shaped like the one TeamsJS' getAuthToken returns (Entra v1 access token)."""
+        now = int(time.time())
+        payload = {
+            "aud": audience,
+            "iss": issuer if issuer is not None else f"https://sts.windows.net/{tenant}/",
+            "nbf": now + int(nbf_offset),
+            "exp": now + int(exp_offset),
+            "tid": tenant,
+            "oid": oid,
+            "name": name,
+            "scp": scope,
+            "ver": "1.0",
+        }
+        signer = key or self.key
+        private = signer.private_key if isinstance(signer, SigningKey) else signer
+        header: dict[str, Any] = {"typ": "JWT", "kid": self.key.kid}
+        if isinstance(signer, SigningKey):
+            header["kid"] = signer.kid
         return jwt.encode(payload, private, algorithm=alg, headers=header)
 
     def unsigned(
