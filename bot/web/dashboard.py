@@ -1,16 +1,15 @@
 """The dashboard tab (personal scope): focal points see their entities, the Ethics Office the
-Organization in counts. The page is static; its JSON comes from the roll-up the `progress` and
-`report` cards read, checked for the caller's role on every request. Reads only.
-
-Routes: `/dashboard` (the page), `/dashboard/strings` (its catalog strings in the page's
-language), `/dashboard/data` (the figures, with a Teams SSO token), `/dashboard/static/{name}`
-(the page's script and style, and Chart.js from node_modules: no CDN, no build step).
+Organization in counts. The page (`/web/dashboard`) is served by the pages' shell (bot/web/pages.py:
+TeamsJS, the SSO token, the catalog strings, the theme); its figures come from
+`/web/api/dashboard`, read from the roll-up the `progress` and `report` cards read and checked for
+the caller's role on every request. Reads only. Chart.js is served from node_modules
+(`/web/vendor/chart.umd.js`): no CDN, no build step.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -18,7 +17,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.rollup.downloads import Downloads
-from bot.web.dashboard_views import DashboardViews, Export, page_strings
+from bot.web.dashboard_views import DashboardViews, Export
 from cards.catalog import resolve_language
 from cards.renderer import CardRenderer
 from dialogs.directory import Directory
@@ -29,26 +28,10 @@ from storage.records import EntityRecord, Person
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-STATIC = HERE / "static"
-
-
-def static_files(root: Path = ROOT) -> dict[str, Path]:
-    """What `/dashboard/static/{name}` serves: these files and nothing else."""
-    return {
-        "dashboard.html": STATIC / "dashboard.html",
-        "dashboard.js": STATIC / "dashboard.js",
-        "dashboard.css": STATIC / "dashboard.css",
-        "chart.umd.js": root / "node_modules" / "chart.js" / "dist" / "chart.umd.js",
-        "teams.js": root
-        / "node_modules"
-        / "@microsoft"
-        / "teams-js"
-        / "dist"
-        / "umd"
-        / "MicrosoftTeams.min.js",
-    }
+# The UMD bundle of chart.js, installed by `npm ci` (package.json).
+CHART_JS = (
+    Path(__file__).resolve().parents[2] / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
+)
 
 
 class Caller(Protocol):
@@ -81,7 +64,7 @@ class Dashboard:
         renderer: CardRenderer,
         caller: CallerOf,
         clock: Callable[[], datetime],
-        files: Mapping[str, Path] | None = None,
+        chart_js: Path = CHART_JS,
     ) -> None:
         self._directory = directory
         self._rollup = rollup
@@ -90,28 +73,13 @@ class Dashboard:
         self._views = DashboardViews(renderer)
         self._caller = caller
         self._clock = clock
-        self._files = dict(files or static_files())
+        self._chart_js = chart_js
 
-    async def page(self, request: web.Request) -> web.StreamResponse:
-        """The static page; it reads the locale and theme from TeamsJS (or the query)."""
-        return web.FileResponse(
-            self._files["dashboard.html"], headers={"Cache-Control": "no-cache"}
-        )
-
-    async def static(self, request: web.Request) -> web.StreamResponse:
-        """One of the page's files; anything else is 404."""
-        path = self._files.get(request.match_info["name"])
-        if path is None or path.suffix not in (".js", ".css") or not path.is_file():
-            raise web.HTTPNotFound()
-        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
-
-    async def strings(self, request: web.Request) -> web.Response:
-        """The page's catalog strings in the language of `?locale=` (English otherwise)."""
-        lang = resolve_language(request.query.get("locale"))
-        return web.json_response(
-            {"lang": lang, "strings": page_strings(self._renderer.catalogs, lang)},
-            headers={"Cache-Control": "no-cache"},
-        )
+    async def chart_js(self, request: web.Request) -> web.StreamResponse:
+        """Chart.js from node_modules."""
+        if not self._chart_js.is_file():
+            raise web.HTTPNotFound(text="Chart.js is not installed (npm ci)")
+        return web.FileResponse(self._chart_js, headers={"Cache-Control": "no-cache"})
 
     async def data(self, request: web.Request) -> web.Response:
         """The figures for the caller's role: their entity's, or the Organization's counts."""
@@ -119,7 +87,7 @@ class Dashboard:
         if who is None:
             return web.json_response({"error": "unauthorized"}, status=401, headers=_NO_STORE)
         person = Person(who.aad_object_id, "", who.name)
-        lang = resolve_language(request.query.get("locale"))
+        lang = resolve_language(request.query.get("lang"))
         wanted = request.query.get("entity")
         try:
             body = await self._body(person, wanted, lang)
@@ -181,21 +149,13 @@ class Dashboard:
 
 
 def add_routes(router: web.UrlDispatcher, dashboard: Callable[[web.Request], Dashboard]) -> None:
-    """The dashboard's routes; `dashboard(request)` is the app's instance, wired at start."""
-
-    async def page(request: web.Request) -> web.StreamResponse:
-        return await dashboard(request).page(request)
-
-    async def strings(request: web.Request) -> web.StreamResponse:
-        return await dashboard(request).strings(request)
+    """The dashboard's own routes; `dashboard(request)` is the app's instance, wired at start."""
 
     async def data(request: web.Request) -> web.StreamResponse:
         return await dashboard(request).data(request)
 
-    async def static(request: web.Request) -> web.StreamResponse:
-        return await dashboard(request).static(request)
+    async def chart_js(request: web.Request) -> web.StreamResponse:
+        return await dashboard(request).chart_js(request)
 
-    router.add_get("/dashboard", page)
-    router.add_get("/dashboard/strings", strings)
-    router.add_get("/dashboard/data", data)
-    router.add_get("/dashboard/static/{name}", static)
+    router.add_get("/web/api/dashboard", data)
+    router.add_get("/web/vendor/chart.umd.js", chart_js)

@@ -25,9 +25,6 @@ from dialogs.rollup import (
 )
 from storage.records import Certification, CycleConfig, EntityRecord
 
-# The catalog keys the page itself shows (labels, headings, messages): every `dashboard.*` key.
-PAGE_PREFIX = "dashboard."
-
 
 @dataclass(frozen=True)
 class Export:
@@ -35,15 +32,6 @@ class Export:
 
     label_key: str
     url: str
-
-
-def page_strings(catalogs: Catalogs, lang: str) -> dict[str, Any]:
-    """The page's strings in one language (plural entries keep their forms for the page)."""
-    return {
-        key: catalogs.raw(lang, key)
-        for key in sorted(catalogs.keys())
-        if key.startswith(PAGE_PREFIX)
-    }
 
 
 class DashboardViews:

@@ -207,7 +207,7 @@ def test_the_dashboard_is_a_personal_tab_on_the_bots_host_in_the_users_language(
     dashboard = tabs["dashboard"]
     assert dashboard["scopes"] == ["personal"]
     # Teams fills {locale} and {theme}, so the page opens in the user's language and theme.
-    assert dashboard["contentUrl"] == f"{BASE_URL}/dashboard?locale={{locale}}&theme={{theme}}"
+    assert dashboard["contentUrl"] == f"{BASE_URL}/web/dashboard?lang={{locale}}&theme={{theme}}"
     names = {
         lang: json.loads(package[f"{lang}.json"])["staticTabs[1].name"] for lang in ("fr", "es")
     }

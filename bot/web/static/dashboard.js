@@ -14,8 +14,6 @@
     query: "",
     chart: null,
   };
-  const THEMES = new Set(["default", "dark", "contrast"]);
-  const TEAMS_WAIT_MS = 4000;
 
   // Strings ------------------------------------------------------------------------------------
 
@@ -39,90 +37,40 @@
     return value === null || value === undefined ? t("dashboard.none") : `${num(value)}%`;
   }
 
-  // Teams: context (locale, theme) and the SSO token ------------------------------------------
-
-  function withTimeout(promise, ms) {
-    return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
-  }
-
-  async function teamsContext() {
-    const teams = window.microsoftTeams;
-    if (!teams || window.parent === window) return null;
-    try {
-      await withTimeout(teams.app.initialize(), TEAMS_WAIT_MS);
-      const context = await withTimeout(teams.app.getContext(), TEAMS_WAIT_MS);
-      teams.app.registerOnThemeChangeHandler((theme) => {
-        applyTheme(theme);
-        drawChart();
-      });
-      return context;
-    } catch (error) {
-      return null;
-    }
-  }
-
-  async function token(context) {
-    if (context && window.microsoftTeams) {
-      return withTimeout(window.microsoftTeams.authentication.getAuthToken(), TEAMS_WAIT_MS * 2);
-    }
-    if (typeof window.dashboardToken === "function") return window.dashboardToken();
-    throw new Error("no token");
-  }
-
-  function applyTheme(theme) {
-    document.documentElement.dataset.theme = THEMES.has(theme) ? theme : "default";
-  }
-
-  // Loading -----------------------------------------------------------------------------------
+  // Sign-in, strings, theme: the pages' shell (page.js: TeamsJS, or --dev's local sign-in) ---
 
   function setState(name, message) {
     document.documentElement.dataset.state = name;
     $("main").setAttribute("aria-busy", name === "loading" ? "true" : "false");
-    $("message").textContent = message || "";
+    if (message !== undefined) $("status").textContent = message;
   }
 
-  async function loadStrings(locale) {
-    const response = await fetch(`/dashboard/strings?locale=${encodeURIComponent(locale)}`);
-    const body = await response.json();
-    state.lang = body.lang;
-    state.strings = body.strings;
-    document.documentElement.lang = body.lang;
-    document.title = t("dashboard.title");
-  }
-
-  async function loadData(context) {
-    let bearer;
-    try {
-      bearer = await token(context);
-    } catch (error) {
-      setState("signin", t("dashboard.signin_failed"));
-      return;
-    }
-    const query = new URLSearchParams({ locale: state.lang });
+  async function loadData() {
+    const query = new URLSearchParams({ lang: state.lang });
     if (state.entity) query.set("entity", state.entity);
-    let response;
+    let answer;
     try {
-      response = await fetch(`/dashboard/data?${query}`, { headers: { Authorization: `Bearer ${bearer}` } });
+      answer = await Dialogue.api(`/web/api/dashboard?${query}`);
     } catch (error) {
-      showRetry(context);
+      showRetry();
       return;
     }
-    if (response.status === 401) {
+    if (answer.status === 401) {
       setState("signin", t("dashboard.signin_failed"));
-    } else if (response.status === 403) {
+    } else if (answer.status === 403) {
       $("content").hidden = true;
       setState("refused", t("dashboard.refused"));
-    } else if (!response.ok) {
-      showRetry(context);
+    } else if (answer.status !== 200 || !answer.body) {
+      showRetry();
     } else {
-      state.data = await response.json();
+      state.data = answer.body;
       render();
       setState("ready", "");
       window.dashboardReadyAt = performance.now();
     }
   }
 
-  function showRetry(context) {
+  function showRetry() {
     setState("error", t("dashboard.unavailable"));
     const retry = $("retry");
     retry.textContent = t("dashboard.retry");
@@ -130,7 +78,7 @@
     retry.onclick = () => {
       retry.hidden = true;
       setState("loading", t("dashboard.loading"));
-      loadData(context);
+      loadData();
     };
   }
 
@@ -196,7 +144,7 @@
     select.onchange = () => {
       state.entity = select.value;
       setState("loading", t("dashboard.loading"));
-      loadData(state.context);
+      loadData();
     };
   }
 
@@ -486,13 +434,22 @@
   // Start -------------------------------------------------------------------------------------
 
   async function start() {
-    const context = await teamsContext();
-    state.context = context;
-    const app = (context && context.app) || {};
-    applyTheme(app.theme || params.get("theme") || "default");
-    await loadStrings(app.locale || params.get("locale") || navigator.language || "en");
+    try {
+      await Dialogue.start();
+    } catch (error) {
+      setState("signin");
+      return;
+    }
+    state.lang = Dialogue.state.lang;
+    state.strings = Dialogue.state.strings;
+    document.title = t("dashboard.title");
+    // The shell follows Teams' theme changes on <html data-theme>: the chart's colours follow.
+    new MutationObserver(drawChart).observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ["data-theme"],
+    });
     setState("loading", t("dashboard.loading"));
-    await loadData(context);
+    await loadData();
   }
 
   window.dashboard = { state, sortBy, t };
