@@ -170,11 +170,17 @@ def names_in(text: str) -> list[str]:
 
 
 async def open_dashboard(
-    browser: Browser, dashboard: Dashboard, who: User, *, theme: str = "default", query: str = ""
+    browser: Browser,
+    dashboard: Dashboard,
+    who: User,
+    *,
+    theme: str = "default",
+    query: str = "",
+    locale: str = "en-US",
 ) -> str:
     """Open the tab as `who` in the host stand-in; the page's final state (ready, refused...)."""
     src = f"{dashboard.bot.url}/web/dashboard?lang=en{query}"
-    viewer = Viewer(who.aad_id, who.name, TENANT, theme=theme)
+    viewer = Viewer(who.aad_id, who.name, TENANT, locale=locale, theme=theme)
     await browser.run(browser.driver.switch_to.default_content)
     await browser.open(dashboard.host.page(src, viewer, frame="content"))
     frame = await browser.wait(lambda d: d.find_element(By.ID, "app"))
@@ -407,6 +413,21 @@ async def test_the_table_sorts_and_searches_by_keyboard(
         " 'participants').map(th => th.getAttribute('aria-sort'))"
     )
     assert set(others) == {"none"}
+
+
+async def test_the_page_speaks_the_language_teams_runs_in(
+    browser: Browser, dashboard: Dashboard
+) -> None:
+    assert await open_dashboard(browser, dashboard, FOCAL, locale="fr-FR") == "ready"
+    assert await browser.script("return document.documentElement.lang") == "fr"
+    text = await browser.script("return document.body.innerText")
+    assert "Progression par semaine" in text and "Rechercher une unité" in text
+    assert "Date limite le 31 décembre 2026" in text
+    assert "dashboard." not in text  # no catalog key shown in place of its words
+    assert await open_dashboard(browser, dashboard, ADMIN, locale="es-ES") == "ready"
+    text = await browser.script("return document.body.innerText")
+    assert "Progreso por semana" in text and "Buscar entidades" in text
+    assert "dashboard." not in text
 
 
 async def test_page_load_time(browser: Browser, dashboard: Dashboard) -> None:
