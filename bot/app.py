@@ -41,6 +41,7 @@ from bot.web.dashboard import Dashboard
 from bot.web.dashboard import add_routes as add_dashboard_routes
 from bot.web.dev import DevSignIn
 from bot.web.identity import WebIdentity, create_identity
+from bot.web.meeting import MeetingPages
 from bot.web.pages import PageShell
 from bot.wiring import wire
 from cards.catalog import Catalogs, resolve_language
@@ -61,6 +62,7 @@ DOWNLOADS = web.AppKey("downloads", Downloads)
 DASHBOARD = web.AppKey("dashboard", Dashboard)
 AUTH = web.AppKey("auth", Authenticator)
 WEB_IDENTITY = web.AppKey("web_identity", WebIdentity)
+MEETING = web.AppKey("meeting", MeetingPages)
 FLUSH: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("flush")
 TURNS = web.AppKey("turns", asyncio.Semaphore)
 # Turns run at once by one process; more would only interleave, not finish sooner.
@@ -123,7 +125,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             if settings.app_id
             else None
         )
-        wired = await wire(settings, store, adapter, renderer, library, clock)
+        wired = await wire(settings, store, adapter, renderer, library, clock, identity)
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = wired.updater
@@ -138,6 +140,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             caller=identity.caller,
             clock=clock,
         )
+        app[MEETING] = wired.meeting
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[FLUSH] = wired.flush
         app[TURNS] = asyncio.Semaphore(TURNS_AT_ONCE)
@@ -163,6 +166,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_get("/exports/{token}", _export)
     add_dashboard_routes(app.router, lambda request: request.app[DASHBOARD])
     shell.add_routes(app)
+    for path, name in (("panel", "panel"), ("stage", "stage"), ("events", "events")):
+        app.router.add_get(f"/web/api/meeting/{path}", _meeting(name))
+    app.router.add_post("/web/api/meeting/act", _meeting("act"))
+    # Open event streams end at shutdown, so stopping never waits on a watching stage.
+    app.on_shutdown.append(lambda app: app[MEETING].close() if MEETING in app else _nothing())
     if settings.dev:
         # Local sign-in exists only with --dev (bound to loopback); production has no such path.
         DevSignIn(
@@ -334,6 +342,22 @@ async def _first_delivery(app: web.Application, activity: Activity) -> bool:
     except StorageUnavailable:
         # Better to risk a repeated reply than to drop a person's message.
         return True
+
+
+def _meeting(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A route of the meeting pages (built once the app is wired)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = getattr(
+            request.app[MEETING], name
+        )
+        return await handler(request)
+
+    return handle
+
+
+async def _nothing() -> None:
+    """Nothing to close."""
 
 
 async def _export(request: web.Request) -> web.Response:

@@ -31,6 +31,8 @@ from bot.teams.card_updates import CardUpdater, Coalescer
 from bot.teams.outbound import Outbound
 from bot.teams.replies import Replies
 from bot.teams.router import DialogueBot, Journey
+from bot.web.identity import WebIdentity
+from bot.web.meeting import MeetingPages
 from cards.content import ContentPack
 from cards.library import PackLibrary
 from cards.renderer import CardRenderer
@@ -74,6 +76,7 @@ class Wired:
     # What the web views read (they render; they never write).
     directory: Directory
     rollup: RollupService
+    meeting: MeetingPages
 
     async def flush(self) -> None:
         """Settle background work (at shutdown, and in tests)."""
@@ -91,6 +94,7 @@ async def wire(
     renderer: CardRenderer,
     library: PackLibrary,
     clock: Callable[[], datetime],
+    web_identity: WebIdentity,
 ) -> Wired:
     """Every service over the store, every journey over the services, and the router."""
     directory = Directory(
@@ -227,6 +231,18 @@ async def wire(
         updater=updater,
         outbound=outbound,
         totals=totals,
+        meeting=MeetingPages(
+            web_identity,
+            signin,
+            dialogue,
+            polls,
+            dialogue_views,
+            poll_views,
+            shared,
+            outbound,
+            replies,
+            clock,
+        ),
         sweeps=(
             Sweep("assessment", ASSESSMENT_SWEEP_SECONDS, assessment.close_due),
             Sweep("poll", settings.poll_sweep_seconds, polls.sweep),

@@ -61,6 +61,13 @@ class Tally:
         return self.voters >= MIN_VOTERS
 
 
+def results_shown(poll: PollRecord, tally: Tally) -> bool:
+    """Whether anyone may see the counts: once the poll is closed, and from MIN_VOTERS voters."""
+    # Counts that move with each vote would tell anyone looking twice how the person between
+    # voted: the chat cards and the meeting stage both show them only once they stop moving.
+    return poll.status != "open" and tally.showable
+
+
 @dataclass(frozen=True)
 class VoteResult:
     """What happened to one vote."""
@@ -156,6 +163,13 @@ class PollService:
             raise InvalidInput("error.unknown_poll", field="poll")
         self._remember(poll)
         return await self._expire(session, poll)
+
+    async def of_session(self, session: SessionRecord) -> list[PollRecord]:
+        """The session's polls, each closed first if its time is past (as `get` does)."""
+        return [
+            await self._expire(session, poll)
+            for poll in await self._polls.for_session(session.session_id)
+        ]
 
     async def for_vote(self, session: SessionRecord, poll_id: Any) -> PollRecord:
         """A poll of this session to vote in: as last read while it was open, else read now."""

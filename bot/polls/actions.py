@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot.polls.views import PollViews
 from bot.session.shared_cards import SharedCards
@@ -14,7 +15,7 @@ from dialogs.errors import InvalidInput, WrongState
 from dialogs.polls import PollService
 from dialogs.session import DialogueService
 from dialogs.signin import SignInService
-from storage.records import PollRecord, SessionRecord
+from storage.records import Person, PollRecord, SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -114,26 +115,16 @@ class PollActions:
 
     async def _open_pack(self, act: ActionContext) -> Card:
         session = await self._session(act)
-        scenario = self._dialogue.current_scenario(session)
-        if scenario is None or scenario.id != act.data.get("scenario"):
-            raise WrongState("error.not_current_scenario")
-        wanted = act.data.get("pack_poll")
-        # The poll's words are the session's language: everyone votes on the same card.
-        pack_scenario = self._dialogue.pack(session).scenario(scenario.id)
-        assert pack_scenario is not None
-        spec = next((p for p in pack_scenario.polls if p.id == wanted), None)
-        if spec is None:
-            raise InvalidInput("error.unknown_poll", field="poll")
-        poll = await self._polls.open(
+        poll = await open_pack_poll(
+            self._polls,
+            self._dialogue,
             session,
             act.person,
-            kind="pack",
-            question=spec.question.value,
-            options=[o.value for o in spec.options],
-            ref=spec.id,
+            act.data.get("scenario"),
+            act.data.get("pack_poll"),
         )
         await post_poll(act, self._poll_views, self._polls, session, poll)
-        return await self._opened(session, scenario.id, act)
+        return await self._opened(session, str(act.data.get("scenario")), act)
 
     async def _open_adhoc(self, act: ActionContext) -> Card:
         session = await self._session(act)
@@ -156,6 +147,34 @@ class PollActions:
         )
         assert card is not None
         return card
+
+
+async def open_pack_poll(
+    polls: PollService,
+    dialogue: DialogueService,
+    session: SessionRecord,
+    person: Person,
+    scenario_id: Any,
+    wanted: Any,
+) -> PollRecord:
+    """Open one of the current scenario's polls from the pack (card verb and side panel)."""
+    scenario = dialogue.current_scenario(session)
+    if scenario is None or scenario.id != scenario_id:
+        raise WrongState("error.not_current_scenario")
+    # The poll's words are the session's language: everyone votes on the same card.
+    pack_scenario = dialogue.pack(session).scenario(scenario.id)
+    assert pack_scenario is not None
+    spec = next((p for p in pack_scenario.polls if p.id == wanted), None)
+    if spec is None:
+        raise InvalidInput("error.unknown_poll", field="poll")
+    return await polls.open(
+        session,
+        person,
+        kind="pack",
+        question=spec.question.value,
+        options=[o.value for o in spec.options],
+        ref=spec.id,
+    )
 
 
 async def post_poll(

@@ -7,7 +7,7 @@ from typing import Any
 from bot.teams.replies import Notice, Replies, plain
 from cards.renderer import Card, CardRenderer
 from dialogs.common import directors, is_director
-from dialogs.polls import PollService, Tally, VoteResult
+from dialogs.polls import PollService, Tally, VoteResult, results_shown
 from storage.records import Person, PollRecord, SessionRecord
 
 
@@ -79,7 +79,7 @@ class PollViews:
         """
         closed = poll.status != "open"
         # Counts only once closed (they no longer move), and never below the minimum.
-        show_results = closed and tally.showable
+        show_results = results_shown(poll, tally)
         if show_results:
             hidden_text = ""
         elif closed:

@@ -36,6 +36,11 @@ class SharedCards:
         self._signin = signin
         self._rollup = rollup
         self._totals = totals
+        self._listeners: list[Callable[[SessionRecord], None]] = []
+
+    def listen(self, listener: Callable[[SessionRecord], None]) -> None:
+        """Be told whenever a session's shared cards change (the meeting stage follows them)."""
+        self._listeners.append(listener)
 
     def sheet(self, session: SessionRecord) -> None:
         """The sign-in sheet; the session's counts follow it, and the entity's totals follow."""
@@ -119,3 +124,5 @@ class SharedCards:
             return await render(current) if current is not None else None
 
         self._updater.schedule(key, session, fresh)
+        for listener in self._listeners:
+            listener(session)

@@ -130,6 +130,27 @@ class Outbound:
         text: str = "",
     ) -> bool:
         """Post a card (a line of text above it) into a chat the bot is in; False on failure."""
+        posted = await self.chat_card(
+            service_url=service_url,
+            tenant_id=tenant_id,
+            bot_id=bot_id,
+            conversation_id=conversation_id,
+            card=card,
+            text=text,
+        )
+        return posted is not None
+
+    async def chat_card(
+        self,
+        *,
+        service_url: str,
+        tenant_id: str,
+        bot_id: str,
+        conversation_id: str,
+        card: dict[str, Any],
+        text: str = "",
+    ) -> str | None:
+        """Post a card into a chat the bot is in; the new message's id ("" if none), or None."""
         reference = ConversationReference(
             channel_id="msteams",
             service_url=service_url,
@@ -138,23 +159,23 @@ class Outbound:
             ),
             bot=ChannelAccount(id=bot_id),
         )
-        delivered = False
+        posted: str | None = None
 
         async def post(turn_context: TurnContext) -> None:
-            nonlocal delivered
+            nonlocal posted
             message = MessageFactory.attachment(CardFactory.adaptive_card(card), text=text or None)
-            await with_retries(lambda: turn_context.send_activity(message))
-            delivered = True
+            sent = await with_retries(lambda: turn_context.send_activity(message))
+            posted = (sent.id if sent is not None else "") or ""
 
         await self._slot()
         try:
             await self._adapter.continue_conversation(reference, post, self._app_id)
         except (HttpOperationError, ClientRequestError) as error:
             log.warning("chat message not delivered: %s", type(error).__name__)
-            return False
-        if not delivered:
+            return None
+        if posted is None:
             log.warning("chat message not delivered")
-        return delivered
+        return posted
 
     async def broadcast(self, messages: AsyncIterator[PersonalMessage]) -> int:
         """Send each message as `personal` does, several in flight; how many were delivered."""

@@ -26,7 +26,7 @@ TEAMS_JS = (
 )
 # Catalog keys the pages read: their own, and the plan's and polls' words the cards use too.
 PAGE_PREFIXES = ("web.", "dashboard.")
-PAGES = ("panel", "stage", "dashboard")
+PAGE_KEYS = ("poll.voters", "poll.hidden", "poll.too_few")
 # Pages never cached: a deployment's new script must not meet an old page.
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -45,12 +45,12 @@ class PageShell:
         self._catalogs = catalogs
         self._identity = identity
         self.directory = directory  # set once the app is wired
-        keys = sorted(k for k in catalogs.keys() if k.startswith(PAGE_PREFIXES))
+        keys = sorted(k for k in catalogs.keys() if k.startswith(PAGE_PREFIXES) or k in PAGE_KEYS)
         self._strings = {lang: {k: catalogs.raw(lang, k) for k in keys} for lang in LANGUAGES}
 
     def add_routes(self, app: web.Application) -> None:
         """The shell's routes (the meeting's own are in bot/web/meeting.py)."""
-        app.router.add_get("/web/{page:panel|stage|dashboard}", self.page)
+        app.router.add_get("/web/{page:panel|stage|config|dashboard}", self.page)
         app.router.add_get("/web/static/teams-js.js", self.teams_js)
         app.router.add_static("/web/static/", STATIC, append_version=False)
         app.router.add_get("/web/api/strings", self.strings)

@@ -195,7 +195,7 @@ def test_localised_command_titles_are_the_bots_own_words(package, manifest, lang
 def test_resource_specific_consent_covers_meeting_events_and_members(manifest):
     permissions = manifest["authorization"]["permissions"]["resourceSpecific"]
     assert {p["name"] for p in permissions} >= RSC
-    assert all(p["type"] == "Application" for p in permissions)
+    assert all(p["type"] == "Application" for p in permissions if p["name"] in RSC)
     assert manifest["webApplicationInfo"]["id"] == APP_ID
     assert manifest["validDomains"] == ["dialogue.example.org"]
 
@@ -331,3 +331,14 @@ def test_a_template_that_is_not_json_fails_naming_the_line(tmp_path):
     )
     assert result.returncode == 1
     assert "fr.json line 3 column 3: invalid JSON" in result.stderr, result.stderr
+
+
+def test_the_meeting_tab_offers_the_side_panel_and_the_stage_with_teams_sso(manifest):
+    (tab,) = manifest["configurableTabs"]
+    assert tab["configurationUrl"] == "https://dialogue.example.org/web/config"
+    assert {"meetingSidePanel", "meetingStage"} <= set(tab["context"])
+    assert set(tab["meetingSurfaces"]) == {"sidePanel", "stage"}
+    # The SSO token's audience: the bot's settings check WEB_SSO_RESOURCE against it.
+    assert manifest["webApplicationInfo"]["resource"] == f"api://dialogue.example.org/{APP_ID}"
+    permissions = manifest["authorization"]["permissions"]["resourceSpecific"]
+    assert {"name": "MeetingStage.Write.Chat", "type": "Delegated"} in permissions
