@@ -233,7 +233,7 @@ class WeekLine:
 
 
 # An empty week is drawn up to the deadline only within two years of the first session.
-MAX_WEEKS = 106
+MAX_PADDED_WEEKS = 106
 
 
 def weekly_progress(
@@ -255,7 +255,7 @@ def weekly_progress(
     first, last = min(per_week), max(per_week)
     if through is not None:
         end = through - timedelta(days=through.weekday())
-        if last < end <= first + timedelta(weeks=MAX_WEEKS):
+        if last < end <= first + timedelta(weeks=MAX_PADDED_WEEKS):
             last = end
     lines, sessions_so_far, participants_so_far = [], 0, 0
     monday = first
