@@ -39,6 +39,8 @@ from bot.teams.logs import install_correlation, new_correlation, redact
 from bot.teams.pacing import ChatPacer, Fleet
 from bot.teams.router import DialogueBot
 from bot.teams.sdk_speedups import cheap_retry_policies
+from bot.web.dashboard import Dashboard
+from bot.web.dashboard import add_routes as add_dashboard_routes
 from bot.web.dev import DevSignIn
 from bot.web.identity import WebIdentity, create_identity
 from bot.web.meeting import MeetingPages
@@ -60,6 +62,7 @@ BOT = web.AppKey("bot", DialogueBot)
 UPDATER = web.AppKey("updater", CardUpdater)
 DOWNLOADS = web.AppKey("downloads", Downloads)
 MEETING_VIEWS = web.AppKey("meeting_views", MeetingViews)
+DASHBOARD = web.AppKey("dashboard", Dashboard)
 AUTH = web.AppKey("auth", Authenticator)
 WEB_IDENTITY = web.AppKey("web_identity", WebIdentity)
 MEETING = web.AppKey("meeting", MeetingPages)
@@ -137,6 +140,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app[DOWNLOADS] = wired.downloads
         app[MEETING_VIEWS] = wired.meeting_views
         shell.directory = wired.directory
+        app[DASHBOARD] = Dashboard(
+            wired.directory,
+            wired.rollup,
+            wired.downloads,
+            renderer,
+            caller=identity.caller,
+            clock=clock,
+        )
         app[MEETING] = wired.meeting
         app[AUTH] = Authenticator(sdk_auth, validator)
         app[FLUSH] = wired.flush
@@ -166,6 +177,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/exports/{token}", _export)
     app.router.add_get("/meeting/bubble/{kind}", _bubble)
+    add_dashboard_routes(app.router, lambda request: request.app[DASHBOARD])
     shell.add_routes(app)
     for path, name in (("panel", "panel"), ("stage", "stage"), ("events", "events")):
         app.router.add_get(f"/web/api/meeting/{path}", _meeting(name))

@@ -78,7 +78,9 @@ class Wired:
     outbound: Outbound
     totals: Coalescer
     sweeps: tuple[Sweep, ...]
+    # What the web views read (they render; they never write).
     directory: Directory
+    rollup: RollupService
     meeting: MeetingPages
     graph: GraphClient | None = None
 
@@ -291,7 +293,6 @@ async def wire(
         updater=updater,
         outbound=outbound,
         totals=totals,
-        directory=directory,
         meeting=MeetingPages(
             web_identity,
             signin,
@@ -310,4 +311,6 @@ async def wire(
             Sweep("jobs", settings.job_sweep_seconds, run_jobs),
         ),
         graph=graph,
+        directory=directory,
+        rollup=rollup,
     )

@@ -256,6 +256,70 @@ def totals_of(units: Iterable[UnitLine]) -> Totals:
     )
 
 
+@dataclass(frozen=True)
+class WeekLine:
+    """One ISO week of held sessions, and the running totals up to its end."""
+
+    week: str  # ISO week, "2026-W47"
+    monday: date
+    sessions: int
+    participants: int
+    total_sessions: int
+    total_participants: int
+
+
+# An empty week is drawn up to the deadline only within two years of the first session.
+MAX_PADDED_WEEKS = 106
+
+
+def weekly_progress(
+    sessions: Iterable[SessionRecord], through: date | None = None
+) -> list[WeekLine]:
+    """Held sessions and their participants per ISO week of the session date, every week from
+    the first to the one holding `through` (the deadline) or the last session, if later.
+
+    Each session counts once with its sheet's participants, as on the TOTAL row (a joint
+    session is one session), so the last running totals equal `totals_of(units_of(held))`.
+    """
+    held = [s for s in sessions if s.held]
+    if not held:
+        return []
+    per_week: dict[date, list[SessionRecord]] = {}
+    for session in held:
+        monday = session.session_date - timedelta(days=session.session_date.weekday())
+        per_week.setdefault(monday, []).append(session)
+    first, last = min(per_week), max(per_week)
+    if through is not None:
+        end = through - timedelta(days=through.weekday())
+        if last < end <= first + timedelta(weeks=MAX_PADDED_WEEKS):
+            last = end
+    lines, sessions_so_far, participants_so_far = [], 0, 0
+    monday = first
+    while monday <= last:
+        group = per_week.get(monday, [])
+        count, people = len(group), sum(s.participants for s in group)
+        sessions_so_far += count
+        participants_so_far += people
+        year, week, _ = monday.isocalendar()
+        lines.append(
+            WeekLine(
+                f"{year}-W{week:02d}", monday, count, people, sessions_so_far, participants_so_far
+            )
+        )
+        monday += timedelta(weeks=1)
+    return lines
+
+
+def certified_by(certification: Certification | None) -> str:
+    """Who certified: "head" (confirmed), "focal" (the focal point's alone), "awaiting" the
+    Head of Entity's confirmation, or "" (not certified)."""
+    if certification is None:
+        return ""
+    if certification.awaiting_head:
+        return "awaiting"
+    return "head" if certification.confirmed_at is not None else "focal"
+
+
 class RollupService:
     """Reads sessions (never attendance, except to certify exactly) and keeps entity totals."""
 
@@ -352,6 +416,20 @@ class RollupService:
                 )
             )
         return cycle, lines
+
+    async def organization_weekly(self, admin: Person) -> list[WeekLine]:
+        """The Organization's held sessions per week (admins only): counts, never a name."""
+        self._directory.require_admin(admin)
+        cycle = await self._directory.cycle()
+        limit = asyncio.Semaphore(_PARALLEL_READS)
+
+        async def of_entity(code: str) -> list[SessionRecord]:
+            async with limit:
+                return await self._sessions.of_entity(cycle.year, code)
+
+        entities = await self._directory.entities(active_only=False)
+        groups = await asyncio.gather(*(of_entity(e.code) for e in entities))
+        return weekly_progress((s for group in groups for s in group), through=cycle.deadline)
 
     async def record_counts(self, session: SessionRecord, rows: list[AttendeeRecord]) -> bool:
         """Keep the session's counts equal to its sheet; True when they changed."""

@@ -37,9 +37,9 @@ from dialogs.exports import (
     organization_csv,
     organization_xlsx,
 )
-from dialogs.rollup import RollupService
+from dialogs.rollup import RollupService, certified_by
 from storage.errors import StorageUnavailable
-from storage.records import Certification, Person
+from storage.records import Person
 
 TTL_SECONDS = 15 * 60
 FORMATS = {
@@ -156,7 +156,7 @@ class Downloads:
             else None,
             deadline=progress.deadline,
             entity_personnel=progress.entity_personnel,
-            certified_by=_certified_by(progress.certification),
+            certified_by=certified_by(progress.certification),
             confirmed_on=progress.certification.confirmed_at.date()
             if progress.certification and progress.certification.confirmed_at
             else None,
@@ -194,7 +194,7 @@ class Downloads:
                 deadline=cycle.deadline,
                 extension_until=line.entity.extension_until,
                 entity_personnel=line.entity_personnel,
-                certified_by=_certified_by(line.certification),
+                certified_by=certified_by(line.certification),
                 past_february=line.past_february,
             )
             for line in lines
@@ -202,12 +202,3 @@ class Downloads:
         build = organization_csv if grant.fmt == "csv" else organization_xlsx
         body = await asyncio.to_thread(build, cycle.year, rows, labels)
         return f"leadership-dialogue-{cycle.year}", body
-
-
-def _certified_by(certification: Certification | None) -> str:
-    """Who certified, as the exports name it."""
-    if certification is None:
-        return ""
-    if certification.awaiting_head:
-        return "awaiting"
-    return "head" if certification.confirmed_at is not None else "focal"

@@ -25,7 +25,7 @@ TEAMS_JS = (
     / "MicrosoftTeams.min.js"
 )
 # Catalog keys the pages read: their own, and the plan's and polls' words the cards use too.
-PAGE_PREFIXES = ("web.",)
+PAGE_PREFIXES = ("web.", "dashboard.")
 PAGE_KEYS = ("poll.voters", "poll.hidden", "poll.too_few")
 # Pages never cached: a deployment's new script must not meet an old page.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -50,7 +50,7 @@ class PageShell:
 
     def add_routes(self, app: web.Application) -> None:
         """The shell's routes (the meeting's own are in bot/web/meeting.py)."""
-        app.router.add_get("/web/{page:panel|stage|config}", self.page)
+        app.router.add_get("/web/{page:panel|stage|config|dashboard}", self.page)
         app.router.add_get("/web/static/teams-js.js", self.teams_js)
         app.router.add_static("/web/static/", STATIC, append_version=False)
         app.router.add_get("/web/api/strings", self.strings)

@@ -200,6 +200,20 @@ def test_resource_specific_consent_covers_meeting_events_and_members(manifest):
     assert manifest["validDomains"] == ["dialogue.example.org"]
 
 
+def test_the_dashboard_is_a_personal_tab_on_the_bots_host_in_the_users_language(package, manifest):
+    tabs = {tab["entityId"]: tab for tab in manifest["staticTabs"]}
+    # The bot's chat stays the first tab of the personal app; the dashboard comes next.
+    assert [tab["entityId"] for tab in manifest["staticTabs"]] == ["conversations", "dashboard"]
+    dashboard = tabs["dashboard"]
+    assert dashboard["scopes"] == ["personal"]
+    # Teams fills {locale} and {theme}, so the page opens in the user's language and theme.
+    assert dashboard["contentUrl"] == f"{BASE_URL}/web/dashboard?lang={{locale}}&theme={{theme}}"
+    names = {
+        lang: json.loads(package[f"{lang}.json"])["staticTabs[1].name"] for lang in ("fr", "es")
+    }
+    assert names == {"fr": "Tableau de bord", "es": "Panel"}
+
+
 def test_icons_have_teams_sizes_and_the_outline_is_white_on_transparent(package):
     width, height, colour = read_png(package["color.png"])
     assert (width, height) == (192, 192)

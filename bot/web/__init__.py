@@ -1,0 +1,1 @@
+"""The web views Teams shows in tabs, served by the same app over the same services."""
