@@ -178,7 +178,7 @@ class DialogueViews:
         in_scenarios = session.stage == SCENARIOS
         in_conclusion = session.stage == "conclusion"
         more_scenarios = progress.next_scenario is not None
-        data = {
+        data: dict[str, Any] = {
             "sid": session.session_id,
             "cycle": session.cycle,
             "entity": session.entity,
@@ -249,6 +249,14 @@ class DialogueViews:
                 "leader_view": not leader and not done,
             },
         }
+        show = data["show"]
+        # The leader's controls sit at the top, by the notice they cause, not below the texts.
+        show["controls"] = any(
+            show[k] for k in ("choose", "group_choice", "next_scenario", "next_section", "conclude")
+        )
+        # The leader's notes are long (thousands of pixels): folded, one click away.
+        data["leader_notes"] = bool(data["prompts"] or data["general_questions"] or data["remarks"])
+        data["notice_below"] = _below(data["notice"], leader)
         return self._renderer.render("agenda", data, lang)
 
     def reminder_when(self, lang: str, scheduled: ScheduledReminder) -> str:
@@ -419,7 +427,7 @@ class DialogueViews:
         low, high = scenario.suggested_minutes
         over = seconds > high * 60
         video_url = video_url or scenario.video_url
-        data = {
+        data: dict[str, Any] = {
             "sid": session.session_id,
             "scenario_id": scenario.id,
             "refresh": _refresh(session) if not leader else None,
@@ -469,7 +477,15 @@ class DialogueViews:
                 "wrap": leader and is_current and not wrapped,
                 "leader_view": not leader and is_current,
             },
+            # The follow-ups and important points fold behind one toggle (the card ran to
+            # 2,700 px with them shown); the leader's controls sit at the top.
+            "notes_targets": [f"notes-{n}" for n in range(1, len(scenario.questions) + 1)]
+            if leader
+            else None,
         }
+        show = data["show"]
+        show["controls"] = show["pack_poll"] or show["adhoc_poll"] or show["wrap"]
+        data["notice_below"] = _below(data["notice"], leader)
         return self._renderer.render("scenario", data, lang)
 
     def _question(self, lang: str, number: int, question: Question, leader: bool) -> dict[str, Any]:
@@ -483,6 +499,7 @@ class DialogueViews:
             for p in question.important_points
         ]
         return {
+            "notes_id": f"notes-{number}",
             "text": f"{number}. {self._pack_text(lang, question.text)}",
             "follow_ups": self._items(lang, question.follow_ups, "›") if leader else [],
             "points": points if leader else [],
@@ -515,6 +532,15 @@ class DialogueViews:
 
     def _items(self, lang: str, texts: Iterable[Text], bullet: str = "•") -> list[dict[str, str]]:
         return [{"text": f"{bullet} {self._pack_text(lang, t)}"} for t in texts]
+
+
+def _below(banner: dict[str, Any] | None, leader: bool) -> dict[str, Any] | None:
+    """A participant's refusal shown again at the card's foot, beside "Leader controls" there.
+
+    The leader's controls are at the top, by the notice; a participant's only control on a
+    long card is at its bottom.
+    """
+    return banner if banner and banner.get("style") == "attention" and not leader else None
 
 
 def _refresh(session: SessionRecord) -> list[str] | None:
