@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench gallery clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -34,6 +34,11 @@ test: setup
 # The load benchmark in full (about ten minutes on two cores); figures in README and the notes.
 bench: setup
 	$(BIN)/python -m benchmarks.load
+
+# Every card the bot sends, for every role, in en/fr/es and Teams' light, dark and high-contrast
+# themes, rendered in headless Chromium: PNGs and their heights under .artifacts/gallery/.
+gallery: setup
+	$(BIN)/python -m testing.gallery
 
 lint: setup
 	$(BIN)/ruff check .

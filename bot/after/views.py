@@ -150,6 +150,9 @@ class AfterViews:
                 for s in pack.scenarios
             ],
             "has_questions": has_questions,
+            # Once stored, the 15 answers fold away under the confirmation (the card ran to
+            # 2,200 px with the confirmation at its top and the button at its bottom).
+            "folded": latest is not None and not entered,
             "submit_label": self._text(lang, "feedback.amend" if latest else "feedback.submit"),
         }
         return self._renderer.render("feedback_form", data, lang)

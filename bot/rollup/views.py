@@ -292,6 +292,7 @@ class RollupViews:
             )
         more = len(ordered) - MAX_SESSIONS
         data = {
+            "entity": entity.code,
             "title": self._text(lang, "sessions.title", entity=plain(entity.name)),
             "empty": not rows,
             "sessions": rows,

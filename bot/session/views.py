@@ -190,7 +190,7 @@ class DialogueViews:
         in_scenarios = session.stage == SCENARIOS
         in_conclusion = session.stage == "conclusion"
         more_scenarios = progress.next_scenario is not None
-        data = {
+        data: dict[str, Any] = {
             "sid": session.session_id,
             "cycle": session.cycle,
             "entity": session.entity,
@@ -263,6 +263,14 @@ class DialogueViews:
                 "my_view": audience is not None,
             },
         }
+        show = data["show"]
+        # The leader's controls sit at the top, by the notice they cause, not below the texts.
+        show["controls"] = any(
+            show[k] for k in ("choose", "group_choice", "next_scenario", "next_section", "conclude")
+        )
+        # The leader's notes are long (thousands of pixels): folded, one click away.
+        data["leader_notes"] = bool(data["prompts"] or data["general_questions"] or data["remarks"])
+        data["notice_below"] = _below(data["notice"], leader)
         return self._renderer.render("agenda", data, lang)
 
     def reminder_when(self, lang: str, scheduled: ScheduledReminder) -> str:
@@ -434,7 +442,7 @@ class DialogueViews:
         low, high = scenario.suggested_minutes
         over = seconds > high * 60
         video_url = video_url or scenario.video_url
-        data = {
+        data: dict[str, Any] = {
             "sid": session.session_id,
             "scenario_id": scenario.id,
             "refresh": _refresh(session, audience) if not leader else None,
@@ -485,7 +493,15 @@ class DialogueViews:
                 "wrap": leader and is_current and not wrapped,
                 "my_view": audience is not None and is_current,
             },
+            # The follow-ups and important points fold behind one toggle (the card ran to
+            # 2,700 px with them shown); the leader's controls sit at the top.
+            "notes_targets": [f"notes-{n}" for n in range(1, len(scenario.questions) + 1)]
+            if leader
+            else None,
         }
+        show = data["show"]
+        show["controls"] = show["pack_poll"] or show["adhoc_poll"] or show["wrap"]
+        data["notice_below"] = _below(data["notice"], leader)
         return self._renderer.render("scenario", data, lang)
 
     def _question(self, lang: str, number: int, question: Question, leader: bool) -> dict[str, Any]:
@@ -499,6 +515,7 @@ class DialogueViews:
             for p in question.important_points
         ]
         return {
+            "notes_id": f"notes-{number}",
             "text": f"{number}. {self._pack_text(lang, question.text)}",
             "follow_ups": self._items(lang, question.follow_ups, "›") if leader else [],
             "points": points if leader else [],
@@ -551,6 +568,15 @@ def _reading_language(session: SessionRecord, person: Person | None, lang: str) 
     if person is not None and is_director(session, person.aad_id):
         return session.language
     return lang
+
+
+def _below(banner: dict[str, Any] | None, leader: bool) -> dict[str, Any] | None:
+    """A participant's refusal shown again at the card's foot, beside "Leader controls" there.
+
+    The leader's controls are at the top, by the notice; a participant's only control on a
+    long card is at its bottom.
+    """
+    return banner if banner and banner.get("style") == "attention" and not leader else None
 
 
 def _refresh(session: SessionRecord, audience: Audience | None) -> list[str] | None:

@@ -273,6 +273,7 @@ class SignInViews:
             "me_category": me.category if me else "staff",
             "me_agency": me.agency if me else "",
             "helper": helper,
+            "focal_view": viewer == FOCAL,
             "leader": leader,
             "no_attendees": not attendees,
             "attendees": [
