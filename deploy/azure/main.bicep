@@ -398,6 +398,8 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
     CONTENT_PACK: contentPack
     ASSESSMENT_MIN_ANSWERS: string(assessmentMinAnswers)
     PUBLIC_BASE_URL: 'https://${publicHost}'
+    // The meeting pages' Teams SSO audience: the Application ID URI in webApplicationInfo.
+    WEB_SSO_RESOURCE: 'api://${publicHost}/${microsoftAppId}'
     PORT: '8000'
     WEBSITES_PORT: '8000'
     LOG_LEVEL: logLevel

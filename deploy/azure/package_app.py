@@ -22,6 +22,12 @@ DEFAULT_OUT = ROOT / "build" / "dialogue-bot-app.zip"
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 _SKIPPED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+# The two browser bundles the pages serve from node_modules (npm ci): TeamsJS for the meeting
+# pages and Chart.js for the dashboard. Without them those routes answer 404 in production.
+VENDOR_FILES = (
+    Path("node_modules/@microsoft/teams-js/dist/umd/MicrosoftTeams.min.js"),
+    Path("node_modules/chart.js/dist/chart.umd.js"),
+)
 
 
 def project(root: Path = ROOT) -> dict:
@@ -48,7 +54,10 @@ def sources(root: Path = ROOT) -> list[Path]:
             if path.suffix in _SKIPPED_SUFFIXES:
                 continue
             files.append(relative)
-    return files
+    missing = [str(v) for v in VENDOR_FILES if not (root / v).is_file()]
+    if missing:
+        raise SystemExit(f"run `npm ci` first: {', '.join(missing)} missing")
+    return [*files, *VENDOR_FILES]
 
 
 def build(out: Path = DEFAULT_OUT, root: Path = ROOT) -> Path:

@@ -183,6 +183,10 @@ def test_the_settings_the_template_writes_are_accepted_by_the_bot():
         elif name == "PUBLIC_BASE_URL":
             assert value.startswith("[format('https://{0}', ")
             env[name] = "https://dialogue-bot-x.azurewebsites.net"
+        elif name == "WEB_SSO_RESOURCE":
+            assert value.startswith("[format('api://{0}/{1}', ")
+            assert value.endswith("parameters('microsoftAppId'))]")
+            env[name] = f"api://dialogue-bot-x.azurewebsites.net/{env['MicrosoftAppId']}"
         elif name == "APPLICATIONINSIGHTS_CONNECTION_STRING":
             assert ".ConnectionString]" in value
             env[name] = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
@@ -191,6 +195,7 @@ def test_the_settings_the_template_writes_are_accepted_by_the_bot():
     settings = Settings.from_env(env, dev=False)
     assert settings.port == 8000 and settings.app_type == "SingleTenant"
     assert settings.host == "0.0.0.0" and settings.table_prefix == "dlg"
+    assert settings.web_sso_resource.endswith("/" + settings.app_id)
 
 
 def test_storage_refuses_public_blobs_old_tls_and_plain_http():
@@ -341,6 +346,12 @@ def test_the_app_zip_holds_the_packages_and_requirements_from_pyproject(tmp_path
     assert {"bot/__main__.py", "bot/app.py", "storage/tables.py", "requirements.txt"} <= names
     assert any(n.startswith("cards/templates/") for n in names)
     assert any(n.startswith("cards/packs/2023/") for n in names)
+    # The pages' scripts and the two bundles they load (no CDN in production either).
+    assert {"bot/web/static/page.js", "bot/web/static/dashboard.js"} <= names
+    assert {
+        "node_modules/@microsoft/teams-js/dist/umd/MicrosoftTeams.min.js",
+        "node_modules/chart.js/dist/chart.umd.js",
+    } <= names
     assert not any("__pycache__" in n or n.startswith(("tests/", ".venv/")) for n in names)
     assert "pyproject.toml" not in names
     assert [line for line in required if not line.startswith("#")] == (
