@@ -424,7 +424,7 @@ def banner(config: Mapping[str, Any], bot_port: int, *, switched: bool = False) 
             f"      sign-in:    http://127.0.0.1:{bot_port}/web/dev/signin",
             f"      side panel: http://127.0.0.1:{bot_port}/web/panel?chat=<meeting chat id>",
             f"      stage:      http://127.0.0.1:{bot_port}/web/stage?chat=<meeting chat id>",
-            f"      dashboard:  http://127.0.0.1:{bot_port}/web/dashboard (a focal point, the admin)",
+            f"      dashboard:  http://127.0.0.1:{bot_port}/web/dashboard (focal point, admin)",
             "",
             f"  Bot:        http://127.0.0.1:{bot_port}/api/messages   log: .data/logs/bot.log",
             f"  Azurite:    127.0.0.1:{AZURITE_PORT}, tables kept in .data/azurite/",
