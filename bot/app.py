@@ -145,6 +145,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             wired.rollup,
             wired.downloads,
             renderer,
+            wired.rollup_views,
             caller=identity.caller,
             clock=clock,
         )

@@ -81,6 +81,7 @@ class Wired:
     # What the web views read (they render; they never write).
     directory: Directory
     rollup: RollupService
+    rollup_views: RollupViews
     meeting: MeetingPages
     graph: GraphClient | None = None
 
@@ -177,6 +178,7 @@ async def wire(
         renderer,
         ethics_reads,
     )
+    rollup_views = RollupViews(renderer, replies)
     rollup_actions = RollupActions(
         directory,
         rollup,
@@ -185,7 +187,7 @@ async def wire(
         after,
         signin_views,
         replies,
-        RollupViews(renderer, replies),
+        rollup_views,
         downloads,
         outbound,
         library,
@@ -313,4 +315,5 @@ async def wire(
         graph=graph,
         directory=directory,
         rollup=rollup,
+        rollup_views=rollup_views,
     )

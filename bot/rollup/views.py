@@ -95,7 +95,7 @@ class RollupViews:
             "personnel": self._catalogs.number(lang, totals.personnel),
             "coverage_chart": self._coverage_gauge(progress, lang),
             "weeks_chart": self._weeks_chart(progress, lang),
-            "entity_coverage": self._entity_coverage(progress, lang),
+            "entity_coverage": self.entity_coverage(progress, lang),
             "entity_personnel": progress.entity_personnel,
             "open_text": self._text(lang, "progress.open", count=progress.open_sessions)
             if progress.open_sessions
@@ -201,7 +201,7 @@ class RollupViews:
             show_title=True,
         )
 
-    def _entity_coverage(self, progress: EntityProgress, lang: str) -> str:
+    def entity_coverage(self, progress: EntityProgress, lang: str) -> str:
         """Participation of the entity's whole personnel, labelled as such, or why it is not
         shown (its total is not recorded)."""
         coverage = progress.entity_coverage
@@ -225,16 +225,30 @@ class RollupViews:
                 text = f"{text} {self._text(lang, 'progress.no_head')}"
             return text, "Warning"
         if progress.changed_since_certification:
-            text = self._text(
-                lang,
-                "progress.changed_awaiting" if cert.awaiting_head else "progress.changed",
-                certified=cert.participants,
-                sessions=cert.sessions,
-                now_participants=progress.totals.participants,
-                now_sessions=progress.totals.sessions,
-            )
-            return text, "Attention"
+            return self.changed_since(cert, progress, lang), "Attention"
         return self.certification_status(cert, lang), "Warning" if cert.awaiting_head else "Good"
+
+    def changed_since(self, cert: Certification, progress: EntityProgress, lang: str) -> str:
+        """The figures certified, and today's: certify (or submit) again."""
+        return self._text(
+            lang,
+            "progress.changed_awaiting" if cert.awaiting_head else "progress.changed",
+            certified=cert.participants,
+            sessions=cert.sessions,
+            now_participants=progress.totals.participants,
+            now_sessions=progress.totals.sessions,
+        )
+
+    def organization_summary(self, lines: Sequence[OrgLine], lang: str) -> str:
+        """The report's first line: sessions, participants, certified of all entities."""
+        return self._text(
+            lang,
+            "report.summary",
+            sessions=sum(x.totals.sessions for x in lines),
+            participants=sum(x.totals.participants for x in lines),
+            certified=sum(1 for x in lines if x.certification and x.certification.complete),
+            entities=len(lines),
+        )
 
     def certification_status(self, cert: Certification, lang: str) -> str:
         """Who prepared and who confirmed a snapshot, with the dates; a snapshot without a Head
@@ -415,7 +429,7 @@ class RollupViews:
             "participants": self._catalogs.number(lang, cert.participants),
             "personnel": self._catalogs.number(lang, cert.personnel),
             "coverage": coverage["text"] if coverage else "",
-            "entity_coverage": self._entity_coverage(shown, lang),
+            "entity_coverage": self.entity_coverage(shown, lang),
             "units": units or None,
             "more_units": self._text(lang, "progress.more_units", count=more) if more > 0 else "",
             "confirm": cert.awaiting_head,
@@ -522,14 +536,7 @@ class RollupViews:
         open_requests = [x for x in extensions if x.status == "requested"]
         data = {
             "title": self._text(lang, "report.title", cycle=str(cycle.year)),
-            "summary": self._text(
-                lang,
-                "report.summary",
-                sessions=sum(x.totals.sessions for x in lines),
-                participants=sum(x.totals.participants for x in lines),
-                certified=sum(1 for x in lines if x.certification and x.certification.complete),
-                entities=len(lines),
-            ),
+            "summary": self.organization_summary(lines, lang),
             "past_february": self._past_february_summary(lines, lang),
             "notice": self._replies.banner(lang, notice),
             "rows": rows,

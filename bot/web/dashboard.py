@@ -17,6 +17,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.rollup.downloads import Downloads
+from bot.rollup.views import RollupViews
 from bot.web.dashboard_views import DashboardViews, Export
 from cards.catalog import resolve_language
 from cards.renderer import CardRenderer
@@ -62,6 +63,7 @@ class Dashboard:
         rollup: RollupService,
         downloads: Downloads,
         renderer: CardRenderer,
+        rollup_views: RollupViews,
         caller: CallerOf,
         clock: Callable[[], datetime],
         chart_js: Path = CHART_JS,
@@ -70,7 +72,7 @@ class Dashboard:
         self._rollup = rollup
         self._downloads = downloads
         self._renderer = renderer
-        self._views = DashboardViews(renderer)
+        self._views = DashboardViews(renderer, rollup_views)
         self._caller = caller
         self._clock = clock
         self._chart_js = chart_js

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.rollup.views import RollupViews
 from cards.catalog import Catalogs
 from cards.renderer import CardRenderer
 from dialogs.rollup import (
@@ -37,8 +38,10 @@ class Export:
 class DashboardViews:
     """Builds the dashboard's JSON in a language."""
 
-    def __init__(self, renderer: CardRenderer) -> None:
+    def __init__(self, renderer: CardRenderer, rollup_views: RollupViews) -> None:
         self._renderer = renderer
+        # The progress and report cards' own wording, so page and card never say it twice.
+        self._cards = rollup_views
 
     @property
     def _catalogs(self) -> Catalogs:
@@ -78,7 +81,7 @@ class DashboardViews:
             "open_sessions": progress.open_sessions,
             "entity_personnel": progress.entity_personnel,
             "entity_coverage_percent": _capped(progress.entity_coverage),
-            "entity_coverage_text": self._entity_coverage(progress, lang),
+            "entity_coverage_text": self._cards.entity_coverage(progress, lang),
             "weeks": [_week(w, self._catalogs, lang, today) for w in weeks],
             "units": [
                 {
@@ -118,14 +121,7 @@ class DashboardViews:
             "title": self._text(lang, "report.title", cycle=str(cycle.year)),
             "deadline": cycle.deadline.isoformat(),
             "deadline_text": self._catalogs.date(lang, cycle.deadline),
-            "summary": self._text(
-                lang,
-                "report.summary",
-                sessions=sum(x.totals.sessions for x in lines),
-                participants=sum(x.totals.participants for x in lines),
-                certified=sum(1 for x in lines if x.certification and x.certification.complete),
-                entities=len(lines),
-            ),
+            "summary": self._cards.organization_summary(lines, lang),
             "totals": {
                 "sessions": sum(x.totals.sessions for x in lines),
                 "participants": sum(x.totals.participants for x in lines),
@@ -157,18 +153,6 @@ class DashboardViews:
             "extension": progress.entity.extension_until is not None,
         }
 
-    def _entity_coverage(self, progress: EntityProgress, lang: str) -> str:
-        coverage = progress.entity_coverage
-        if coverage is None or progress.entity_personnel is None:
-            return self._text(lang, "progress.coverage_entity_missing")
-        return self._text(
-            lang,
-            "progress.coverage_entity",
-            percent=min(100, round(coverage * 100)),
-            participants=progress.totals.participants,
-            personnel=progress.entity_personnel,
-        )
-
     def _joint_note(self, partners: Sequence[str], hosted: bool, lang: str) -> str:
         if not partners:
             return ""
@@ -187,14 +171,7 @@ class DashboardViews:
             }
         text = self._status_text(cert, lang)
         if progress.changed_since_certification:
-            text = self._text(
-                lang,
-                "progress.changed_awaiting" if cert.awaiting_head else "progress.changed",
-                certified=cert.participants,
-                sessions=cert.sessions,
-                now_participants=progress.totals.participants,
-                now_sessions=progress.totals.sessions,
-            )
+            text = self._cards.changed_since(cert, progress, lang)
         return {"status": status, "changed": progress.changed_since_certification, "text": text}
 
     def _status_text(self, cert: Certification, lang: str) -> str:
