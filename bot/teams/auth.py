@@ -43,6 +43,23 @@ class Unauthorized(Exception):
     """The request's token is missing or invalid (HTTP 401); the reason is for logs only."""
 
 
+def rs256_key_id(token: str, refusal: type[Exception]) -> str:
+    """The key id of an RS256-signed JWT, before its signature is checked; else `refusal`.
+
+    Only RS256: `none` and HMAC tokens (signed with the public key as a secret) are forged.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise refusal("malformed token") from error
+    if header.get("alg") != "RS256":
+        raise refusal("algorithm not allowed")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise refusal("no key id")
+    return kid
+
+
 class MetadataUnavailable(Exception):
     """The signing keys could not be fetched, so no token can be checked (HTTP 503)."""
 
@@ -127,16 +144,7 @@ class TokenValidator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("no bearer token")
         token = token.strip()
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
-            raise Unauthorized("malformed token") from error
-        # Only RS256: `none` and HMAC tokens (signed with the public key as a secret) are forged.
-        if header.get("alg") != "RS256":
-            raise Unauthorized("algorithm not allowed")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise Unauthorized("no key id")
+        kid = rs256_key_id(token, Unauthorized)
         key = await self._keys.get(kid)
         if key is None:
             raise Unauthorized("unknown key id")

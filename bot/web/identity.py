@@ -22,7 +22,7 @@ import jwt
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.teams.auth import CLOCK_SKEW_SECONDS, MetadataUnavailable, SigningKeys
+from bot.teams.auth import CLOCK_SKEW_SECONDS, MetadataUnavailable, SigningKeys, rs256_key_id
 from bot.teams.identity import display_name
 from bot.teams.signing import Signer
 from storage.records import Person
@@ -72,17 +72,11 @@ class SsoValidator:
         """The caller this token names; Refused for anything wrong."""
         if not self._audiences:
             raise Refused("WEB_SSO_RESOURCE not configured")
+        kid = rs256_key_id(token, Refused)
         try:
-            header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as error:
             raise Refused("malformed token") from error
-        # Only RS256: `none` and HMAC tokens (signed with the public key as a secret) are forged.
-        if header.get("alg") != "RS256":
-            raise Refused("algorithm not allowed")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise Refused("no key id")
         tenant = str(unverified.get("tid") or "").lower()
         issuers = [
             f"https://login.microsoftonline.com/{tenant}/v2.0",
