@@ -54,6 +54,9 @@ NOTICE_STYLES = {"good", "attention", "warning"}
 # The window is this tall, so a whole card fits in it (a taller card is cut, and fails its budget).
 MAX_SHOT = 6000
 
+# The quick poll the leader types in every language's Dialogue: the leader's words, not ours.
+TYPED_POLL = ("Is this clear?", "Yes", "No", "Not sure")
+
 
 @dataclass
 class Shot:
@@ -236,7 +239,7 @@ class Collector:
         # A quick poll: the leader's controls, a participant's vote, the closed results.
         await self.bot.execute(
             leader, chat, scenario_id, "poll.open_adhoc",
-            {**scenario, "poll_question": "Is this clear?", "poll_options": "Yes\nNo\nNot sure"},
+            {**scenario, "poll_question": TYPED_POLL[0], "poll_options": "\n".join(TYPED_POLL[1:])},
         )  # fmt: skip
         poll_id, posted = find_posted(self.connector, chat, "poll.vote")
         poll = {"sid": sid, "poll": data_of(posted, "poll.vote")["poll"]}

@@ -8,6 +8,7 @@ opened, nothing toggled) at Teams' 500 px chat column.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,9 +18,18 @@ import pytest
 
 from bot.settings import Settings
 from testing.browser import Browser
-from testing.env import bot_env
-from testing.flows import ADMIN
-from testing.gallery import LANGUAGES, THEMES, Rendered, Shot, collect, render, write_index
+from testing.env import ENTITIES, bot_env
+from testing.flows import ADMIN, QUESTION, SETUP
+from testing.gallery import (
+    LANGUAGES,
+    THEMES,
+    TYPED_POLL,
+    Rendered,
+    Shot,
+    collect,
+    render,
+    write_index,
+)
 from testing.teams import BotUnderTest, elements
 
 # Height budget per card kind, in px at 500 px wide (light theme, default view). A card over
@@ -212,3 +222,45 @@ def test_the_sheet_a_focal_point_reads_does_not_say_leader_and_monitor_only(gall
     for shot in sheets:
         text = " ".join(str(n.get("text", "")) for n in elements(shot.card))
         assert not any(phrase in text for phrase in only), shot.name
+
+
+# Words that are English and no French or Spanish word: one of them on a French or Spanish card
+# is English text a person cannot read, unless it is marked "not yet translated".
+ENGLISH_ONLY = {
+    "the", "and", "your", "you", "with", "what", "this", "that", "from", "have", "has",
+    "will", "not", "who", "which", "signed", "sign", "session", "sessions", "leader", "here",
+    "please", "next", "back", "show", "close", "open", "answer", "answers", "yet",
+}  # fmt: skip
+VISIBLE_KEYS = ("text", "title", "label", "placeholder", "errorMessage", "altText")
+
+
+def _visible(card: dict[str, Any]) -> list[str]:
+    return [
+        str(node[key])
+        for node in elements(card)
+        for key in VISIBLE_KEYS
+        if isinstance(node.get(key), str)
+    ]
+
+
+def test_no_english_on_a_french_or_spanish_card_outside_the_marked_fallback(gallery: Gallery):
+    # What people typed (the unit, names) and the entities' configured names are theirs.
+    typed = [name for entry in ENTITIES.split(";") for name in [entry.split("=", 1)[1]]]
+    typed += [SETUP["unit"], QUESTION, *TYPED_POLL]
+    # The Ethics Office's guide is named by its English title, its translation beside it.
+    typed += ["The Roadmap: A Staff Member's Guide to Finding the Right Place", "The Roadmap"]
+    marks = {"fr": "(pas encore traduit)", "es": "(aún sin traducir)"}
+    english = []
+    for shot in gallery.shots:
+        if shot.lang == "en":
+            continue
+        for text in _visible(shot.card):
+            if marks[shot.lang] in text:
+                continue  # shown in English on purpose, and said so
+            for name in typed:
+                text = text.replace(name, " ")
+            words = set(re.findall(r"[^\W\d_]+", re.sub(r"https?://\S+", " ", text)))
+            found = {w for w in words if w.lower() in ENGLISH_ONLY}
+            if found:
+                english.append(f"{shot.name}: {sorted(found)} in {text[:80]!r}")
+    assert english == [], "\n".join(english)
