@@ -109,20 +109,9 @@ def sessions_per_week(
 ) -> tuple[WeekCount, ...]:
     """Each held session counted once in the ISO week of its date, every week from the first
     session's to this one (or the last session's, if later), at most the latest `max_weeks`."""
-    counts: Counter[date] = Counter(
-        s.session_date - timedelta(days=s.session_date.weekday()) for s in held
-    )
-    if not counts:
-        return ()
-    first = min(counts)
-    last = max(max(counts), today - timedelta(days=today.weekday()))
-    start = max(first, last - timedelta(weeks=max_weeks - 1))
-    weeks = []
-    monday = start
-    while monday <= last:
-        weeks.append(WeekCount(monday, monday.isocalendar().week, counts[monday]))
-        monday += timedelta(weeks=1)
-    return tuple(weeks)
+    # The dashboard's weekly series, cut to the card's window: one way of counting a week.
+    lines = weekly_progress(held, through=today)[-max_weeks:]
+    return tuple(WeekCount(w.monday, w.monday.isocalendar().week, w.sessions) for w in lines)
 
 
 @dataclass(frozen=True)
