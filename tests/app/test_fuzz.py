@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from bot.app import BOT
 from dialogs.errors import InvalidInput
 from dialogs.forms import MAX_UNIT, clean_text
-from storage.tables import TABLES
+from storage.tables import DATA_TABLES
 from testing.cardcheck import MAX_CARD_BYTES
 from testing.connector import FakeConnector
 from testing.flows import SETUP, find_posted, last_card_message, run_to_conclusion, start_session
@@ -348,8 +348,7 @@ CORRECTION_VERBS = {"focal.sheet_add", "focal.sheet_remove"}
 # The session row's counts follow the sheet in the background after a sign-in.
 COUNT_FIELDS = {"Participants", "NonStaff", "Agencies"}
 GUARDED_TABLES = ("sessions", "attendance", "polls")
-# The instances' lease rows beat every second whatever anyone does: they hold nobody's data.
-DATA_TABLES = tuple(name for name in TABLES if name != "instances")
+
 # The entity's focal point may end a session of the entity, or name its leader from the sheet.
 FOCAL_SESSION_VERBS = ("focal.reassign", "focal.end")
 # What closing a poll writes: its row (the tally), its open-poll index, its votes (deleted).
