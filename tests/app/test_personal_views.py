@@ -17,7 +17,7 @@ from testing.flows import (
     start_session,
     vote,
 )
-from testing.teams import Chat, User, card_sid, card_text, executes, verbs
+from testing.teams import Chat, User, card_sid, card_text, elements, executes, verbs
 
 
 def refresh_ids(card: dict) -> list[str]:
@@ -266,7 +266,7 @@ async def test_conclude_says_what_it_closes_and_closes_it(bot, connector, people
     text = card_text(view)
     assert "sign-in closes, every open poll closes" in text and "sheet is frozen" in text
     # The confirmation is folded behind the Conclude button.
-    conclude = next(a for a in view["actions"] if a.get("title") == "Conclude the Dialogue")
+    conclude = next(a for a in elements(view) if a.get("title") == "Conclude the Dialogue")
     assert conclude["type"] == "Action.ShowCard"
     _, done = await bot.execute(leader, chat, agenda_id, "dialogue.conclude", {"sid": sid})
     assert "sign-in is closed, the open polls are closed" in card_text(done)
