@@ -56,6 +56,31 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def _start_helper(command: list[str], what: str) -> tuple[subprocess.Popen[bytes], Any]:
+    """Start a helper process that prints one JSON line of where it listens; return both."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{what} did not start")
+    return process, json.loads(line)
+
+
+def _stop_helper(process: subprocess.Popen[bytes] | None) -> None:
+    """Close a helper's stdin (it stops by itself), then make sure."""
+    if process is None or process.poll() is not None:
+        return
+    if process.stdin is not None:
+        process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @dataclass
 class Services:
     """`benchmarks.ratelimited_connector` in its own process: the Bot Connector and authority."""
@@ -71,7 +96,7 @@ class Services:
 
     def start(self) -> Services:
         """Start the process and read the addresses it prints."""
-        self.process = subprocess.Popen(
+        self.process, info = _start_helper(
             [
                 str(PYTHON),
                 "-m",
@@ -85,16 +110,8 @@ class Services:
                 "--token-latency",
                 str(self.token_latency),
             ],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            start_new_session=True,
+            "the local connector process",
         )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("the local connector process did not start")
-        info = json.loads(line)
         self.connector_url = info["connector"]
         self.authority_url = info["authority"]
         self.ca_file = info["ca_file"]
@@ -102,16 +119,7 @@ class Services:
 
     def stop(self) -> None:
         """Close its stdin (it stops by itself), then make sure."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop_helper(self.process)
 
     async def get(self, session: aiohttp.ClientSession, path: str, **params: str) -> Any:
         """GET one of the connector's `/_bench/` documents."""
@@ -165,7 +173,7 @@ class LatencyProxy:
 
     def start(self) -> LatencyProxy:
         """Start it and read the port it listens on."""
-        self.process = subprocess.Popen(
+        self.process, info = _start_helper(
             [
                 str(PYTHON),
                 "-m",
@@ -175,16 +183,9 @@ class LatencyProxy:
                 "--latency",
                 str(self.latency),
             ],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            start_new_session=True,
+            "the latency proxy",
         )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("the latency proxy did not start")
-        self.port = int(json.loads(line)["port"])
+        self.port = int(info["port"])
         return self
 
     @property
@@ -194,16 +195,7 @@ class LatencyProxy:
 
     def stop(self) -> None:
         """Close its stdin (it stops by itself), then make sure."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop_helper(self.process)
 
 
 @dataclass
