@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,23 +141,11 @@ class BotProcess(ProcessBase):
         """CPU seconds the process has used so far."""
         return group_cpu_seconds(self.process.pid)
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
+    def wait_healthy(self, timeout: float = 60.0, poll: float = 0.02) -> float:
         """Wait for /healthz 200, polled every 20 ms, and keep the time from process start."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        self.cold_start = time.monotonic() - self.started
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.02)
-        raise TimeoutError(f"{self.name} never answered /healthz with 200:\n{self.log_tail()}")
+        healthy = super().wait_healthy(timeout, poll)
+        self.cold_start = healthy - self.started
+        return healthy
 
 
 @dataclass

@@ -281,8 +281,9 @@ class BotProcess:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        """Block until GET /healthz answers 200; fail with the process's output otherwise."""
+    def wait_healthy(self, timeout: float = 60.0, poll: float = 0.1) -> float:
+        """Block until GET /healthz answers 200 and return when (monotonic); fail with the
+        process's output otherwise."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -292,10 +293,10 @@ class BotProcess:
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
                     if response.status == 200:
-                        return
+                        return time.monotonic()
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
-            time.sleep(0.1)
+            time.sleep(poll)
         raise TimeoutError(f"{self.name} never answered /healthz with 200:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 60.0) -> None:
