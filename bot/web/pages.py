@@ -13,6 +13,13 @@ from cards.catalog import LANGUAGES, Catalogs, resolve_language
 from dialogs.directory import Directory
 
 STATIC = Path(__file__).resolve().parent / "static"
+# The meeting's pages, each with the catalog key of its title (the tab's configuration page
+# is part of the side panel's setup).
+MEETING_PAGES = {
+    "panel": "web.panel_title",
+    "stage": "web.stage_title",
+    "config": "web.panel_title",
+}
 # The UMD bundle of @microsoft/teams-js, installed by `npm ci` (package.json): served by the
 # app itself, so the pages load no script from a CDN and there is no build step.
 TEAMS_JS = (
@@ -46,6 +53,13 @@ class PageShell:
         self._identity = identity
         self.directory = directory  # set once the app is wired
         keys = sorted(k for k in catalogs.keys() if k.startswith(PAGE_PREFIXES) or k in PAGE_KEYS)
+        # Read once: the meeting's three pages share one shell; the dashboard has its own.
+        shell = (STATIC / "meeting.html").read_text("utf-8")
+        self._templates = {
+            name: shell.replace("{{page}}", name).replace("{{title}}", title)
+            for name, title in MEETING_PAGES.items()
+        }
+        self._templates["dashboard"] = (STATIC / "dashboard.html").read_text("utf-8")
         self._strings = {lang: {k: catalogs.raw(lang, k) for k in keys} for lang in LANGUAGES}
 
     def add_routes(self, app: web.Application) -> None:
@@ -61,7 +75,7 @@ class PageShell:
         """A page: the same HTML for everyone; what it shows comes from the API, per caller."""
         name = request.match_info["page"]
         lang = resolve_language(request.query.get("lang"))
-        template = (STATIC / f"{name}.html").read_text("utf-8")
+        template = self._templates[name]
         # In Teams the page trusts Teams' own origins; in --dev also the loopback host stand-in
         # (testing/teamshost.py), which TeamsJS would otherwise ignore.
         origins = "loopback" if self._settings.dev else ""
