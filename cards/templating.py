@@ -43,36 +43,31 @@ _ESCAPABLE = frozenset(string.punctuation)
 _ALWAYS = frozenset("\\`*_[]<>~")
 
 
+# One pass finds only what needs escaping (the text between is copied by the regex engine, not
+# looped over in Python): an escape pair kept as it is, an always-escaped character, "#" after
+# nothing but spaces on its line, the ":" of "://" and the "." of "www.".
+_RISKY = re.compile(
+    r"\\[" + re.escape(string.punctuation) + r"]"
+    r"|[" + re.escape("".join(sorted(_ALWAYS))) + r"]"
+    r"|(?<=[wW][wW][wW])\."
+    r"|:(?=//)"
+    r"|(?:^|(?<=\n))[^\S\n]*#"
+)
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    found = match.group()
+    if len(found) == 2 and found[0] == "\\" and found[1] in _ESCAPABLE:
+        return found
+    # "#" at a line's start comes with the spaces before it, which stay as they are.
+    return found[:-1] + "\\" + found[-1]
+
+
 def escape_markdown(text: str) -> str:
     """Text that renders as typed: no emphasis, link, heading or bare URL a renderer links."""
     if isinstance(text, Markdown):
         return text
-    out: list[str] = []
-    at_line_start = True
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
-            out.append(text[i : i + 2])
-            i += 2
-            at_line_start = False
-            continue
-        if (
-            ch in _ALWAYS
-            or (ch == "#" and at_line_start)
-            # "https://…" and "www.…" may be linked by a renderer without any link syntax.
-            or (ch == ":" and text.startswith("//", i + 1))
-            or (ch == "." and text[max(0, i - 3) : i].lower() == "www")
-        ):
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-        if ch == "\n":
-            at_line_start = True
-        elif not ch.isspace():
-            at_line_start = False
-        i += 1
-    return "".join(out)
+    return _RISKY.sub(_escape_match, text)
 
 
 class TemplateError(ValueError):

@@ -12,6 +12,9 @@ import json
 import re
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cards.templating import Markdown, escape_markdown
 from dialogs.names import NAME_MASK, NameMask
 from testing.flows import ADMIN, FOCAL, name_focal_points, rows, run_to_conclusion, start_session
@@ -41,7 +44,8 @@ def markdown_texts(card: dict[str, Any] | None) -> list[str]:
 
 def live_markdown(text: str) -> list[str]:
     """The Markdown a renderer would act on in this text (escaped characters are literal)."""
-    return _LIVE.findall(_ESCAPED.sub("", text))
+    # An escaped character still takes its place: "\\<#" is "<#", no heading.
+    return _LIVE.findall(_ESCAPED.sub("x", text))
 
 
 def shown(text: str) -> str:
@@ -101,6 +105,22 @@ def test_escaping_is_idempotent_and_leaves_trusted_markdown_alone():
     # Already escaped by hand, or a backslash typed on purpose: never a way back to Markdown.
     for sneaky in ("\\[x\\](https://e.example)", "\\\\[x](https://e.example)", "\\**b**"):
         assert not live_markdown(escape_markdown(sneaky)), sneaky
+
+
+# Names, reasons and comments as someone set on breaking a card might type them.
+RISKY_TEXT = st.text(
+    alphabet=st.sampled_from(list("wW.:/#\\*_[]<>~()!-' \n\tx\u00a0é")), max_size=40
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(RISKY_TEXT)
+def test_any_typed_text_shows_as_typed_and_never_as_markdown(typed):
+    escaped = escape_markdown(typed)
+    assert escape_markdown(escaped) == escaped
+    assert not live_markdown(escaped), escaped
+    if "\\" not in typed:  # a typed escape pair is kept as such, so it shows as its character
+        assert shown(escaped) == typed
 
 
 # --------------------------------------------------------------------------- names masked
