@@ -50,7 +50,7 @@ _OPEN_KEPT = 2_000
 
 @dataclass(frozen=True)
 class Tally:
-    """Counts per option and how many people voted."""
+    """Counts per option (all zero while the poll is open: nobody reads them) and how many voted."""
 
     counts: list[int]
     voters: int
@@ -246,9 +246,9 @@ class PollService:
         choices = _parse_choices(choice, len(poll.options), poll.multiple)
         key = self._voter_key(poll, voter)
         written = await self._polls.put_vote(poll.poll_id, key, choices)
-        # Is the poll still open, and how does it stand: two reads, asked at the same time.
-        current, votes = await asyncio.gather(
-            self._polls.get(poll.session_id, poll.poll_id), self._polls.votes(poll.poll_id)
+        # Is the poll still open, and how many have voted: two reads, asked at the same time.
+        current, voters = await asyncio.gather(
+            self._polls.get(poll.session_id, poll.poll_id), self._polls.voter_count(poll.poll_id)
         )
         if current is not None:
             self._remember(current)
@@ -259,7 +259,7 @@ class PollService:
                 raise WrongState("error.poll_closed")
             return VoteResult(current, choices, await self.tally(current))
         poll = current or poll
-        return VoteResult(poll, choices, _count([c for c, _ in votes], len(poll.options)))
+        return VoteResult(poll, choices, _unread(poll, voters))
 
     async def my_vote(self, poll: PollRecord, voter: Person) -> list[int] | None:
         """The voter's current choice while the poll is open (after close, nobody can tell)."""
@@ -268,9 +268,12 @@ class PollService:
         return await self._polls.get_vote(poll.poll_id, self._voter_key(poll, voter))
 
     async def tally(self, poll: PollRecord) -> Tally:
-        """Counts per option: the stored final results once closed, else live."""
+        """Counts per option: the stored final results once closed; while open, only how many
+        have voted (the counts nobody may see are not read)."""
         if poll.status == "closed" and poll.results is not None:
             return Tally(list(poll.results), poll.voters)
+        if poll.status == "open":
+            return _unread(poll, await self._polls.voter_count(poll.poll_id))
         votes = await self._polls.votes(poll.poll_id)
         return _count([choices for choices, _ in votes], len(poll.options))
 
@@ -407,6 +410,11 @@ def _parse_choices(choice: Any, count: int, multiple: bool) -> list[int]:
     if any(not 0 <= p < count for p in picks) or len(set(picks)) != len(picks):
         raise InvalidInput("error.unknown_option", field="vote")
     return picks
+
+
+def _unread(poll: PollRecord, voters: int) -> Tally:
+    """An open poll's tally: how many voted, and zero for each option (counts are not read)."""
+    return Tally([0] * len(poll.options), voters)
 
 
 def _count(votes: list[list[int]], options: int) -> Tally:

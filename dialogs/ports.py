@@ -10,7 +10,7 @@ storage/records.py; the errors are those of storage/errors.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -170,6 +170,10 @@ class AttendanceStore(Protocol):
         """A Teams user's own sign-in row (never their hint), or None."""
         ...
 
+    async def headcount(self, session_id: str) -> list[AttendeeRecord]:
+        """Every row with its key, source, Teams ids and strike only (no name, any order)."""
+        ...
+
     async def list(self, session_id: str) -> list[AttendeeRecord]:
         """The rows as `storage.records.arranged` orders them."""
         ...
@@ -211,6 +215,10 @@ class PollStore(Protocol):
 
     async def votes(self, poll_id: str) -> list[tuple[list[int], datetime]]:
         """Every vote with its storage time, by voter key."""
+        ...
+
+    async def voter_count(self, poll_id: str) -> int:
+        """How many people have a vote stored (their choices are not read)."""
         ...
 
     async def delete_votes(self, poll_id: str) -> int:
@@ -484,8 +492,8 @@ class RollupStore(Protocol):
         """Replace under the ETag (else WriteConflict)."""
         ...
 
-    async def mark_attended(self, cycle: int, aad_id: str) -> None:
-        """Remember that this person attended a session this cycle."""
+    async def mark_attended(self, cycle: int, aad_ids: Collection[str]) -> None:
+        """Remember that these people attended a session this cycle."""
         ...
 
     async def attended(self, cycle: int, aad_ids: set[str]) -> set[str]:

@@ -439,14 +439,20 @@ class RollupService:
         )
         return True
 
-    async def mark_attendance(self, session: SessionRecord) -> None:
-        """Once a session is held, remember who attended it (for the cascade)."""
+    async def mark_attendance(
+        self, session: SessionRecord, rows: list[AttendeeRecord] | None = None
+    ) -> None:
+        """Once a session is held, remember who attended it (for the cascade).
+
+        `rows` is the sheet when the caller has just read it.
+        """
         if not session.held:
             return
-        rows = await self._attendance.list(session.session_id)
-        for row in rows:
-            if row.on_sheet and row.aad_id:
-                await self._rollup.mark_attended(session.cycle, row.aad_id)
+        if rows is None:
+            rows = await self._attendance.list(session.session_id)
+        await self._rollup.mark_attended(
+            session.cycle, [row.aad_id for row in rows if row.on_sheet and row.aad_id]
+        )
 
     async def certify(self, focal: Person, entity: EntityRecord) -> Certification:
         """Appendix E: recount every held session from its sheet, then store the snapshot.

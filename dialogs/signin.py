@@ -53,6 +53,8 @@ class Sheet:
 
     session: SessionRecord
     rows: list[AttendeeRecord]
+    # False for a headcount: rows without names or times, enough to count and to list ids.
+    named: bool = True
 
     @property
     def attendees(self) -> list[AttendeeRecord]:
@@ -191,24 +193,27 @@ class SignInService:
             raise NoSession("error.stale_card")
         return session
 
-    async def sheet_for_card(self, conversation_id: str, session_id: Any) -> Sheet:
+    async def sheet_for_card(
+        self, conversation_id: str, session_id: Any, *, names: bool = True
+    ) -> Sheet:
         """The session a card action names (as `for_card`) with its sheet, read at the same time.
 
         The sheet's partition is the id the card names, so both reads go in one round trip; the
         sheet is only returned once the session is known to be this chat's active one.
+        `names=False` reads a headcount (see `sheet`).
         """
         if not isinstance(session_id, str):
             raise NoSession("error.no_session")
         session, rows = await asyncio.gather(
             self.for_card(conversation_id, session_id),
-            self._attendance.list(session_id),
+            self._rows(session_id, names),
             return_exceptions=True,
         )
         for outcome in (session, rows):
             if isinstance(outcome, BaseException):
                 raise outcome
         assert isinstance(session, SessionRecord) and isinstance(rows, list)
-        return Sheet(session, rows)
+        return Sheet(session, rows, names)
 
     async def by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
         """A session named by a card's data (cycle, entity, sid); unknown or malformed: refused."""
@@ -242,9 +247,18 @@ class SignInService:
         """The session as stored now."""
         return await self._sessions.get(session.cycle, session.entity, session.session_id)
 
-    async def sheet(self, session: SessionRecord) -> Sheet:
-        """The session and its current sheet."""
-        return Sheet(session, await self._attendance.list(session.session_id))
+    async def sheet(self, session: SessionRecord, *, names: bool = True) -> Sheet:
+        """The session and its current sheet.
+
+        `names=False`: a headcount, for what only counts people and lists their Teams ids (the
+        shared cards, a participant's own card), which costs far less to read.
+        """
+        return Sheet(session, await self._rows(session.session_id, names), names)
+
+    async def _rows(self, session_id: str, names: bool) -> list[AttendeeRecord]:
+        if names:
+            return await self._attendance.list(session_id)
+        return await self._attendance.headcount(session_id)
 
     async def name_mask(self, session: SessionRecord) -> NameMask:
         """What masks the names of the session's participants in text for the Ethics Office.
@@ -286,7 +300,7 @@ class SignInService:
         # The sheet as read plus the caller's new row: 25 people signing in at once need not
         # read it again each; the shared card is rebuilt from storage a moment later anyway.
         rows = arranged([r for r in before.rows if r.key != row.key] + [row])
-        return Sheet(session, rows), before.find(person.aad_id) is not None
+        return Sheet(session, rows, before.named), before.find(person.aad_id) is not None
 
     async def undo(self, session: SessionRecord, person: Person) -> Sheet:
         """Take the caller off the sheet."""

@@ -30,7 +30,7 @@ def by_partition(rows: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
 
 
 async def each_batch(
-    partitions: Mapping[str, Sequence[T]], work: Callable[[str, Sequence[T]], Awaitable[None]]
+    partitions: Mapping[str, Sequence[T]], work: Callable[[str, Sequence[T]], Awaitable[object]]
 ) -> None:
     """Call `work(partition, batch)` on every partition's items, BATCH at a time."""
     limit = asyncio.Semaphore(PARALLEL)

@@ -143,6 +143,14 @@ class PollRepository:
         ]
 
     @translated
+    async def voter_count(self, poll_id: str) -> int:
+        """How many people have a vote stored: only the keys are read."""
+        found = self._votes.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": poll_id}, select=["RowKey"]
+        )
+        return sum([1 async for _ in found])
+
+    @translated
     async def delete_votes(self, poll_id: str) -> int:
         """Delete every vote of a poll, 100 to a transaction; how many were deleted."""
         found = self._votes.query_entities(

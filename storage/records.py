@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -181,6 +181,10 @@ class AttendeeRecord:
     def may_assess(self) -> bool:
         """Whether this row makes its person an assessor: on the sheet when it froze."""
         return not self.is_hint and not self.added_after_freeze
+
+
+# The sign-in time of a row read without it (a headcount): never shown, never compared.
+UNREAD_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 def arranged(rows: list[AttendeeRecord]) -> list[AttendeeRecord]:

@@ -9,6 +9,7 @@ Tables (partition key first): `entitytotals` (cycle, entity), `certifications` (
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
+from storage.batches import each_batch
 from storage.errors import WriteConflict, translated
 from storage.records import Certification, EntityTotals, ExpectedLine, Extension
 
@@ -158,9 +160,15 @@ class RollupRepository:
             raise WriteConflict("extension changed") from error
 
     @translated
-    async def mark_attended(self, cycle: int, aad_id: str) -> None:
-        """Remember that this person attended a session this cycle (for the cascade)."""
-        await self._attended.upsert_entity({"PartitionKey": str(cycle), "RowKey": aad_id})
+    async def mark_attended(self, cycle: int, aad_ids: Collection[str]) -> None:
+        """Remember that these people attended a session this cycle (for the cascade)."""
+        # One partition per cycle: a sheet of 25 is one transaction, not 25 writes.
+        partition = str(cycle)
+        rows = [{"PartitionKey": partition, "RowKey": aad_id} for aad_id in sorted(set(aad_ids))]
+        await each_batch(
+            {partition: rows},
+            lambda _, batch: self._attended.submit_transaction([("upsert", row) for row in batch]),
+        )
 
     @translated
     async def attended(self, cycle: int, aad_ids: set[str]) -> set[str]:

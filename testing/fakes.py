@@ -15,7 +15,7 @@ import copy
 import itertools
 import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from storage.errors import (
     WriteConflict,
 )
 from storage.records import (
+    UNREAD_TIME,
     Aggregate,
     AttendeeRecord,
     AuditEntry,
@@ -413,6 +414,14 @@ class FakeAttendanceStore:
         self._outage.check()
         return arranged(_sorted_rows(self._rows.get(session_id, {})))
 
+    async def headcount(self, session_id: str) -> list[AttendeeRecord]:
+        """Every row with its key, source, Teams ids and strike only."""
+        self._outage.check()
+        return [
+            AttendeeRecord(r.key, "", r.source, UNREAD_TIME, r.aad_id, r.mri, struck_at=r.struck_at)
+            for r in self._rows.get(session_id, {}).values()
+        ]
+
     def _put(self, session_id: str, record: AttendeeRecord) -> None:
         self._rows.setdefault(session_id, {})[record.key] = replace(
             record, signed_at=_utc(record.signed_at), struck_at=_utc_or_none(record.struck_at)
@@ -489,6 +498,11 @@ class FakePollStore:
         """Every vote's choices with the storage time it was written, by voter key."""
         self._outage.check()
         return [(json.loads(c), at) for c, at in _sorted_rows(self._votes.get(poll_id, {}))]
+
+    async def voter_count(self, poll_id: str) -> int:
+        """How many people have a vote stored."""
+        self._outage.check()
+        return len(self._votes.get(poll_id, {}))
 
     async def delete_votes(self, poll_id: str) -> int:
         """Delete every vote of a poll; how many were deleted."""
@@ -1018,10 +1032,10 @@ class FakeRollupStore:
         _conditional(self._extensions.get(item.cycle, {}).get(item.key), item.etag, "extension")
         self._store_extension(item)
 
-    async def mark_attended(self, cycle: int, aad_id: str) -> None:
-        """Remember that this person attended a session this cycle."""
+    async def mark_attended(self, cycle: int, aad_ids: Collection[str]) -> None:
+        """Remember that these people attended a session this cycle."""
         self._outage.check()
-        self._attended.setdefault(cycle, set()).add(aad_id)
+        self._attended.setdefault(cycle, set()).update(aad_ids)
 
     async def attended(self, cycle: int, aad_ids: set[str]) -> set[str]:
         """Which of these people attended a session this cycle."""

@@ -55,10 +55,11 @@ class SharedCards:
 
     async def audience(self, session: SessionRecord) -> Audience:
         """Whom a card posted now asks Teams to refresh: the leader's side, then the sheet."""
-        return sheet_audience(await self._signin.sheet(session))
+        return sheet_audience(await self._signin.sheet(session, names=False))
 
     def counts(self, session: SessionRecord) -> None:
-        """The session's stored counts from its sheet (coalesced), then the entity's totals.
+        """The session's stored counts and who attended, from one read of its sheet
+        (coalesced), then the entity's totals.
 
         Kept apart from drawing the card: a render never writes, and the counts are kept even
         when the card cannot be updated.
@@ -69,26 +70,33 @@ class SharedCards:
             if current is None:
                 return
             sheet = await self._signin.sheet(current)
+            # Marked whenever the sheet may have changed: one removal and one arrival leave the
+            # counts as they were, but not who attended.
+            await self._rollup.mark_attendance(current, sheet.rows)
             if await self._rollup.record_counts(current, sheet.rows):
-                self.totals(current)
+                self._entity_totals(current)
 
         self._totals.schedule(f"counts:{session.session_id}", record)
 
     def totals(self, session: SessionRecord) -> None:
         """The entity's running totals, recomputed from its sessions (coalesced per entity);
         and, once the session is held, who attended it (for the cascade)."""
-        cycle, entity = session.cycle, session.entity
-
-        async def refresh() -> None:
-            await self._rollup.refresh_totals(cycle, entity)
 
         async def attendance() -> None:
             current = await self._signin.reload(session)
             if current is not None:
                 await self._rollup.mark_attendance(current)
 
-        self._totals.schedule(f"totals:{cycle}:{entity}", refresh)
+        self._entity_totals(session)
         self._totals.schedule(f"held:{session.session_id}", attendance)
+
+    def _entity_totals(self, session: SessionRecord) -> None:
+        cycle, entity = session.cycle, session.entity
+
+        async def refresh() -> None:
+            await self._rollup.refresh_totals(cycle, entity)
+
+        self._totals.schedule(f"totals:{cycle}:{entity}", refresh)
 
     def agenda(self, session: SessionRecord) -> None:
         """The session plan."""
@@ -134,7 +142,10 @@ class SharedCards:
             # Render what is stored when the update is sent, not what was true when asked; the
             # sheet says whom each shared card asks Teams to refresh into their own view.
             current = await self._signin.reload(session)
-            return await render(await self._signin.sheet(current)) if current is not None else None
+            if current is None:
+                return None
+            # Shared cards name nobody: a headcount says whom each one refreshes.
+            return await render(await self._signin.sheet(current, names=False))
 
         self._updater.schedule(key, session, fresh)
         for listener in self._listeners:

@@ -15,7 +15,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.session.reminders import leader_zone
 from bot.session.shared_cards import SharedCards
 from bot.session.views import DialogueViews
-from bot.signin.views import MeetingHint, SignInViews, sheet_audience
+from bot.signin.views import PARTICIPANT, MeetingHint, SignInViews, sheet_audience, viewer_role
 from bot.teams.context import (
     IN_MEETING,
     ActionContext,
@@ -168,11 +168,16 @@ class SignInActions:
         return await self._signin_views.sheet(sheet, act.person, act.lang, None)
 
     async def _sign_in(self, act: ActionContext) -> Card:
-        # The session and its sheet in one round trip, then the write: two in all.
-        before = await self._signin.sheet_for_card(act.conversation_id, act.data.get("sid"))
+        # The session and its headcount in one round trip, then the write: two in all. The
+        # participant's card shows the count and their own row, which the write gave.
+        before = await self._signin.sheet_for_card(
+            act.conversation_id, act.data.get("sid"), names=False
+        )
         session = before.session
         sheet, had_row = await self._signin.sign_in(session, act.person, act.data, before=before)
         self._shared.sheet(session)
+        if viewer_role(sheet, act.person) != PARTICIPANT:
+            sheet = await self._signin.sheet(session)  # a monitor's card names everyone
         key = "notice.details_saved" if had_row else "notice.signed_in"
         return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))
 

@@ -220,6 +220,8 @@ class SignInViews:
         person's own view.
         """
         session = sheet.session
+        if viewer != PARTICIPANT and not sheet.named:
+            raise ValueError("the sheet's named view needs its names read")
         is_open = session.status == SIGNIN
         # Once concluded the sheet is final: the leader's controls go; the focal point corrects.
         frozen = session.frozen

@@ -195,6 +195,9 @@ async def test_one_changeable_vote_per_key_with_its_storage_time(repos, build):
     await repos.polls.delete_vote("p1", "k2")
     await repos.polls.delete_vote("p1", "k2")  # a missing vote is no error
     assert len(await repos.polls.votes("p1")) == 2
+    assert await repos.polls.voter_count("p1") == 2  # a changed vote is one voter
+    assert await repos.polls.voter_count("p2") == 1
+    assert await repos.polls.voter_count("nobody voted") == 0
     with pytest.raises(ResourceNotFoundError):
         await repos.polls.server_time_of("s1", "missing")
 

@@ -246,9 +246,10 @@ async def test_extension_requests_are_insert_only_and_decided_under_their_etag(r
 
 
 async def test_attendance_is_remembered_per_cycle(repos):
-    await repos.rollup.mark_attended(2026, "a")
-    await repos.rollup.mark_attended(2026, "a")
-    await repos.rollup.mark_attended(2025, "b")
+    await repos.rollup.mark_attended(2026, ["a"])
+    await repos.rollup.mark_attended(2026, ["a", "a"])
+    await repos.rollup.mark_attended(2025, ["b"])
+    await repos.rollup.mark_attended(2025, [])
     assert await repos.rollup.attended(2026, {"a", "b", "c"}) == {"a"}
     assert await repos.rollup.attended(2026, set()) == set()
 

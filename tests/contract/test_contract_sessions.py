@@ -339,3 +339,34 @@ async def test_a_join_hint_keeps_whether_teams_confirmed_it(repos, build):
     await repos.attendance.add_hint("s1", mei, build.t0 + timedelta(seconds=1))
     rows = {r.aad_id: r for r in await repos.attendance.list("s1")}
     assert rows[mei.aad_id].is_hint and not rows[mei.aad_id].in_meeting
+
+
+async def test_a_headcount_counts_and_lists_ids_as_the_sheet_does_but_names_nobody(repos, build):
+    kenji, mei, ana = (build.person(n, name) for n, name in ((1, "Kenji"), (2, "Mei"), (3, "Ana")))
+    await repos.attendance.sign_in("s1", kenji, build.t0, category="non_staff", agency="UNDP")
+    struck = await repos.attendance.sign_in("s1", mei, build.t0 + timedelta(seconds=1))
+    await repos.attendance.strike("s1", struck.key, build.t0 + timedelta(hours=1))
+    await repos.attendance.add_hint("s1", ana, build.t0)
+    await repos.attendance.add_named(
+        "s1",
+        "Joseph Mwangi",
+        build.t0,
+        identity="joseph mwangi",
+        category="staff",
+        agency="",
+        added_by="x",
+    )
+    full = {r.key: r for r in await repos.attendance.list("s1")}
+    counted = {r.key: r for r in await repos.attendance.headcount("s1")}
+    assert counted.keys() == full.keys()
+    for key, row in counted.items():
+        assert (row.aad_id, row.mri, row.source, row.on_sheet, row.is_hint) == (
+            full[key].aad_id,
+            full[key].mri,
+            full[key].source,
+            full[key].on_sheet,
+            full[key].is_hint,
+        )
+        assert row.name == "" and row.agency == "" and row.category == "staff"
+    assert sum(r.on_sheet for r in counted.values()) == 2  # Kenji and Joseph; Mei was struck
+    assert await repos.attendance.headcount("s2") == []

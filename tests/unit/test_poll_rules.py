@@ -46,7 +46,10 @@ async def test_each_person_has_one_vote_they_can_change(polls, session, leader, 
     assert changed.choices == [2]
     assert await polls.my_vote(poll, kenji) == [2]
     assert await polls.my_vote(poll, persons[3]) is None
-    assert (await polls.tally(poll)) == Tally([0, 0, 2], 2)  # two people, not three votes
+    # While open, nobody learns more than how many have voted: the counts are not even read.
+    assert (await polls.tally(poll)) == Tally([0, 0, 0], 2)  # two people, not three votes
+    closed = await polls.close(poll, leader, session)
+    assert (await polls.tally(closed)) == Tally([0, 0, 2], 2)
 
 
 @pytest.mark.parametrize("choice", ["3", "-1", "0,1", "0,0", "", "x", None, True, 1.0, ["0"]])
@@ -227,4 +230,5 @@ async def test_the_leader_may_not_vote_and_nothing_is_stored(
     assert await store.polls.votes(poll.poll_id) == []
     # A colleague's vote is taken, and the leader's refusal did not count as a voter.
     await polls.vote(poll, persons[1], "1", session)
-    assert await polls.tally(poll) == Tally([0, 1, 0], 1)
+    assert [c for c, _ in await store.polls.votes(poll.poll_id)] == [[1]]
+    assert await polls.tally(poll) == Tally([0, 0, 0], 1)

@@ -88,7 +88,7 @@ async def held(
     for person in attendees:
         await store.attendance.sign_in(sid, person, HELD)
         await store.attendance.add_hint(sid, person, HELD)  # a join hint beside the sign-in
-        await store.rollup.mark_attended(2026, person.aad_id)
+        await store.rollup.mark_attended(2026, [person.aad_id])
     await store.attendance.add_named(
         sid, "Ana Costa", HELD, identity="ana costa", category="staff", agency="", added_by="x"
     )
