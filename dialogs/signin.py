@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from dialogs.common import change_session, require_leader
@@ -35,6 +36,10 @@ ENDED = "ended"
 ADDED, RESTORED, LISTED = "added", "restored", "listed"
 # The facilitator choice that withdraws the facilitator (no sheet key looks like it).
 NO_FACILITATOR = "withdraw"
+# Concluded sessions kept per process for Appendix F: a morning's sessions, each for ten minutes
+# (then read again, so a session deleted since is not answered for long).
+_CONCLUDED_KEPT = 2000
+_CONCLUDED_KEPT_FOR = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,9 @@ class SignInService:
         self._directory = directory
         self._polls = polls
         self._clock = clock
+        # Concluded sessions as read: (cycle, entity, id) -> (when read, record).
+        self._concluded: OrderedDict[tuple[int, str, str], tuple[datetime, SessionRecord]]
+        self._concluded = OrderedDict()
 
     async def start(
         self, chat: Chat, card_id: str, leader: Person, data: Mapping[str, Any], today: date
@@ -217,10 +225,46 @@ class SignInService:
 
     async def by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
         """A session named by a card's data (cycle, entity, sid); unknown or malformed: refused."""
+        keys = await self._card_keys(data)
+        session = await self._sessions.get(*keys) if keys else None
+        if session is None:
+            raise NoSession("error.no_session")
+        return session
+
+    async def concluded_by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
+        """As `by_keys`, for Appendix F: a concluded session is kept per process for a while.
+
+        What an Appendix F answer checks of its session cannot change once it is concluded:
+        conclusion is final (nothing moves a session out of it), and with it its leader, its
+        conclusion time and its frozen sheet are fixed. So 250 answers arriving together read
+        the session once, not 250 times; a session not concluded yet is read on every click,
+        so the moment it concludes is never missed. The record's other fields may be a little
+        old (its counts, an `end` since), and no Appendix F rule reads them.
+        """
+        keys = await self._card_keys(data)
+        if keys is None:
+            raise NoSession("error.no_session")
+        now = self._clock()
+        known = self._concluded.get(keys)
+        if known is not None and now - known[0] < _CONCLUDED_KEPT_FOR:
+            self._concluded.move_to_end(keys)
+            return known[1]
+        session = await self._sessions.get(*keys)
+        if session is None:
+            self._concluded.pop(keys, None)
+            raise NoSession("error.no_session")
+        if session.concluded:
+            self._concluded[keys] = (now, session)
+            self._concluded.move_to_end(keys)
+            while len(self._concluded) > _CONCLUDED_KEPT:
+                self._concluded.popitem(last=False)
+        return session
+
+    async def _card_keys(self, data: Mapping[str, Any]) -> tuple[int, str, str] | None:
+        """The (cycle, entity, sid) a card's data names, or None when malformed or unknown."""
         cycle, entity, sid = data.get("cycle"), data.get("entity"), data.get("sid")
         if isinstance(cycle, str) and cycle.isdecimal():
             cycle = int(cycle)
-        session = None
         if (
             isinstance(cycle, int)
             and not isinstance(cycle, bool)
@@ -230,10 +274,8 @@ class SignInService:
             and sid.isalnum()
             and len(sid) <= 64
         ):
-            session = await self._sessions.get(cycle, entity, sid)
-        if session is None:
-            raise NoSession("error.no_session")
-        return session
+            return cycle, entity, sid
+        return None
 
     async def of_entity(self, cycle: int, entity: str) -> list[SessionRecord]:
         """Every session of an entity in a cycle."""

@@ -167,7 +167,7 @@ class AfterActions:
     # Appendix F ------------------------------------------------------------------------------
 
     async def _assess_open(self, act: ActionContext) -> Card:
-        session = await self._signin.by_keys(act.data)
+        session = await self._signin.concluded_by_keys(act.data)
         await self._assessment.require_assessor(session, act.person)
         pack = self._dialogue.pack(session, act.lang)
         if await self._assessment.has_answered(session, act.person):
@@ -177,7 +177,7 @@ class AfterActions:
         return self._views.assessment_form(session, pack, act.lang, open_=True)
 
     async def _assess_submit(self, act: ActionContext) -> Card:
-        session = await self._signin.by_keys(act.data)
+        session = await self._signin.concluded_by_keys(act.data)
         pack = self._dialogue.pack(session, act.lang)
         await self._assessment.submit(session, act.person, pack, act.data)
         return self._views.assessment_form(

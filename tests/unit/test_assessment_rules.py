@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from dialogs.errors import NotAllowed, WrongState
+from dialogs.errors import NoSession, NotAllowed, WrongState
 
 WEEK = timedelta(days=7)
 
@@ -191,3 +191,45 @@ async def test_only_the_leader_reminds_and_only_while_open(
     clock.advance(WEEK.total_seconds() / 60)
     assert not assessment.remindable(held)
     assert not await assessment.may_remind(held, leader)
+
+
+def card_keys(session) -> dict[str, object]:
+    """What an Appendix F card carries to name its session."""
+    return {"cycle": session.cycle, "entity": session.entity, "sid": session.session_id}
+
+
+async def test_a_session_is_read_on_every_click_until_it_concludes_then_kept_for_a_while(
+    start, signin, dialogue, store, leader, persons, clock, monkeypatch
+):
+    reads = []
+    get = store.sessions.get
+
+    async def counted(*keys):
+        reads.append(keys)
+        return await get(*keys)
+
+    monkeypatch.setattr(store.sessions, "get", counted)
+    session = (await start()).session
+    await signin.sign_in(session, persons[1], {})
+    reads.clear()
+    for _ in range(2):  # not concluded: every click reads it, so its conclusion is never missed
+        assert not (await signin.concluded_by_keys(card_keys(session))).concluded
+    assert len(reads) == 2
+    session = await dialogue.begin(session, "agenda-card")
+    for _ in range(3):
+        session = await dialogue.next_section(session, leader)
+    await dialogue.conclude(session, leader)
+    reads.clear()
+    for _ in range(25):  # a room answering Appendix F at once reads the session once
+        assert (await signin.concluded_by_keys(card_keys(session))).concluded
+    assert len(reads) == 1
+    clock.advance(11)  # and again after ten minutes
+    await signin.concluded_by_keys(card_keys(session))
+    assert len(reads) == 2
+    for forged in (
+        {**card_keys(session), "sid": "x/../y"},
+        {**card_keys(session), "entity": "NOPE"},
+    ):
+        with pytest.raises(NoSession):
+            await signin.concluded_by_keys(forged)
+    assert len(reads) == 2  # refused before any read
