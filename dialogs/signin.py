@@ -138,6 +138,7 @@ class SignInService:
         # Concluded sessions as read: (cycle, entity, id) -> (when read, record).
         self._concluded: OrderedDict[tuple[int, str, str], tuple[datetime, SessionRecord]]
         self._concluded = OrderedDict()
+        self._reading: dict[tuple[int, str, str], asyncio.Future[SessionRecord | None]] = {}
 
     async def start(
         self, chat: Chat, card_id: str, leader: Person, data: Mapping[str, Any], today: date
@@ -249,7 +250,12 @@ class SignInService:
         if known is not None and now - known[0] < _CONCLUDED_KEPT_FOR:
             self._concluded.move_to_end(keys)
             return known[1]
-        session = await self._sessions.get(*keys)
+        # Answers arriving together share one read (the first one's) instead of each reading.
+        reading = self._reading.get(keys)
+        if reading is None:
+            reading = self._reading[keys] = asyncio.ensure_future(self._sessions.get(*keys))
+            reading.add_done_callback(lambda _: self._reading.pop(keys, None))
+        session = await asyncio.shield(reading)
         if session is None:
             self._concluded.pop(keys, None)
             raise NoSession("error.no_session")

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from dialogs.errors import NoSession, NotAllowed, WrongState
+from storage.errors import StorageUnavailable
 
 WEEK = timedelta(days=7)
 
@@ -233,3 +234,29 @@ async def test_a_session_is_read_on_every_click_until_it_concludes_then_kept_for
         with pytest.raises(NoSession):
             await signin.concluded_by_keys(forged)
     assert len(reads) == 2  # refused before any read
+
+
+async def test_answers_arriving_together_share_one_read_and_a_failed_read_fails_each(
+    held, signin, store, monkeypatch
+):
+    reads = []
+    get = store.sessions.get
+
+    async def down(*keys):
+        reads.append(keys)
+        await asyncio.sleep(0.01)
+        raise StorageUnavailable("down")
+
+    async def slow(*keys):
+        reads.append(keys)
+        await asyncio.sleep(0.01)
+        return await get(*keys)
+
+    monkeypatch.setattr(store.sessions, "get", down)
+    failed = await asyncio.gather(
+        *(signin.concluded_by_keys(card_keys(held)) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(f, StorageUnavailable) for f in failed)  # each is told, none kept
+    monkeypatch.setattr(store.sessions, "get", slow)
+    together = await asyncio.gather(*(signin.concluded_by_keys(card_keys(held)) for _ in range(25)))
+    assert len(reads) == 2 and {s.session_id for s in together} == {held.session_id}
