@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -19,6 +20,7 @@ from storage.records import Person
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+K = TypeVar("K")
 
 # Conditional writes to one entity retry this often before the person is asked to try again.
 CONFLICT_RETRIES = 5
@@ -132,3 +134,40 @@ class Expiring(Generic[T]):
         if generation == self._generation:
             self._value = (started, value)
         return value
+
+
+class ExpiringMap(Generic[K, T]):
+    """`Expiring` values by key, the `size` most recently used; a value `keep` refuses (one
+    that may still change, say) is handed to the callers sharing its read but not kept."""
+
+    def __init__(
+        self,
+        load: Callable[[K], Awaitable[T]],
+        seconds: float,
+        size: int,
+        keep: Callable[[T], bool] = lambda _: True,
+    ) -> None:
+        self._load = load
+        self._seconds = seconds
+        self._size = size
+        self._keep = keep
+        self._entries: OrderedDict[K, Expiring[T]] = OrderedDict()
+
+    async def get(self, key: K) -> T:
+        """The key's value, read again when older than the lifetime or not kept."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = Expiring(lambda: self._load(key), self._seconds)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(key)
+        value = await entry.get()
+        if not self._keep(value):
+            entry.forget()
+        return value
+
+    def forget(self, key: K) -> None:
+        """Drop the key's value (after a change this process made)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.forget()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 
-from dialogs.common import change_session, require_leader
+from dialogs.common import ExpiringMap, change_session, require_leader
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.forms import MAX_NAME, parse_details, parse_name, parse_setup
@@ -39,7 +38,7 @@ NO_FACILITATOR = "withdraw"
 # Concluded sessions kept per process for Appendix F: a morning's sessions, each for ten minutes
 # (then read again, so a session deleted since is not answered for long).
 _CONCLUDED_KEPT = 2000
-_CONCLUDED_KEPT_FOR = timedelta(minutes=10)
+_CONCLUDED_KEPT_FOR = 600.0
 
 
 @dataclass(frozen=True)
@@ -135,10 +134,14 @@ class SignInService:
         self._directory = directory
         self._polls = polls
         self._clock = clock
-        # Concluded sessions as read: (cycle, entity, id) -> (when read, record).
-        self._concluded: OrderedDict[tuple[int, str, str], tuple[datetime, SessionRecord]]
-        self._concluded = OrderedDict()
-        self._reading: dict[tuple[int, str, str], asyncio.Future[SessionRecord | None]] = {}
+        # Concluded sessions as read, by (cycle, entity, id); answers arriving together share
+        # one read.
+        self._concluded: ExpiringMap[tuple[int, str, str], SessionRecord | None] = ExpiringMap(
+            lambda keys: sessions.get(*keys),
+            _CONCLUDED_KEPT_FOR,
+            _CONCLUDED_KEPT,
+            keep=lambda s: s is not None and s.concluded,
+        )
 
     async def start(
         self, chat: Chat, card_id: str, leader: Person, data: Mapping[str, Any], today: date
@@ -245,25 +248,9 @@ class SignInService:
         keys = await self._card_keys(data)
         if keys is None:
             raise NoSession("error.no_session")
-        now = self._clock()
-        known = self._concluded.get(keys)
-        if known is not None and now - known[0] < _CONCLUDED_KEPT_FOR:
-            self._concluded.move_to_end(keys)
-            return known[1]
-        # Answers arriving together share one read (the first one's) instead of each reading.
-        reading = self._reading.get(keys)
-        if reading is None:
-            reading = self._reading[keys] = asyncio.ensure_future(self._sessions.get(*keys))
-            reading.add_done_callback(lambda _: self._reading.pop(keys, None))
-        session = await asyncio.shield(reading)
+        session = await self._concluded.get(keys)
         if session is None:
-            self._concluded.pop(keys, None)
             raise NoSession("error.no_session")
-        if session.concluded:
-            self._concluded[keys] = (now, session)
-            self._concluded.move_to_end(keys)
-            while len(self._concluded) > _CONCLUDED_KEPT:
-                self._concluded.popitem(last=False)
         return session
 
     async def _card_keys(self, data: Mapping[str, Any]) -> tuple[int, str, str] | None:
