@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs.common import change, is_director, require_director
+from dialogs.common import change, directors, is_director, require_director
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.ports import PollStore, SessionStore
@@ -133,6 +133,7 @@ class PollService:
             ref=ref,
             salt=secrets.token_hex(16),
             closes_at=closes_at,
+            barred=barred_from(session),
         )
         return await self._polls.create(poll, cycle=session.cycle, entity=session.entity)
 
@@ -252,6 +253,10 @@ class PollService:
         )
         if current is not None:
             self._remember(current)
+        if current is not None and await self._barred(current, voter, session):
+            # Named facilitator since the copy of the session this vote was decided on.
+            await self._polls.delete_vote(poll.poll_id, key)
+            raise WrongState("error.facilitator_votes")
         if current is not None and current.status != "open":
             cutoff = await self._cutoff(current)
             if cutoff is None or written > cutoff:
@@ -260,6 +265,35 @@ class PollService:
             return VoteResult(current, choices, await self.tally(current))
         poll = current or poll
         return VoteResult(poll, choices, _unread(poll, voters))
+
+    async def _barred(self, poll: PollRecord, voter: Person, session: SessionRecord) -> bool:
+        """Whether the voter may not vote in this poll as stored now (read after their vote)."""
+        if poll.barred is not None:
+            return voter.aad_id in poll.barred
+        # A poll stored before it listed who may not vote: the session says.
+        stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
+        return stored is not None and is_director(stored, voter.aad_id)
+
+    async def bar(self, session: SessionRecord) -> None:
+        """After the facilitator changed: each open poll lists who may not vote as the session
+        now has it, and a facilitator just named loses any vote they hold.
+
+        Votes may be decided on a copy of the session a few seconds old; each re-reads its poll
+        after writing and takes itself back if its voter is listed. A vote whose re-read came
+        before the list changed was written before it, so the deletion here takes it back.
+        """
+        barred = barred_from(session)
+        for poll in await self._polls.for_session(session.session_id):
+            if poll.status != "open" or not poll.salt:
+                continue
+            if poll.barred != barred:
+                poll = await self._change(
+                    poll, lambda p: replace(p, barred=barred) if p.status == "open" else p
+                )
+            if session.facilitator is not None and poll.salt:
+                await self._polls.delete_vote(
+                    poll.poll_id, self._voter_key(poll, session.facilitator)
+                )
 
     async def my_vote(self, poll: PollRecord, voter: Person) -> list[int] | None:
         """The voter's current choice while the poll is open (after close, nobody can tell)."""
@@ -410,6 +444,11 @@ def _parse_choices(choice: Any, count: int, multiple: bool) -> list[int]:
     if any(not 0 <= p < count for p in picks) or len(set(picks)) != len(picks):
         raise InvalidInput("error.unknown_option", field="vote")
     return picks
+
+
+def barred_from(session: SessionRecord) -> tuple[str, ...]:
+    """Who may not vote in the session's polls: its leader and any facilitator."""
+    return tuple(p.aad_id for p in directors(session))
 
 
 def _unread(poll: PollRecord, voters: int) -> Tally:

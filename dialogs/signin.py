@@ -39,6 +39,9 @@ NO_FACILITATOR = "withdraw"
 # (then read again, so a session deleted since is not answered for long).
 _CONCLUDED_KEPT = 2000
 _CONCLUDED_KEPT_FOR = 600.0
+# Seconds a copy of a session serves votes: a room's burst of votes, not much more (a
+# facilitator withdrawn elsewhere may wait this long to vote).
+_VOTING_KEPT_FOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,10 @@ class SignInService:
             _CONCLUDED_KEPT,
             keep=lambda s: s is not None and s.concluded,
         )
+        # Sessions as votes may use them, by (chat, id): see `for_vote`.
+        self._voting: ExpiringMap[tuple[str, str], SessionRecord] = ExpiringMap(
+            lambda keys: self.for_card(*keys), _VOTING_KEPT_FOR, _CONCLUDED_KEPT
+        )
 
     async def start(
         self, chat: Chat, card_id: str, leader: Person, data: Mapping[str, Any], today: date
@@ -205,6 +212,18 @@ class SignInService:
             raise NoSession("error.stale_card")
         return session
 
+    async def for_vote(self, conversation_id: str, session_id: Any) -> SessionRecord:
+        """As `for_card`, for a vote: a copy of the session up to a few seconds old.
+
+        A vote takes nothing from the session that its poll does not say again once the vote
+        is written and the poll read back: whether it is still open (a conclusion or an end
+        closes every poll first) and who may not vote (kept on the poll by `PollService.bar`).
+        So 25 votes arriving together read the session once, not 25 times.
+        """
+        if not isinstance(session_id, str):
+            raise NoSession("error.no_session")
+        return await self._voting.get((conversation_id, session_id))
+
     async def sheet_for_card(
         self, conversation_id: str, session_id: Any, *, names: bool = True
     ) -> Sheet:
@@ -252,6 +271,10 @@ class SignInService:
         if session is None:
             raise NoSession("error.no_session")
         return session
+
+    def _changed_directors(self, session: SessionRecord) -> None:
+        """This process's copies of the session for votes go once its facilitator changed."""
+        self._voting.forget((session.conversation_id, session.session_id))
 
     async def _card_keys(self, data: Mapping[str, Any]) -> tuple[int, str, str] | None:
         """The (cycle, entity, sid) a card's data names, or None when malformed or unknown."""
@@ -500,6 +523,8 @@ class SignInService:
         self._require_unfrozen(session)
         if key == NO_FACILITATOR:
             updated = await self._change(session, lambda s: replace(s, facilitator=None))
+            self._changed_directors(updated)
+            await self._polls.bar(updated)
             return await self.sheet(updated)
         sheet = await self.sheet(session)
         row = next((r for r in sheet.attendees if r.key == key and r.aad_id), None)
@@ -507,15 +532,20 @@ class SignInService:
             raise InvalidInput("error.unknown_entry", field="facilitator")
         facilitator = Person(row.aad_id, row.mri, row.name)
         updated = await self._change(session, lambda s: replace(s, facilitator=facilitator))
+        self._changed_directors(updated)
+        await self._polls.bar(updated)
         return await self.sheet(updated)
 
     async def _drop_facilitator(self, session: SessionRecord, aad_id: str) -> SessionRecord:
         """A facilitator taken off the sheet is no participant now, so facilitates no more."""
         if not aad_id or not session.is_facilitator(aad_id):
             return session
-        return await self._change(
+        updated = await self._change(
             session, lambda s: replace(s, facilitator=None) if s.is_facilitator(aad_id) else s
         )
+        self._changed_directors(updated)
+        await self._polls.bar(updated)
+        return updated
 
     async def close(self, session: SessionRecord, caller: Person) -> Sheet:
         """Close sign-in (leader only); the sheet is then Appendix A as submitted."""

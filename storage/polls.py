@@ -251,11 +251,13 @@ def _to_entity(poll: PollRecord) -> dict[str, Any]:
         entity["Results"] = json.dumps(poll.results)
     if poll.closes_at is not None:
         entity["ClosesAt"] = poll.closes_at
+    if poll.barred is not None:
+        entity["Barred"] = json.dumps(list(poll.barred))
     return entity
 
 
 def _from_entity(entity: TableEntity) -> PollRecord:
-    results = entity.get("Results")
+    results, barred = entity.get("Results"), entity.get("Barred")
     return PollRecord(
         poll_id=entity["RowKey"],
         session_id=entity["PartitionKey"],
@@ -274,5 +276,6 @@ def _from_entity(entity: TableEntity) -> PollRecord:
         results=json.loads(results) if results else None,
         voters=int(entity.get("Voters", 0)),
         closes_at=entity.get("ClosesAt"),
+        barred=tuple(json.loads(barred)) if isinstance(barred, str) else None,
         etag=entity.metadata["etag"],
     )

@@ -134,6 +134,9 @@ class PollRecord:
     # A poll opened ahead of the session (the scenario choice, asked in advance) stays open
     # until this time rather than the timeout after it opened.
     closes_at: datetime | None = None
+    # Who may not vote (the leader and any facilitator, by Entra id), kept equal to the
+    # session's while the poll is open; None on polls stored before it was kept.
+    barred: tuple[str, ...] | None = None
     etag: str | None = None
 
 

@@ -85,7 +85,7 @@ class PollActions:
         return await self._card(session, poll, act, None)
 
     async def _vote(self, act: ActionContext) -> Card:
-        session = await self._session(act)
+        session = await self._signin.for_vote(act.conversation_id, act.data.get("sid"))
         poll = await self._polls.for_vote(session, act.data.get("poll"))
         result = await self._polls.vote(poll, act.person, act.data.get("vote"), session)
         self._shared.poll(session, poll.poll_id)

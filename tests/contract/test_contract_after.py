@@ -174,6 +174,14 @@ async def test_closing_a_poll_is_guarded_and_its_tally_reads_back(repos, build):
         await repos.polls.save(replace(made, etag=None))
 
 
+async def test_who_may_not_vote_reads_back_and_an_older_poll_has_no_list(repos, build):
+    listed = await repos.polls.create(poll("p1", build.t0, barred=("leader", "facilitator")))
+    older = await repos.polls.create(poll("p2", build.t0))
+    assert listed.barred == ("leader", "facilitator") and older.barred is None
+    emptied = await repos.polls.save(replace(listed, barred=()))
+    assert emptied.barred == () and (await repos.polls.get("s1", "p1")).barred == ()
+
+
 async def test_one_changeable_vote_per_key_with_its_storage_time(repos, build):
     made = await repos.polls.create(poll("p1", build.t0))
     first = await repos.polls.put_vote("p1", "k1", [0])

@@ -10,9 +10,12 @@ questions."
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import pytest
 
-from dialogs.errors import InvalidInput, NotAllowed, WrongState
+from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.signin import NO_FACILITATOR
 
 
@@ -215,3 +218,66 @@ async def test_a_facilitator_made_leader_by_the_focal_point_is_no_longer_facilit
     sheet = await signin.sheet(named)
     done = await leadership.reassign(focal, named, sheet.find(facilitator.aad_id).key)
     assert done.session.leader == facilitator and done.session.facilitator is None
+
+
+@pytest.fixture
+async def before_naming(start, signin, dialogue, persons):
+    """A begun session with persons[1..4] signed in and no facilitator yet."""
+    session = (await start()).session
+    for person in persons[1:5]:
+        await signin.sign_in(session, person, {})
+    return await dialogue.begin(session, "agenda-card")
+
+
+async def test_a_facilitator_named_during_a_poll_loses_their_vote_and_cannot_vote_on_an_old_copy(
+    before_naming, signin, polls, store, leader, facilitator, persons
+):
+    stale = before_naming  # the copy a vote elsewhere may still decide on
+    poll = await polls.open(stale, leader, kind="adhoc", question="Clear?", options=["Y", "N"])
+    await polls.vote(poll, facilitator, "0", stale)
+    await polls.vote(poll, persons[2], "1", stale)
+    row = (await signin.sheet(stale)).find(facilitator.aad_id)
+    await signin.name_facilitator(stale, leader, row.key)
+    assert [c for c, _ in await store.polls.votes(poll.poll_id)] == [[1]]  # theirs went
+    with pytest.raises(WrongState) as refused:
+        await polls.vote(poll, facilitator, "1", stale)  # decided on the copy before naming
+    assert refused.value.key == "error.facilitator_votes"
+    assert [c for c, _ in await store.polls.votes(poll.poll_id)] == [[1]]
+    # Withdrawn, they are a participant again and may vote.
+    named = await signin.active(stale.conversation_id)
+    await signin.name_facilitator(named, leader, NO_FACILITATOR)
+    assert (await polls.vote(poll, facilitator, "0", stale)).choices == [0]
+    assert len(await store.polls.votes(poll.poll_id)) == 2
+
+
+async def test_a_poll_stored_before_it_listed_who_may_not_vote_asks_the_session(
+    named, polls, store, leader, facilitator, persons
+):
+    poll = await polls.open(named, leader, kind="adhoc", question="Clear?", options=["Y", "N"])
+    await store.polls.save(replace(poll, barred=None))
+    old_copy = replace(named, facilitator=None)
+    with pytest.raises(WrongState) as refused:
+        await polls.vote(poll, facilitator, "0", old_copy)
+    assert refused.value.key == "error.facilitator_votes"
+    assert await store.polls.votes(poll.poll_id) == []
+    assert (await polls.vote(poll, persons[2], "1", old_copy)).choices == [1]
+
+
+async def test_votes_arriving_together_read_their_session_once(
+    named, signin, store, persons, monkeypatch
+):
+    reads = []
+    active = store.sessions.active_for_chat
+
+    async def counted(*args, **kwargs):
+        reads.append(args)
+        await asyncio.sleep(0.01)
+        return await active(*args, **kwargs)
+
+    monkeypatch.setattr(store.sessions, "active_for_chat", counted)
+    together = await asyncio.gather(
+        *(signin.for_vote(named.conversation_id, named.session_id) for _ in range(25))
+    )
+    assert len(reads) == 1 and {s.session_id for s in together} == {named.session_id}
+    with pytest.raises(NoSession):
+        await signin.for_vote(named.conversation_id, "another-session")
