@@ -153,6 +153,7 @@ async def wire(
         settings.assessment_min_answers,
         clock,
         timedelta(days=settings.assessment_open_days),
+        sessions=store.sessions,
     )
     after_views = AfterViews(renderer, replies, settings.assessment_min_answers)
     after = AfterActions(
@@ -191,7 +192,7 @@ async def wire(
         downloads,
         outbound,
         library,
-        Leadership(store.sessions, store.attendance, directory),
+        Leadership(store.sessions, store.attendance, directory, polls),
         shared,
     )
     setups = SetupRequests(store.setups, store.sessions, clock)

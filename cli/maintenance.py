@@ -238,7 +238,9 @@ async def _close_assessments(
         )
         return REFUSED
     # Closing needs no secret: it only drops the salt and keys (the backup identity's rights).
-    service = AssessmentService(store.assessments, store.attendance, "", minimum, clock)
+    service = AssessmentService(
+        store.assessments, store.attendance, "", minimum, clock, sessions=store.sessions
+    )
     closed = await service.close_due()
     print(f"Closed {closed} Appendix F assessment(s) whose time had come.", file=out)
     return DONE

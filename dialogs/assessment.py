@@ -32,9 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cards.content import ContentPack
-from dialogs.errors import DialogueError, NotAllowed, NotSaved, WrongState
+from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved, WrongState
 from dialogs.feedback import clean_multiline, parse_rating
-from dialogs.ports import AssessmentStore, AttendanceStore
+from dialogs.ports import AssessmentStore, AttendanceStore, SessionStore
 from storage.errors import AggregateTooLarge, WriteConflict
 from storage.records import Aggregate, AttendeeRecord, Person, SessionRecord
 
@@ -94,9 +94,12 @@ class AssessmentService:
         min_answers: int,
         clock: Callable[[], datetime],
         open_for: timedelta = timedelta(days=7),
+        *,
+        sessions: SessionStore,
     ) -> None:
         self._repo = assessments
         self._attendance = attendance
+        self._sessions = sessions
         self._secret = secret.encode("utf-8")
         self._min = min_answers
         self._clock = clock
@@ -166,7 +169,7 @@ class AssessmentService:
         self._waiting.setdefault(sid, []).append(answer)
         if sid not in self._writers:
             self._writers[sid] = asyncio.create_task(
-                self._write_waiting(sid, self.closes_at(session))
+                self._write_waiting(session, self.closes_at(session))
             )
         # Each answer has its own outcome: a submitter that goes away cancels only its own wait.
         count = await answer.outcome
@@ -263,11 +266,13 @@ class AssessmentService:
             return closed
         raise NotSaved("error.busy")
 
-    async def _write_waiting(self, session_id: str, closes_at: datetime) -> None:
+    async def _write_waiting(self, session: SessionRecord, closes_at: datetime) -> None:
         """Fold what waits for the session, group by group, until nothing is left."""
+        session_id = session.session_id
         try:
             while batch := self._waiting.pop(session_id, None):
                 try:
+                    batch = await self._not_leading(session, batch)
                     await self._fold(session_id, closes_at, batch)
                 except Exception as error:  # every submitter must hear of it
                     for answer in batch:
@@ -280,6 +285,23 @@ class AssessmentService:
             del self._writers[session_id]
             for answer in self._waiting.pop(session_id, []):
                 _settle(answer, error=NotSaved("error.not_saved"))
+
+    async def _not_leading(self, session: SessionRecord, batch: list[_Answer]) -> list[_Answer]:
+        """The group's answers from people not leading the session as it is stored now.
+
+        The session the answers were checked on may be a copy kept since its conclusion, and a
+        focal point may have made a participant its leader since; one read a group says.
+        """
+        stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
+        if stored is None:
+            raise NoSession("error.no_session")
+        kept = []
+        for answer in batch:
+            if stored.is_leader(answer.person.aad_id):
+                _settle(answer, error=NotAllowed("error.leader_assesses"))
+            else:
+                kept.append(answer)
+        return kept
 
     async def _fold(self, session_id: str, closes_at: datetime, batch: list[_Answer]) -> None:
         """Fold a group of answers with one read and one write; settle each answer's outcome."""

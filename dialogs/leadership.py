@@ -17,6 +17,7 @@ from typing import Any
 from dialogs.common import change_session
 from dialogs.directory import Directory
 from dialogs.errors import InvalidInput, NotAllowed
+from dialogs.polls import PollService
 from dialogs.ports import AttendanceStore, SessionStore, SetupStore
 from storage.errors import StorageUnavailable
 from storage.records import Person, SessionRecord
@@ -95,10 +96,12 @@ class Leadership:
         sessions: SessionStore,
         attendance: AttendanceStore,
         directory: Directory,
+        polls: PollService,
     ) -> None:
         self._sessions = sessions
         self._attendance = attendance
         self._directory = directory
+        self._polls = polls
 
     async def reassign(self, focal: Person, session: SessionRecord, key: Any) -> Reassigned:
         """Make a Teams user on the sheet the session's leader (focal point only, audited)."""
@@ -117,6 +120,9 @@ class Leadership:
             raise InvalidInput("error.unknown_entry", field="leader")
         leader = Person(row.aad_id, row.mri, row.name)
         previous = session.leader
+        # The new leader may not vote: barred from the open polls (their vote taken back)
+        # before they lead, as a facilitator is when named.
+        await self._polls.bar(session, also=[leader])
         # Listed first under the new leader: if what follows fails, the extra row shows nothing
         # (a leader's list keeps only the sessions they lead now). Naming the leader again (a
         # retry after "not saved") changes nothing and is audited, as the focal point asked.
@@ -137,6 +143,10 @@ class Leadership:
                 await self._sessions.unindex_leader(updated, previous.aad_id)
             except StorageUnavailable:
                 log.warning("previous leader's index row kept session=%s", session.session_id)
+            try:
+                await self._polls.bar(updated)  # the previous leader may vote now
+            except StorageUnavailable:
+                log.warning("open polls keep who may not vote session=%s", session.session_id)
         await self._directory.record(
             focal,
             "session.reassign",

@@ -135,7 +135,18 @@ class PollService:
             closes_at=closes_at,
             barred=barred_from(session),
         )
-        return await self._polls.create(poll, cycle=session.cycle, entity=session.entity)
+        created = await self._polls.create(poll, cycle=session.cycle, entity=session.entity)
+        # The facilitator may have changed while the poll was being made (another instance):
+        # its list then follows the session as stored now.
+        stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
+        if (
+            stored is not None
+            and created.barred is not None
+            and barred_from(stored) != created.barred
+        ):
+            await self.bar(stored)
+            created = await self.get(session, created.poll_id)
+        return created
 
     async def open_adhoc(
         self, session: SessionRecord, caller: Person, data: Mapping[str, Any]
@@ -274,15 +285,22 @@ class PollService:
         stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
         return stored is not None and is_director(stored, voter.aad_id)
 
-    async def bar(self, session: SessionRecord) -> None:
-        """After the facilitator changed: each open poll lists who may not vote as the session
-        now has it, and a facilitator just named loses any vote they hold.
+    async def bar(self, session: SessionRecord, *, also: Sequence[Person] = ()) -> None:
+        """After the leader or facilitator changed (or is about to: `also`): each open poll
+        lists who may not vote as the session is stored now, plus `also`, and each of them
+        loses any vote they hold.
 
         Votes may be decided on a copy of the session a few seconds old; each re-reads its poll
         after writing and takes itself back if its voter is listed. A vote whose re-read came
-        before the list changed was written before it, so the deletion here takes it back.
+        before the list changed was written before it, so the deletion here takes it back. The
+        session is read here, not taken from the caller: two changes racing end with the list
+        of whichever was stored last.
         """
-        barred = barred_from(session)
+        stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
+        if stored is None:
+            return
+        people = [*directors(stored), *(p for p in also if not is_director(stored, p.aad_id))]
+        barred = tuple(p.aad_id for p in people)
         for poll in await self._polls.for_session(session.session_id):
             if poll.status != "open" or not poll.salt:
                 continue
@@ -290,10 +308,10 @@ class PollService:
                 poll = await self._change(
                     poll, lambda p: replace(p, barred=barred) if p.status == "open" else p
                 )
-            if session.facilitator is not None and poll.salt:
-                await self._polls.delete_vote(
-                    poll.poll_id, self._voter_key(poll, session.facilitator)
-                )
+            if poll.status != "open" or not poll.salt:
+                continue
+            for person in people:
+                await self._polls.delete_vote(poll.poll_id, self._voter_key(poll, person))
 
     async def my_vote(self, poll: PollRecord, voter: Person) -> list[int] | None:
         """The voter's current choice while the poll is open (after close, nobody can tell)."""

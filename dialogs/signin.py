@@ -17,6 +17,7 @@ from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
 from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
+from storage.errors import StorageUnavailable
 from storage.records import Person, arranged, normalized_name
 
 log = logging.getLogger(__name__)
@@ -257,12 +258,14 @@ class SignInService:
     async def concluded_by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
         """As `by_keys`, for Appendix F: a concluded session is kept per process for a while.
 
-        What an Appendix F answer checks of its session cannot change once it is concluded:
-        conclusion is final (nothing moves a session out of it), and with it its leader, its
-        conclusion time and its frozen sheet are fixed. So 250 answers arriving together read
-        the session once, not 250 times; a session not concluded yet is read on every click,
-        so the moment it concludes is never missed. The record's other fields may be a little
-        old (its counts, an `end` since), and no Appendix F rule reads them.
+        What an Appendix F answer checks of its session barely changes once it is concluded:
+        conclusion is final (nothing moves a session out of it), and with it its conclusion
+        time and its frozen sheet are fixed. Its leader may still change (a focal point's
+        reassignment), so the answers are checked against the stored leader again when they
+        are folded (`AssessmentService`, one read a group). So 250 answers arriving together
+        read the session about once each way, not 250 times; a session not concluded yet is read
+        on every click, so the moment it concludes is never missed. The record's other fields
+        may be a little old (its counts, an `end` since), and no Appendix F rule reads them.
         """
         keys = await self._card_keys(data)
         if keys is None:
@@ -272,9 +275,21 @@ class SignInService:
             raise NoSession("error.no_session")
         return session
 
-    def _changed_directors(self, session: SessionRecord) -> None:
-        """This process's copies of the session for votes go once its facilitator changed."""
+    async def _rebar(self, session: SessionRecord) -> None:
+        """After the facilitator changed: this process's copies for votes go, and the open
+        polls list who may not vote as stored now.
+
+        The change is stored by then; if the polls cannot follow, they still bar at least
+        those they barred (the new facilitator was barred before being named), so the person
+        is not told that a stored change failed.
+        """
         self._voting.forget((session.conversation_id, session.session_id))
+        try:
+            await self._polls.bar(session)
+        except StorageUnavailable:
+            log.warning(
+                "open polls keep their list of who may not vote session=%s", session.session_id
+            )
 
     async def _card_keys(self, data: Mapping[str, Any]) -> tuple[int, str, str] | None:
         """The (cycle, entity, sid) a card's data names, or None when malformed or unknown."""
@@ -523,17 +538,18 @@ class SignInService:
         self._require_unfrozen(session)
         if key == NO_FACILITATOR:
             updated = await self._change(session, lambda s: replace(s, facilitator=None))
-            self._changed_directors(updated)
-            await self._polls.bar(updated)
+            await self._rebar(updated)
             return await self.sheet(updated)
         sheet = await self.sheet(session)
         row = next((r for r in sheet.attendees if r.key == key and r.aad_id), None)
         if row is None or session.is_leader(row.aad_id):
             raise InvalidInput("error.unknown_entry", field="facilitator")
         facilitator = Person(row.aad_id, row.mri, row.name)
+        # Barred from the open polls (and their vote taken back) before they facilitate: if the
+        # change below fails, they are only kept from voting until the next change.
+        await self._polls.bar(session, also=[facilitator])
         updated = await self._change(session, lambda s: replace(s, facilitator=facilitator))
-        self._changed_directors(updated)
-        await self._polls.bar(updated)
+        await self._rebar(updated)
         return await self.sheet(updated)
 
     async def _drop_facilitator(self, session: SessionRecord, aad_id: str) -> SessionRecord:
@@ -543,8 +559,7 @@ class SignInService:
         updated = await self._change(
             session, lambda s: replace(s, facilitator=None) if s.is_facilitator(aad_id) else s
         )
-        self._changed_directors(updated)
-        await self._polls.bar(updated)
+        await self._rebar(updated)
         return updated
 
     async def close(self, session: SessionRecord, caller: Person) -> Sheet:

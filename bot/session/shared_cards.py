@@ -70,11 +70,11 @@ class SharedCards:
             if current is None:
                 return
             sheet = await self._signin.sheet(current)
+            if await self._rollup.record_counts(current, sheet.rows):
+                self._entity_totals(current)
             # Marked whenever the sheet may have changed: one removal and one arrival leave the
             # counts as they were, but not who attended.
             await self._rollup.mark_attendance(current, sheet.rows)
-            if await self._rollup.record_counts(current, sheet.rows):
-                self._entity_totals(current)
 
         self._totals.schedule(f"counts:{session.session_id}", record)
 

@@ -35,6 +35,7 @@ from dialogs.errors import DialogueError, NoSession, NotAllowed, NotSaved
 from dialogs.leadership import SetupRequests
 from dialogs.session import DialogueService
 from dialogs.signin import Chat, Sheet, SignInService
+from storage.errors import StorageUnavailable
 from storage.records import Person, SessionRecord
 
 log = logging.getLogger(__name__)
@@ -176,9 +177,15 @@ class SignInActions:
         session = before.session
         sheet, had_row = await self._signin.sign_in(session, act.person, act.data, before=before)
         self._shared.sheet(session)
-        if viewer_role(sheet, act.person) != PARTICIPANT:
-            sheet = await self._signin.sheet(session)  # a monitor's card names everyone
         key = "notice.details_saved" if had_row else "notice.signed_in"
+        if viewer_role(sheet, act.person) != PARTICIPANT:
+            try:
+                sheet = await self._signin.sheet(session)  # a monitor's card names everyone
+            except StorageUnavailable:
+                # They are signed in: say so on the participant's card rather than fail.
+                return await self._signin_views.sheet(
+                    sheet, act.person, act.lang, Notice(key, {}), viewer=PARTICIPANT
+                )
         return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))
 
     async def _undo(self, act: ActionContext) -> Card:

@@ -128,13 +128,15 @@ def min_answers() -> int:
 @pytest.fixture
 def assessment(store, clock) -> AssessmentService:
     """The Appendix F service on the fakes: open a week, released from MIN_ANSWERS answers."""
-    return AssessmentService(store.assessments, store.attendance, SECRET, MIN_ANSWERS, clock)
+    return AssessmentService(
+        store.assessments, store.attendance, SECRET, MIN_ANSWERS, clock, sessions=store.sessions
+    )
 
 
 @pytest.fixture
-def leadership(store, directory) -> Leadership:
+def leadership(store, directory, polls) -> Leadership:
     """The focal point's reassignment of a leader, on the fakes."""
-    return Leadership(store.sessions, store.attendance, directory)
+    return Leadership(store.sessions, store.attendance, directory, polls)
 
 
 @pytest.fixture

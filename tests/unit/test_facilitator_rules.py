@@ -17,6 +17,7 @@ import pytest
 
 from dialogs.errors import InvalidInput, NoSession, NotAllowed, WrongState
 from dialogs.signin import NO_FACILITATOR
+from storage.errors import StorageUnavailable
 
 
 @pytest.fixture
@@ -281,3 +282,35 @@ async def test_votes_arriving_together_read_their_session_once(
     assert len(reads) == 1 and {s.session_id for s in together} == {named.session_id}
     with pytest.raises(NoSession):
         await signin.for_vote(named.conversation_id, "another-session")
+
+
+async def test_a_poll_opened_from_a_copy_before_the_naming_still_bars_the_facilitator(
+    before_naming, signin, polls, store, leader, facilitator
+):
+    stale = before_naming
+    row = (await signin.sheet(stale)).find(facilitator.aad_id)
+    await signin.name_facilitator(stale, leader, row.key)  # on another instance, say
+    poll = await polls.open(stale, leader, kind="adhoc", question="Clear?", options=["Y", "N"])
+    assert facilitator.aad_id in poll.barred
+    with pytest.raises(WrongState):
+        await polls.vote(poll, facilitator, "0", stale)
+    assert await store.polls.votes(poll.poll_id) == []
+
+
+async def test_a_naming_that_fails_to_be_stored_leaves_the_person_barred_not_voting(
+    before_naming, signin, polls, store, leader, facilitator, monkeypatch
+):
+    session = before_naming
+    poll = await polls.open(session, leader, kind="adhoc", question="Clear?", options=["Y", "N"])
+    await polls.vote(poll, facilitator, "0", session)
+    row = (await signin.sheet(session)).find(facilitator.aad_id)
+
+    async def down(*args, **kwargs):
+        raise StorageUnavailable("down")
+
+    monkeypatch.setattr(store.sessions, "save", down)
+    with pytest.raises(StorageUnavailable):
+        await signin.name_facilitator(session, leader, row.key)
+    assert (await signin.reload(session)).facilitator is None  # not named
+    assert await store.polls.votes(poll.poll_id) == []  # but barred already, on the safe side
+    assert facilitator.aad_id in (await store.polls.get(session.session_id, poll.poll_id)).barred

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.errors import InvalidInput, NotAllowed
+from dialogs.errors import InvalidInput, NotAllowed, WrongState
 from dialogs.signin import Chat
 
 CHAT = Chat("19:meeting_leadership@thread.v2", "tenant", "https://s/", "b")
@@ -135,3 +135,41 @@ async def test_an_admin_is_never_a_focal_point(directory, admin, persons):
     assert await directory.focal_points("DESA") == []
     with pytest.raises(NotAllowed):
         await directory.add_focal_point(persons[1], "DESA", persons[2])  # only admins name them
+
+
+async def test_a_participant_made_leader_during_a_poll_loses_their_vote_and_the_old_leader_votes(
+    leadership, signin, polls, store, sheet, focal, leader, persons
+):
+    session = sheet.session
+    mei = persons[2]
+    poll = await polls.open(session, leader, kind="adhoc", question="Clear?", options=["Y", "N"])
+    await polls.vote(poll, mei, "0", session)
+    await polls.vote(poll, persons[1], "1", session)
+    await leadership.reassign(focal, session, sheet.find(mei.aad_id).key)
+    assert [c for c, _ in await store.polls.votes(poll.poll_id)] == [[1]]  # Mei's vote went
+    with pytest.raises(WrongState) as refused:
+        await polls.vote(poll, mei, "1", session)  # decided on the copy before she led
+    assert refused.value.key in ("error.leader_votes", "error.facilitator_votes")
+    now = await signin.reload(session)
+    assert (await polls.vote(poll, leader, "0", now)).choices == [0]  # now a participant
+
+
+async def test_a_leader_named_after_the_conclusion_cannot_answer_appendix_f_from_a_kept_copy(
+    leadership, signin, dialogue, assessment, library, sheet, focal, persons
+):
+    session = await dialogue.begin(sheet.session, "agenda-card")
+    for _ in range(3):
+        session = await dialogue.next_section(session, session.leader)
+    held = await dialogue.conclude(session, session.leader)
+    keys = {"cycle": held.cycle, "entity": held.entity, "sid": held.session_id}
+    kept = await signin.concluded_by_keys(keys)  # this process now keeps the concluded copy
+    mei = persons[2]
+    await leadership.reassign(focal, held, sheet.find(mei.aad_id).key)
+    copy = await signin.concluded_by_keys(keys)
+    assert copy.leader == kept.leader != mei  # the kept copy does not know yet
+    pack = library.get("2023", "en")
+    answers = {f"f{n}": "5" for n in range(1, 6)}
+    with pytest.raises(NotAllowed) as refused:
+        await assessment.submit(copy, mei, pack, answers)
+    assert refused.value.key == "error.leader_assesses"
+    assert await assessment.submit(copy, persons[1], pack, answers) == 1
