@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from cards.catalog import Catalogs
+
 CARDS = Path(__file__).resolve().parents[2] / "cards"
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -59,3 +61,22 @@ def test_no_text_uses_a_variant_its_glossary_refuses(language: str) -> None:
 def test_the_check_finds_a_refused_variant() -> None:
     assert _word("session").search("ouvrir la Session du jour")
     assert not _word("session").search("les sessionnaires")
+
+
+@pytest.mark.parametrize(
+    ("lang", "key", "fields", "wanted", "unwanted"),
+    [
+        ("es", "progress.deadline", {"days": 1}, "(en 1 día)", "quedan 1"),
+        ("es", "progress.deadline", {"days": 29}, "(en 29 días)", "quedan"),
+        (
+            "fr",
+            "progress.changed",
+            {"certified": 1, "sessions": 1, "now_participants": 2, "now_sessions": 1},
+            "la certification comptait 1 participant en 1 séance",
+            "certifiés",
+        ),
+    ],
+)
+def test_counts_of_one_read_as_grammar_wants(lang, key, fields, wanted, unwanted):
+    text = Catalogs.load().text(lang, key, {"date": "31 décembre 2026", **fields})
+    assert wanted in text and unwanted not in text
