@@ -143,10 +143,7 @@ class Leadership:
                 await self._sessions.unindex_leader(updated, previous.aad_id)
             except StorageUnavailable:
                 log.warning("previous leader's index row kept session=%s", session.session_id)
-            try:
-                await self._polls.bar(updated)  # the previous leader may vote now
-            except StorageUnavailable:
-                log.warning("open polls keep who may not vote session=%s", session.session_id)
+            await self._polls.follow(updated)  # the previous leader may vote now
         await self._directory.record(
             focal,
             "session.reassign",

@@ -29,6 +29,7 @@ from dialogs.common import change, directors, is_director, require_director
 from dialogs.errors import InvalidInput, WrongState
 from dialogs.forms import clean_text
 from dialogs.ports import PollStore, SessionStore
+from storage.errors import StorageUnavailable
 from storage.keys import digest, normalized_name
 from storage.records import Person, PollRecord, SessionRecord
 
@@ -139,12 +140,8 @@ class PollService:
         # The facilitator may have changed while the poll was being made (another instance):
         # its list then follows the session as stored now.
         stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
-        if (
-            stored is not None
-            and created.barred is not None
-            and barred_from(stored) != created.barred
-        ):
-            await self.bar(stored)
+        if stored is not None and created.barred not in (None, barred_from(stored)):
+            await self._bar_as(stored)
             created = await self.get(session, created.poll_id)
         return created
 
@@ -264,10 +261,11 @@ class PollService:
         )
         if current is not None:
             self._remember(current)
-        if current is not None and await self._barred(current, voter, session):
-            # Named facilitator since the copy of the session this vote was decided on.
+        barred = await self._barred(current, voter, session) if current is not None else None
+        if barred is not None:
+            # Named leader or facilitator since the copy of the session this vote was decided on.
             await self._polls.delete_vote(poll.poll_id, key)
-            raise WrongState("error.facilitator_votes")
+            raise WrongState(barred)
         if current is not None and current.status != "open":
             cutoff = await self._cutoff(current)
             if cutoff is None or written > cutoff:
@@ -277,18 +275,23 @@ class PollService:
         poll = current or poll
         return VoteResult(poll, choices, _unread(poll, voters))
 
-    async def _barred(self, poll: PollRecord, voter: Person, session: SessionRecord) -> bool:
-        """Whether the voter may not vote in this poll as stored now (read after their vote)."""
-        if poll.barred is not None:
-            return voter.aad_id in poll.barred
-        # A poll stored before it listed who may not vote: the session says.
-        stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
-        return stored is not None and is_director(stored, voter.aad_id)
+    async def _barred(self, poll: PollRecord, voter: Person, session: SessionRecord) -> str | None:
+        """Why the voter may not vote in this poll as stored now (read after their vote): the
+        refusal's key, or None."""
+        barred = poll.barred
+        if barred is None:
+            # A poll stored before it listed who may not vote: the session says.
+            stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
+            barred = barred_from(stored) if stored is not None else ()
+        if voter.aad_id not in barred:
+            return None
+        # The leader comes first in the list, as in `directors`.
+        return "error.leader_votes" if barred[0] == voter.aad_id else "error.facilitator_votes"
 
     async def bar(self, session: SessionRecord, *, also: Sequence[Person] = ()) -> None:
-        """After the leader or facilitator changed (or is about to: `also`): each open poll
-        lists who may not vote as the session is stored now, plus `also`, and each of them
-        loses any vote they hold.
+        """After the leader or facilitator changed (or before: `also`): each open poll lists
+        who may not vote as the session is stored now, plus `also`, and each of them loses any
+        vote they hold.
 
         Votes may be decided on a copy of the session a few seconds old; each re-reads its poll
         after writing and takes itself back if its voter is listed. A vote whose re-read came
@@ -297,14 +300,23 @@ class PollService:
         of whichever was stored last.
         """
         stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
-        if stored is None:
-            return
+        if stored is not None:
+            await self._bar_as(stored, also)
+
+    async def follow(self, session: SessionRecord) -> None:
+        """`bar`, once the change is stored: if the polls cannot follow, they keep barring at
+        least whom they barred (a new leader or facilitator was barred before), so the change
+        is not reported as failed."""
+        try:
+            await self.bar(session)
+        except StorageUnavailable:
+            log.warning("open polls keep who may not vote session=%s", session.session_id)
+
+    async def _bar_as(self, stored: SessionRecord, also: Sequence[Person] = ()) -> None:
         people = [*directors(stored), *(p for p in also if not is_director(stored, p.aad_id))]
         barred = tuple(p.aad_id for p in people)
-        for poll in await self._polls.for_session(session.session_id):
-            if poll.status != "open" or not poll.salt:
-                continue
-            if poll.barred != barred:
+        for poll in await self._polls.for_session(stored.session_id):
+            if poll.status == "open" and poll.salt and poll.barred != barred:
                 poll = await self._change(
                     poll, lambda p: replace(p, barred=barred) if p.status == "open" else p
                 )

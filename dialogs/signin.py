@@ -17,7 +17,6 @@ from dialogs.names import NameMask, name_skeleton
 from dialogs.polls import PollService
 from dialogs.ports import AttendanceStore, SessionStore
 from storage import ActiveSessionExists, AttendeeRecord, SessionRecord
-from storage.errors import StorageUnavailable
 from storage.records import Person, arranged, normalized_name
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,9 @@ ENDED = "ended"
 ADDED, RESTORED, LISTED = "added", "restored", "listed"
 # The facilitator choice that withdraws the facilitator (no sheet key looks like it).
 NO_FACILITATOR = "withdraw"
-# Concluded sessions kept per process for Appendix F: a morning's sessions, each for ten minutes
-# (then read again, so a session deleted since is not answered for long).
-_CONCLUDED_KEPT = 2000
+# Sessions kept per process (a morning's); a concluded one serves Appendix F for ten minutes
+# (then it is read again, so a session deleted since is not answered for long).
+_SESSIONS_KEPT = 2000
 _CONCLUDED_KEPT_FOR = 600.0
 # Seconds a copy of a session serves votes: a room's burst of votes, not much more (a
 # facilitator withdrawn elsewhere may wait this long to vote).
@@ -143,12 +142,12 @@ class SignInService:
         self._concluded: ExpiringMap[tuple[int, str, str], SessionRecord | None] = ExpiringMap(
             lambda keys: sessions.get(*keys),
             _CONCLUDED_KEPT_FOR,
-            _CONCLUDED_KEPT,
+            _SESSIONS_KEPT,
             keep=lambda s: s is not None and s.concluded,
         )
         # Sessions as votes may use them, by (chat, id): see `for_vote`.
         self._voting: ExpiringMap[tuple[str, str], SessionRecord] = ExpiringMap(
-            lambda keys: self.for_card(*keys), _VOTING_KEPT_FOR, _CONCLUDED_KEPT
+            lambda keys: self.for_card(*keys), _VOTING_KEPT_FOR, _SESSIONS_KEPT
         )
 
     async def start(
@@ -258,14 +257,10 @@ class SignInService:
     async def concluded_by_keys(self, data: Mapping[str, Any]) -> SessionRecord:
         """As `by_keys`, for Appendix F: a concluded session is kept per process for a while.
 
-        What an Appendix F answer checks of its session barely changes once it is concluded:
-        conclusion is final (nothing moves a session out of it), and with it its conclusion
-        time and its frozen sheet are fixed. Its leader may still change (a focal point's
-        reassignment), so the answers are checked against the stored leader again when they
-        are folded (`AssessmentService`, one read a group). So 250 answers arriving together
-        read the session about once each way, not 250 times; a session not concluded yet is read
-        on every click, so the moment it concludes is never missed. The record's other fields
-        may be a little old (its counts, an `end` since), and no Appendix F rule reads them.
+        Conclusion is final and fixes its time and the frozen sheet, which is what an answer
+        is checked on; the leader may still change (a focal point's reassignment), so it is
+        checked again when the answers are folded (`AssessmentService`, one read a group). A
+        session not concluded yet is read on every click: its conclusion is never missed.
         """
         keys = await self._card_keys(data)
         if keys is None:
@@ -277,19 +272,9 @@ class SignInService:
 
     async def _rebar(self, session: SessionRecord) -> None:
         """After the facilitator changed: this process's copies for votes go, and the open
-        polls list who may not vote as stored now.
-
-        The change is stored by then; if the polls cannot follow, they still bar at least
-        those they barred (the new facilitator was barred before being named), so the person
-        is not told that a stored change failed.
-        """
+        polls follow (`PollService.follow`)."""
         self._voting.forget((session.conversation_id, session.session_id))
-        try:
-            await self._polls.bar(session)
-        except StorageUnavailable:
-            log.warning(
-                "open polls keep their list of who may not vote session=%s", session.session_id
-            )
+        await self._polls.follow(session)
 
     async def _card_keys(self, data: Mapping[str, Any]) -> tuple[int, str, str] | None:
         """The (cycle, entity, sid) a card's data names, or None when malformed or unknown."""
