@@ -178,15 +178,15 @@ class SignInActions:
         sheet, had_row = await self._signin.sign_in(session, act.person, act.data, before=before)
         self._shared.sheet(session)
         key = "notice.details_saved" if had_row else "notice.signed_in"
+        viewer = None
         if viewer_role(sheet, act.person) != PARTICIPANT:
             try:
                 sheet = await self._signin.sheet(session)  # a monitor's card names everyone
             except StorageUnavailable:
-                # They are signed in: say so on the participant's card rather than fail.
-                return await self._signin_views.sheet(
-                    sheet, act.person, act.lang, Notice(key, {}), viewer=PARTICIPANT
-                )
-        return await self._signin_views.sheet(sheet, act.person, act.lang, Notice(key, {}))
+                viewer = PARTICIPANT  # they are signed in: say so rather than fail
+        return await self._signin_views.sheet(
+            sheet, act.person, act.lang, Notice(key, {}), viewer=viewer
+        )
 
     async def _undo(self, act: ActionContext) -> Card:
         session = await self._session(act)
