@@ -64,7 +64,7 @@ class PageShell:
 
     def add_routes(self, app: web.Application) -> None:
         """The shell's routes (the meeting's own are in bot/web/meeting.py)."""
-        app.router.add_get("/web/{page:panel|stage|config|dashboard}", self.page)
+        app.router.add_get(f"/web/{{page:{'|'.join(self._templates)}}}", self.page)
         app.router.add_get("/web/static/teams-js.js", self.teams_js)
         app.router.add_static("/web/static/", STATIC, append_version=False)
         app.router.add_get("/web/api/strings", self.strings)
