@@ -12,7 +12,7 @@ from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
-from storage.batches import GroupCommit
+from storage.batches import GroupCommit, ReadTogether
 from storage.errors import translated
 from storage.records import UNREAD_TIME, AttendeeRecord, Person, arranged
 
@@ -29,6 +29,8 @@ class AttendanceRepository:
         self._table = table
         # Sign-ins arriving together for one sheet go in one transaction.
         self._signins = GroupCommit(table)
+        # ...and read the sheet they join once or twice between them.
+        self._reads = ReadTogether()
 
     @staticmethod
     def key_for(person: Person | None, identity: str) -> str:
@@ -222,32 +224,41 @@ class AttendanceRepository:
         Names, details and times are not read (each property read costs CPU on every row):
         the rows have no name, and the order is the keys'.
         """
-        return [
-            AttendeeRecord(
-                key=entity["RowKey"],
-                name="",
-                source=entity["Source"],
-                signed_at=UNREAD_TIME,
-                aad_id=entity.get("AadId") or "",
-                mri=entity.get("Mri") or "",
-                struck_at=entity.get("StruckAt"),
-            )
-            async for entity in self._table.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": session_id}, select=_HEADCOUNT
-            )
-        ]
+
+        async def load() -> list[AttendeeRecord]:
+            return [
+                AttendeeRecord(
+                    key=entity["RowKey"],
+                    name="",
+                    source=entity["Source"],
+                    signed_at=UNREAD_TIME,
+                    aad_id=entity.get("AadId") or "",
+                    mri=entity.get("Mri") or "",
+                    struck_at=entity.get("StruckAt"),
+                )
+                async for entity in self._table.query_entities(
+                    "PartitionKey eq @pk", parameters={"pk": session_id}, select=_HEADCOUNT
+                )
+            ]
+
+        # The records are frozen; the list is the caller's own.
+        return list(await self._reads.read(("headcount", session_id), load))
 
     @translated
     async def list(self, session_id: str) -> list[AttendeeRecord]:
         """The sheet's rows oldest first, then the hints of users not yet on it."""
-        return arranged(
-            [
-                _from_entity(entity)
-                async for entity in self._table.query_entities(
-                    "PartitionKey eq @pk", parameters={"pk": session_id}
-                )
-            ]
-        )
+
+        async def load() -> list[AttendeeRecord]:
+            return arranged(
+                [
+                    _from_entity(entity)
+                    async for entity in self._table.query_entities(
+                        "PartitionKey eq @pk", parameters={"pk": session_id}
+                    )
+                ]
+            )
+
+        return list(await self._reads.read(("sheet", session_id), load))
 
 
 def _to_entity(session_id: str, record: AttendeeRecord) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError
@@ -131,3 +131,54 @@ def _one_each(
         (later if row in seen else first).append(item)
         seen.add(row)
     return first, later
+
+
+class ReadTogether:
+    """Reads of one key asked while one is in flight share the next read, never an earlier one.
+
+    Every caller gets the result of a read that began after it asked, so it sees each write
+    that was stored before it asked, exactly as a read of its own would; but the 25 clicks of a
+    meeting that arrive together cost two or three reads of their sheet instead of 25. The
+    result is shared: callers must treat it as read-only.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[Hashable, asyncio.Future[Any]] = {}
+        self._readers: dict[Hashable, asyncio.Task[None]] = {}
+
+    async def read(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """`load()`'s result, from a read begun after this call (perhaps shared)."""
+        waiting = self._next.get(key)
+        if waiting is None:
+            waiting = self._next[key] = asyncio.get_running_loop().create_future()
+            # Nobody may await it if every caller was cancelled; its error is then not news.
+            waiting.add_done_callback(_quiet)
+            if key not in self._readers:
+                self._readers[key] = asyncio.create_task(self._run(key, load))
+        # Shielded: a caller that goes away (its request timed out) does not cancel the others.
+        result: T = await asyncio.shield(waiting)
+        return result
+
+    async def _run(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            # Whoever asks while this read is in flight waits for the next turn of the loop.
+            while (waiting := self._next.pop(key, None)) is not None:
+                try:
+                    result = await load()
+                except Exception as error:  # each caller gets the error its own read would
+                    waiting.set_exception(error)
+                except BaseException:
+                    waiting.set_exception(StorageUnavailable("read cancelled"))
+                    raise
+                else:
+                    waiting.set_result(result)
+        finally:
+            del self._readers[key]
+            left = self._next.pop(key, None)
+            if left is not None and not left.done():
+                left.set_exception(StorageUnavailable("read cancelled"))
+
+
+def _quiet(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

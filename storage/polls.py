@@ -23,7 +23,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from storage.batches import GroupCommit
+from storage.batches import GroupCommit, ReadTogether
 from storage.errors import WriteConflict, translated
 from storage.records import OpenPoll, PollRecord
 
@@ -41,6 +41,8 @@ class PollRepository:
         self._index = index
         # Votes arriving together in one poll go in one transaction, each with its own time.
         self._ballots = GroupCommit(votes)
+        # ...and read the poll back (is it still open, how many voted) once or twice between them.
+        self._reads = ReadTogether()
 
     @translated
     async def create(self, poll: PollRecord, *, cycle: int = 0, entity: str = "") -> PollRecord:
@@ -72,9 +74,12 @@ class PollRepository:
     async def get(self, session_id: str, poll_id: str) -> PollRecord | None:
         """One poll, or None."""
         try:
-            return _from_entity(await self._polls.get_entity(session_id, poll_id))
+            found = await self._reads.read(
+                ("poll", session_id, poll_id), lambda: self._polls.get_entity(session_id, poll_id)
+            )
         except ResourceNotFoundError:
             return None
+        return _from_entity(found)
 
     @translated
     async def for_session(self, session_id: str) -> list[PollRecord]:
@@ -145,10 +150,14 @@ class PollRepository:
     @translated
     async def voter_count(self, poll_id: str) -> int:
         """How many people have a vote stored: only the keys are read."""
-        found = self._votes.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": poll_id}, select=["RowKey"]
-        )
-        return sum([1 async for _ in found])
+
+        async def load() -> int:
+            found = self._votes.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": poll_id}, select=["RowKey"]
+            )
+            return sum([1 async for _ in found])
+
+        return await self._reads.read(("voters", poll_id), load)
 
     @translated
     async def delete_votes(self, poll_id: str) -> int:

@@ -18,6 +18,7 @@ from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from storage import keys
+from storage.batches import ReadTogether
 from storage.errors import ActiveSessionExists, WriteConflict, translated
 from storage.records import JointUnit, Person, SessionRecord
 
@@ -35,6 +36,8 @@ class SessionRepository:
         self._leaders = leaders
         # chat partition -> (session partition, session id), as last read from `chats`.
         self._pointers: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        # The clicks of a meeting arriving together read their session once or twice, not each.
+        self._reads = ReadTogether()
 
     @staticmethod
     def id_for(conversation_id: str, card_id: str) -> str:
@@ -111,9 +114,7 @@ class SessionRepository:
     async def get(self, cycle: int, entity: str, session_id: str) -> SessionRecord | None:
         """One session by its keys, or None."""
         try:
-            found = await self._sessions.get_entity(
-                keys.session_partition(cycle, entity), session_id
-            )
+            found = await self._entity(keys.session_partition(cycle, entity), session_id)
         except ResourceNotFoundError:
             return None
         return _from_entity(found)
@@ -196,10 +197,16 @@ class SessionRepository:
 
     async def _resolve(self, target: tuple[str, str]) -> SessionRecord | None:
         try:
-            found = await self._sessions.get_entity(*target)
+            found = await self._entity(*target)
         except ResourceNotFoundError:
             return None
         return _from_entity(found)
+
+    async def _entity(self, partition: str, session_id: str) -> TableEntity:
+        # Each caller gets its own record: the entity read is shared, the record is not.
+        return await self._reads.read(
+            (partition, session_id), lambda: self._sessions.get_entity(partition, session_id)
+        )
 
     def _remember(self, partition: str, target: tuple[str, str]) -> None:
         self._pointers[partition] = target

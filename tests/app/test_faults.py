@@ -401,3 +401,64 @@ async def test_storage_down_on_an_export_link_says_try_again_and_the_link_keeps_
         async with http.get(bot.url + path) as response:
             assert response.status == 200
             assert "LEADERSHIP DIALOGUE" in (await response.read()).decode("utf-8-sig")
+
+
+async def test_a_room_signing_in_at_once_shares_its_reads_and_every_count_is_exact(
+    bot, proxy, azurite, connector, people
+):
+    # 25 clicks arriving together read their session and their sheet a few times between
+    # them, not 25 times each; each person still sees a count that includes them, and the
+    # stored count is every one of them.
+    chat, leader, room = Chat(), people[0], people[1:26]
+    card_id, view = await start_session(bot, connector, chat, leader)
+    sid = card_sid(view)
+    await bot.flush()
+    proxy.clear_log()
+    answers = await asyncio.gather(
+        *(bot.execute(p, chat, card_id, "signin", {"sid": sid}) for p in room)
+    )
+    for person, (status, card) in zip(room, answers, strict=True):
+        text = card_text(card)
+        assert status == 200 and f"You are signed in as {person.name}." in text
+        shown = [n for n in range(1, 26) if f"{n} participant" in text]
+        assert shown, text
+    session_reads = proxy.requests(on("GET", table(bot, "sessions")))
+    sheet_reads = proxy.requests(on("GET", table(bot, "attendance")))
+    assert len(session_reads) <= 6, f"{len(session_reads)} session reads for 25 sign-ins"
+    assert len(sheet_reads) <= 6, f"{len(sheet_reads)} sheet reads for 25 sign-ins"
+    await bot.flush()
+    assert sorted(r["AadId"] for r in await stored(azurite, bot, "attendance")) == sorted(
+        p.aad_id for p in room
+    )
+    assert (await stored(azurite, bot, "sessions"))[0]["Participants"] == 25
+    await shared_sheet(connector, chat, card_id, "25 participants signed in", within=5)
+
+
+async def test_a_room_voting_at_once_shares_its_poll_reads_and_the_tally_is_exact(
+    bot, proxy, azurite, connector, people
+):
+    # Each vote reads its poll back after writing it (is it still open, how many voted); 25
+    # votes arriving together share those reads, and every vote is counted once.
+    chat, leader, room = Chat(), people[0], people[1:26]
+    sid, agenda_id = await to_scenarios_stage(bot, connector, chat, leader)
+    await bot.execute(leader, chat, agenda_id, "scenarios.poll", {"sid": sid})
+    poll_id, poll_card = find_posted(connector, chat, "poll.vote")
+    poll = data_of(poll_card, "poll.vote")["poll"]
+    await bot.flush()
+    proxy.clear_log()
+    choices = [str(n % 3) for n in range(25)]
+    answers = await asyncio.gather(
+        *(
+            bot.execute(p, chat, poll_id, "poll.vote", {"sid": sid, "poll": poll, "vote": v})
+            for p, v in zip(room, choices, strict=True)
+        )
+    )
+    assert all(s == 200 and "Your vote is recorded" in card_text(c) for s, c in answers)
+    poll_reads = proxy.requests(on("GET", table(bot, "polls")))
+    voter_counts = proxy.requests(on("GET", table(bot, "votes")))
+    assert len(poll_reads) <= 6, f"{len(poll_reads)} poll reads for 25 votes"
+    assert len(voter_counts) <= 6, f"{len(voter_counts)} vote counts for 25 votes"
+    await bot.execute(leader, chat, poll_id, "poll.close", {"sid": sid, "poll": poll})
+    closed = (await stored(azurite, bot, "polls"))[0]
+    assert json.loads(closed["Results"]) == [choices.count(str(n)) for n in range(3)]
+    assert closed["Voters"] == 25
