@@ -110,7 +110,9 @@ class AssessmentService:
 
     async def participant(self, session: SessionRecord, person: Person) -> AttendeeRecord | None:
         """The person's row on the sheet: only signed-in participants may assess."""
-        row = await self._attendance.get(session.session_id, person.aad_id)
+        # A headcount, not the person's own row: a room answering together shares one read.
+        rows = await self._attendance.headcount(session.session_id)
+        row = next((r for r in rows if r.aad_id == person.aad_id and not r.is_hint), None)
         # Who may assess froze with the sheet at conclusion: a row the focal point added later
         # counts on the sheet but makes no assessor; a row struck later still does.
         return row if row is not None and row.may_assess else None

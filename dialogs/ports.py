@@ -171,7 +171,7 @@ class AttendanceStore(Protocol):
         ...
 
     async def headcount(self, session_id: str) -> list[AttendeeRecord]:
-        """Every row with its key, source, Teams ids and strike only (no name, any order)."""
+        """Every row with only its key, source, Teams ids, strike and freeze flag; any order."""
         ...
 
     async def list(self, session_id: str) -> list[AttendeeRecord]:

@@ -19,7 +19,7 @@ from storage.records import UNREAD_TIME, AttendeeRecord, Person, arranged
 # Azure Tables takes at most 100 operations in one transaction.
 _BATCH = 100
 # What a headcount reads of each row.
-_HEADCOUNT = ["RowKey", "Source", "AadId", "Mri", "StruckAt"]
+_HEADCOUNT = ["RowKey", "Source", "AadId", "Mri", "StruckAt", "AddedAfterFreeze"]
 
 
 class AttendanceRepository:
@@ -235,6 +235,7 @@ class AttendanceRepository:
                     aad_id=entity.get("AadId") or "",
                     mri=entity.get("Mri") or "",
                     struck_at=entity.get("StruckAt"),
+                    added_after_freeze=bool(entity.get("AddedAfterFreeze")),
                 )
                 async for entity in self._table.query_entities(
                     "PartitionKey eq @pk", parameters={"pk": session_id}, select=_HEADCOUNT

@@ -415,10 +415,19 @@ class FakeAttendanceStore:
         return arranged(_sorted_rows(self._rows.get(session_id, {})))
 
     async def headcount(self, session_id: str) -> list[AttendeeRecord]:
-        """Every row with its key, source, Teams ids and strike only."""
+        """Every row with its key, source, Teams ids, strike and freeze flag only."""
         self._outage.check()
         return [
-            AttendeeRecord(r.key, "", r.source, UNREAD_TIME, r.aad_id, r.mri, struck_at=r.struck_at)
+            AttendeeRecord(
+                r.key,
+                "",
+                r.source,
+                UNREAD_TIME,
+                r.aad_id,
+                r.mri,
+                struck_at=r.struck_at,
+                added_after_freeze=r.added_after_freeze,
+            )
             for r in self._rows.get(session_id, {}).values()
         ]
 

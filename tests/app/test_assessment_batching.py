@@ -79,9 +79,11 @@ async def test_a_room_of_25_submitting_at_once_is_stored_exactly_and_cheaply(
         assert sorted(SAVED in t for t in own) == [False, True]
     assert answers_in(await aggregate_of(azurite, bot, sid)) == (25, 25)
 
-    # The sign-in check reads each person's own row; the answers share reads and writes.
+    # The sign-in check reads the sheet once or twice for the whole room, not each person's
+    # row; the answers share reads and writes.
     attendance = proxy.requests(on(table=table(bot, "attendance")))
-    assert len(attendance) == 28 and all(e.method == "GET" and e.is_entity for e in attendance)
+    assert 1 <= len(attendance) <= 3, f"{len(attendance)} sheet reads for 28 clicks"
+    assert all(e.method == "GET" and not e.is_entity for e in attendance)
     assessments = proxy.requests(on(table=table(bot, "assessments")))
     # Alone, each answer would cost at least a read and a write (56); together far fewer.
     assert len(assessments) < 42, f"{len(assessments)} requests for 28 clicks"

@@ -343,6 +343,7 @@ async def test_a_join_hint_keeps_whether_teams_confirmed_it(repos, build):
 
 async def test_a_headcount_counts_and_lists_ids_as_the_sheet_does_but_names_nobody(repos, build):
     kenji, mei, ana = (build.person(n, name) for n, name in ((1, "Kenji"), (2, "Mei"), (3, "Ana")))
+    late = build.person(4, "Omar")
     await repos.attendance.sign_in("s1", kenji, build.t0, category="non_staff", agency="UNDP")
     struck = await repos.attendance.sign_in("s1", mei, build.t0 + timedelta(seconds=1))
     await repos.attendance.strike("s1", struck.key, build.t0 + timedelta(hours=1))
@@ -356,17 +357,33 @@ async def test_a_headcount_counts_and_lists_ids_as_the_sheet_does_but_names_nobo
         agency="",
         added_by="x",
     )
+    # Added by a focal point's correction after the freeze: counts, but may not assess.
+    await repos.attendance.add_correction(
+        "s1",
+        person=late,
+        name=late.name,
+        identity="omar",
+        at=build.t0 + timedelta(hours=2),
+        category="staff",
+        agency="",
+        added_by="focal",
+    )
     full = {r.key: r for r in await repos.attendance.list("s1")}
     counted = {r.key: r for r in await repos.attendance.headcount("s1")}
     assert counted.keys() == full.keys()
     for key, row in counted.items():
-        assert (row.aad_id, row.mri, row.source, row.on_sheet, row.is_hint) == (
+        assert (row.aad_id, row.mri, row.source, row.on_sheet, row.is_hint, row.may_assess) == (
             full[key].aad_id,
             full[key].mri,
             full[key].source,
             full[key].on_sheet,
             full[key].is_hint,
+            full[key].may_assess,
         )
         assert row.name == "" and row.agency == "" and row.category == "staff"
-    assert sum(r.on_sheet for r in counted.values()) == 2  # Kenji and Joseph; Mei was struck
+    # Kenji, Joseph and Omar; Mei was struck. Omar alone came after the freeze.
+    assert sum(r.on_sheet for r in counted.values()) == 3
+    assert [r.aad_id for r in counted.values() if not r.may_assess and not r.is_hint] == [
+        late.aad_id
+    ]
     assert await repos.attendance.headcount("s2") == []
