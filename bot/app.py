@@ -124,7 +124,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         fleet = Fleet(store.instances, clock)
         await fleet.join()
         beats = asyncio.create_task(fleet.run())
-        adapter = _adapter(sdk_auth, renderer, fleet)
+        pacer = ChatPacer(fleet=fleet)
+        adapter = _adapter(sdk_auth, renderer, pacer)
         keys = SigningKeys(settings.openid_metadata_url or DEFAULT_METADATA_URL)
         # With an app id every token is checked (also under --dev); without one, --dev only.
         validator = (
@@ -132,7 +133,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             if settings.app_id
             else None
         )
-        wired = await wire(settings, store, adapter, renderer, library, clock, identity)
+        wired = await wire(
+            settings, store, adapter, renderer, library, clock, identity, pacer=pacer
+        )
         app[STORE] = store
         app[ADAPTER] = adapter
         app[UPDATER] = wired.updater
@@ -223,10 +226,11 @@ def _adapter_config(settings: Settings) -> _AdapterConfig:
 
 
 def _adapter(
-    auth: BotFrameworkAuthentication, renderer: CardRenderer, fleet: Fleet
+    auth: BotFrameworkAuthentication, renderer: CardRenderer, pacer: ChatPacer
 ) -> CloudAdapter:
     adapter = CloudAdapter(auth)
-    adapter.use(ChatPacer(fleet=fleet))
+    # The same pacer paces the card edits sent past the adapter (bot/teams/edits.py).
+    adapter.use(pacer)
 
     async def on_error(turn_context: TurnContext, error: Exception) -> None:
         # Log the type and where, never the activity's text: it may hold names or answers.

@@ -30,9 +30,11 @@ from bot.settings import Settings
 from bot.signin.actions import SignInActions
 from bot.signin.views import SignInViews
 from bot.teams.card_updates import CardUpdater, Coalescer
+from bot.teams.edits import CardEdits
 from bot.teams.graph import GraphClient, GraphTokens
 from bot.teams.meetings import MeetingApi
 from bot.teams.outbound import Outbound
+from bot.teams.pacing import ChatPacer
 from bot.teams.replies import Replies
 from bot.teams.router import DialogueBot, Journey
 from bot.web.identity import WebIdentity
@@ -75,6 +77,7 @@ class Wired:
     downloads: Downloads
     meeting_views: MeetingViews
     updater: CardUpdater
+    edits: CardEdits
     outbound: Outbound
     totals: Coalescer
     sweeps: tuple[Sweep, ...]
@@ -87,6 +90,7 @@ class Wired:
 
     async def close(self) -> None:
         """Close the clients the journeys opened (at shutdown)."""
+        await self.edits.close()
         if self.graph is not None:
             await self.graph.close()
 
@@ -107,6 +111,8 @@ async def wire(
     library: PackLibrary,
     clock: Callable[[], datetime],
     web_identity: WebIdentity,
+    *,
+    pacer: ChatPacer,
 ) -> Wired:
     """Every service over the store, every journey over the services, and the router."""
     directory = Directory(
@@ -141,7 +147,8 @@ async def wire(
     )
     poll_views = PollViews(renderer, replies, polls)
     meeting_views = MeetingViews(renderer, replies)
-    updater = CardUpdater(adapter, settings.app_id, settings.card_update_interval)
+    edits = CardEdits(adapter, settings.app_id, pacer)
+    updater = CardUpdater(edits, settings.card_update_interval)
     totals = Coalescer(settings.card_update_interval * 2)
     shared = SharedCards(updater, signin_views, dialogue_views, poll_views, signin, rollup, totals)
     outbound = Outbound(adapter, settings.app_id)
@@ -294,6 +301,7 @@ async def wire(
         downloads=downloads,
         meeting_views=meeting_views,
         updater=updater,
+        edits=edits,
         outbound=outbound,
         totals=totals,
         meeting=MeetingPages(

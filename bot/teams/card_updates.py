@@ -9,11 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.core.bot_adapter import BotAdapter
-from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
-
-from bot.teams.outbound import with_retries
+from bot.teams.edits import CardEdits
 from storage.records import SessionRecord
 
 log = logging.getLogger(__name__)
@@ -78,9 +74,8 @@ class CardUpdater:
 
     # Teams allows 7 messages per second per conversation; one update per card per interval,
     # whatever the number of clicks, stays far below it.
-    def __init__(self, adapter: BotAdapter, app_id: str, interval: float = 1.0) -> None:
-        self._adapter = adapter
-        self._app_id = app_id
+    def __init__(self, edits: CardEdits, interval: float = 1.0) -> None:
+        self._edits = edits
         self._coalescer = Coalescer(interval)
 
     def schedule(self, key: str, session: SessionRecord, render: Render) -> None:
@@ -89,29 +84,13 @@ class CardUpdater:
         async def work() -> None:
             rendered = await render()
             if rendered is not None:
-                await self._send(session, *rendered)
+                card_id, card = rendered
+                await self._edits.replace(
+                    session.service_url, session.conversation_id, session.bot_id, card_id, card
+                )
 
         self._coalescer.schedule(key, work)
 
     async def flush(self) -> None:
         """Wait for every scheduled update (at shutdown, so no update is dropped)."""
         await self._coalescer.flush()
-
-    async def _send(self, session: SessionRecord, card_id: str, card: dict[str, Any]) -> None:
-        reference = ConversationReference(
-            channel_id="msteams",
-            service_url=session.service_url,
-            conversation=ConversationAccount(
-                id=session.conversation_id, tenant_id=session.tenant_id, is_group=True
-            ),
-            bot=ChannelAccount(id=session.bot_id),
-        )
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        activity.id = card_id
-
-        async def update(turn_context: TurnContext) -> None:
-            # Retry inside the turn: errors raised here go to the adapter's error handler,
-            # never back to the caller of continue_conversation.
-            await with_retries(lambda: turn_context.update_activity(activity))
-
-        await self._adapter.continue_conversation(reference, update, self._app_id)

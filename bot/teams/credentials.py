@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msal
@@ -53,5 +54,21 @@ class SharedCredentialsFactory(ServiceClientCredentialsFactory):
                     authority=credentials.oauth_endpoint,
                     validate_authority=False,
                 )
+            if isinstance(credentials, MicrosoftAppCredentials):
+                _one_fetch_at_a_time(credentials)
             self._built[key] = credentials
         return credentials
+
+
+def _one_fetch_at_a_time(credentials: MicrosoftAppCredentials) -> None:
+    """Let one thread at a time ask msal for the token, so the others find it in its cache."""
+    # Replies and card edits sign in worker threads; at the start of a burst several would
+    # each find msal's cache empty and each fetch a token from the authority.
+    fetch = credentials.get_access_token
+    lock = threading.Lock()
+
+    def get_access_token(force_refresh: bool = False) -> str:
+        with lock:
+            return fetch(force_refresh)
+
+    credentials.get_access_token = get_access_token

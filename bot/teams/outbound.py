@@ -46,14 +46,15 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-def backoff(response: Any, attempt: int) -> float:
+def backoff(response: Any, attempt: int, *, first: float = 0.5, longest: float = 30.0) -> float:
     """Seconds to wait: the connector's Retry-After when given, else exponential with jitter."""
     headers = getattr(response, "headers", None) or {}
     retry_after = headers.get("Retry-After")
+    doubling = min(first * 2 ** (attempt - 1), longest)
     try:
-        base = float(retry_after) if retry_after is not None else 0.5 * 2 ** (attempt - 1)
+        base = float(retry_after) if retry_after is not None else doubling
     except ValueError:
-        base = 0.5 * 2 ** (attempt - 1)
+        base = doubling
     return min(base, 30.0) + random.uniform(0, 0.25 * base)
 
 

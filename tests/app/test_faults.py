@@ -339,6 +339,32 @@ async def test_a_429_on_the_shared_card_update_is_honoured_and_the_sign_in_kept_
     assert [r["AadId"] for r in await stored(azurite, bot, "attendance")] == [person.aad_id]
 
 
+async def test_a_card_edit_refused_for_good_is_not_retried_and_the_next_change_shows(
+    bot, proxy, azurite, connector, people, caplog
+):
+    # A 403 (the bot was removed, the message is no longer the bot's) is not retried: the
+    # card would never change, and every retry would spend the app's shared budget.
+    chat, leader, first, second = Chat(), people[0], people[5], people[6]
+    card_id, view = await start_session(bot, connector, chat, leader)
+    await bot.flush()
+    connector.fail_next(UPDATE, 403, count=1, conversation_id=chat.id)
+    await bot.execute(first, chat, card_id, "signin", {"sid": card_sid(view)})
+    await bot.flush()
+    refused = [op for op in connector.failures if op.kind == UPDATE]
+    assert [op.status for op in refused] == [403]
+    assert not [op for op in connector.calls(UPDATE, chat.id) if op.at > refused[0].at]
+    assert "background update failed" in caplog.text
+    assert first.name not in caplog.text and first.aad_id not in caplog.text
+    # The sign-in was stored all the same, and the next change shows both people.
+    await bot.execute(second, chat, card_id, "signin", {"sid": card_sid(view)})
+    await shared_sheet(connector, chat, card_id, "2 participants signed in", within=10)
+    # Each edit carries the card as the Adaptive Card attachment Teams shows.
+    edits = connector.calls(UPDATE, chat.id)
+    assert edits and all(
+        op.body["attachments"][0]["content"]["type"] == "AdaptiveCard" for op in edits
+    )
+
+
 async def test_a_5xx_on_a_card_update_does_not_lose_the_stored_sign_in(
     bot, proxy, azurite, connector, people
 ):
@@ -362,8 +388,8 @@ async def test_card_updates_outlast_a_5xx_burst_longer_than_the_http_clients_ret
     chat, leader, person = Chat(), people[0], people[2]
     card_id, view = await start_session(bot, connector, chat, leader)
     await bot.flush()
-    # The Bot Connector client retries a 5xx 3 times by itself (4 attempts); the bot's own
-    # with_retries promises 5 such calls with back-off, so 6 failures in a row must be outlasted.
+    # A card edit is retried with back-off (bot/teams/edits.py): 6 failures in a row, more
+    # than the SDK's HTTP client would retry by itself, are outlasted.
     connector.fail_next(UPDATE, 503, count=6, conversation_id=chat.id)
     status, card = await bot.execute(person, chat, card_id, "signin", {"sid": card_sid(view)})
     assert status == 200 and "You are signed in" in card_text(card)
