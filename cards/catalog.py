@@ -23,6 +23,10 @@ class CatalogError(ValueError):
     """A catalog is missing, malformed, or lacks a key another language has."""
 
 
+# Integers below this are formatted once per language (at most 3 x 20,000 short strings).
+_KEPT_INTEGERS = 10_000
+
+
 class Catalogs:
     """All catalogs, loaded and checked once at start."""
 
@@ -38,6 +42,9 @@ class Catalogs:
                 raise CatalogError(f"catalog {lang} differs from en in keys: {', '.join(diff)}")
         self._catalogs = {lang: dict(catalogs[lang]) for lang in LANGUAGES}
         self._locales = {lang: Locale.parse(lang) for lang in LANGUAGES}
+        # Counts on cards are small integers formatted again and again (babel takes ~20 us
+        # each, and a poll card has a dozen): each language's text of one is kept.
+        self._integers: dict[tuple[str, int], str] = {}
 
     @classmethod
     def load(cls) -> Catalogs:
@@ -79,7 +86,13 @@ class Catalogs:
 
     def number(self, lang: str, value: int | float) -> str:
         """A number with the language's separators."""
-        return format_decimal(value, locale=self._locales[resolve_language(lang)])
+        lang = resolve_language(lang)
+        if type(value) is not int or not -_KEPT_INTEGERS < value < _KEPT_INTEGERS:
+            return format_decimal(value, locale=self._locales[lang])
+        text = self._integers.get((lang, value))
+        if text is None:
+            text = self._integers[(lang, value)] = format_decimal(value, locale=self._locales[lang])
+        return text
 
 
 class _Formatter(string.Formatter):

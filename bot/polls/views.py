@@ -94,21 +94,26 @@ class PollViews:
             hidden_text = self._text(lang, "poll.too_few")
         else:
             hidden_text = self._text(lang, "poll.hidden_leader" if leader else "poll.hidden")
+        # The bars are written only where they are shown: an open poll has none.
         counts = [tally.counts[i] if i < len(tally.counts) else 0 for i in range(len(poll.options))]
-        points = [
-            Point(
-                label=option,
-                value=count,
-                text=self._text(
-                    lang,
-                    "poll.bar",
-                    option=plain(option),
-                    count=count,
-                    percent=round(100 * count / tally.voters) if tally.voters else 0,
-                ),
-            )
-            for option, count in zip(poll.options, counts, strict=True)
-        ]
+        points = (
+            [
+                Point(
+                    label=option,
+                    value=count,
+                    text=self._text(
+                        lang,
+                        "poll.bar",
+                        option=plain(option),
+                        count=count,
+                        percent=round(100 * count / tally.voters) if tally.voters else 0,
+                    ),
+                )
+                for option, count in zip(poll.options, counts, strict=True)
+            ]
+            if show_results
+            else []
+        )
         mine = [plain(poll.options[i]) for i in my_vote or [] if 0 <= i < len(poll.options)]
         can_vote = not closed and not leader
         data = {

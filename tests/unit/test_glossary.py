@@ -80,3 +80,22 @@ def test_the_check_finds_a_refused_variant() -> None:
 def test_counts_of_one_read_as_grammar_wants(lang, key, fields, wanted, unwanted):
     text = Catalogs.load().text(lang, key, {"date": "31 décembre 2026", **fields})
     assert wanted in text and unwanted not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "value", "shown"),
+    [
+        ("en", 1234, "1,234"),
+        ("fr", 1234, "1\u202f234"),
+        ("es", 12345, "12.345"),
+        ("en", 12345678, "12,345,678"),
+        ("fr", 2.5, "2,5"),
+        ("en", -3, "-3"),
+    ],
+)
+def test_counts_show_the_language_separators_every_time(lang, value, shown):
+    catalogs = Catalogs.load()
+    # Asked twice, and after the same count in another language: a kept text stays its own.
+    first = catalogs.number(lang, value)
+    catalogs.number("fr" if lang != "fr" else "en", value)
+    assert first == catalogs.number(lang, value) == shown
