@@ -75,6 +75,15 @@ async def shared_sheet(
     )
 
 
+async def settled_sheet(
+    bot: BotUnderTest, connector: FakeConnector, chat: Chat, leader: User
+) -> tuple[str, str]:
+    """A session started, its background work settled; the sheet card's id and the session id."""
+    card_id, view = await start_session(bot, connector, chat, leader)
+    await bot.flush()
+    return card_id, card_sid(view)
+
+
 async def to_scenarios_stage(
     bot: BotUnderTest, connector: FakeConnector, chat: Chat, leader: User
 ) -> tuple[str, str]:
@@ -262,9 +271,7 @@ async def test_a_failed_group_commit_tells_each_of_its_sign_ins_not_saved(
     # in it is told "not saved" and nothing of it is stored, while a sign-in written alone
     # (the first of the burst) is kept and confirmed.
     chat, leader, group = Chat(), people[0], people[1:11]
-    card_id, view = await start_session(bot, connector, chat, leader)
-    sid = card_sid(view)
-    await bot.flush()
+    card_id, sid = await settled_sheet(bot, connector, chat, leader)
     batches = on("POST", table(bot, "attendance"), batch=True)
     proxy.fail_next(batches, 503, count=30)
     answers = await asyncio.gather(
@@ -436,9 +443,7 @@ async def test_a_room_signing_in_at_once_shares_its_reads_and_every_count_is_exa
     # them, not 25 times each; each person still sees a count that includes them, and the
     # stored count is every one of them.
     chat, leader, room = Chat(), people[0], people[1:26]
-    card_id, view = await start_session(bot, connector, chat, leader)
-    sid = card_sid(view)
-    await bot.flush()
+    card_id, sid = await settled_sheet(bot, connector, chat, leader)
     proxy.clear_log()
     answers = await asyncio.gather(
         *(bot.execute(p, chat, card_id, "signin", {"sid": sid}) for p in room)
