@@ -19,6 +19,8 @@ T = TypeVar("T")
 BATCH = 100
 # Transactions in flight at once: quick for thousands of partitions, gentle on the account.
 PARALLEL = 16
+# How long a shared read waits for the one ahead of it before it starts anyway.
+_OVERLAP_SECONDS = 1.0
 
 
 def by_partition(rows: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
@@ -139,12 +141,15 @@ class ReadTogether:
     Every caller gets the result of a read that began after it asked, so it sees each write
     that was stored before it asked, exactly as a read of its own would; but the 25 clicks of a
     meeting that arrive together cost two or three reads of their sheet instead of 25. The
-    result is shared: callers must treat it as read-only.
+    result is shared: callers must treat it as read-only. (The shared read runs in the task of
+    whoever asked first, so the SDK's log lines of it carry that request's context.)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, overlap: float = _OVERLAP_SECONDS) -> None:
+        self._overlap = overlap
         self._next: dict[Hashable, asyncio.Future[Any]] = {}
-        self._readers: dict[Hashable, asyncio.Task[None]] = {}
+        self._in_flight: dict[Hashable, asyncio.Task[None]] = {}
+        self._readers: set[asyncio.Task[None]] = set()
 
     async def read(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
         """`load()`'s result, from a read begun after this call (perhaps shared)."""
@@ -153,30 +158,40 @@ class ReadTogether:
             waiting = self._next[key] = asyncio.get_running_loop().create_future()
             # Nobody may await it if every caller was cancelled; its error is then not news.
             waiting.add_done_callback(_quiet)
-            if key not in self._readers:
-                self._readers[key] = asyncio.create_task(self._run(key, load))
+            reader = asyncio.create_task(self._run(key, waiting, load))
+            self._readers.add(reader)
+            reader.add_done_callback(self._readers.discard)
         # Shielded: a caller that goes away (its request timed out) does not cancel the others.
         result: T = await asyncio.shield(waiting)
         return result
 
-    async def _run(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> None:
+    async def _run(
+        self, key: Hashable, waiting: asyncio.Future[Any], load: Callable[[], Awaitable[Any]]
+    ) -> None:
+        this = asyncio.current_task()
+        assert this is not None
+        before = self._in_flight.get(key)
+        self._in_flight[key] = this
         try:
-            # Whoever asks while this read is in flight waits for the next turn of the loop.
-            while (waiting := self._next.pop(key, None)) is not None:
-                try:
-                    result = await load()
-                except Exception as error:  # each caller gets the error its own read would
-                    waiting.set_exception(error)
-                except BaseException:
-                    waiting.set_exception(StorageUnavailable("read cancelled"))
-                    raise
-                else:
-                    waiting.set_result(result)
+            if before is not None:
+                # Whoever asks meanwhile joins this read. A stuck read ahead (storage slow to
+                # answer, the client retrying) holds it back for `overlap` at most.
+                await asyncio.wait({before}, timeout=self._overlap)
+            if self._next.get(key) is waiting:
+                del self._next[key]
+            try:
+                result = await load()
+            except Exception as error:  # each caller gets the error its own read would
+                waiting.set_exception(error)
+            else:
+                waiting.set_result(result)
         finally:
-            del self._readers[key]
-            left = self._next.pop(key, None)
-            if left is not None and not left.done():
-                left.set_exception(StorageUnavailable("read cancelled"))
+            if self._next.get(key) is waiting:
+                del self._next[key]
+            if not waiting.done():
+                waiting.set_exception(StorageUnavailable("read cancelled"))
+            if self._in_flight.get(key) is this:
+                del self._in_flight[key]
 
 
 def _quiet(future: asyncio.Future[Any]) -> None:

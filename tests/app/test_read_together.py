@@ -97,3 +97,20 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_others():
     with pytest.raises(asyncio.CancelledError):
         await first
     assert await waiting[1] == "open" and await waiting[2] == "open"
+
+
+async def test_a_stuck_read_holds_the_next_callers_back_only_for_the_overlap():
+    stuck, reads = Stored(), ReadTogether(overlap=0.05)
+    stuck.gate.clear()  # storage stops answering the first read
+    first = asyncio.create_task(reads.read("sheet", stuck.load))
+    await started(stuck, 1)
+    fresh = Stored()
+    fresh.value = "closed"
+    # Those asking meanwhile get a read of their own once the overlap has passed.
+    later = await asyncio.wait_for(
+        asyncio.gather(*(reads.read("sheet", fresh.load) for _ in range(3))), timeout=2
+    )
+    assert later == ["closed"] * 3 and fresh.reads == 1
+    assert not first.done()
+    stuck.gate.set()
+    assert await first == "open"
