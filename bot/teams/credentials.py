@@ -62,8 +62,10 @@ class SharedCredentialsFactory(ServiceClientCredentialsFactory):
 
 def _one_fetch_at_a_time(credentials: MicrosoftAppCredentials) -> None:
     """Let one thread at a time ask msal for the token, so the others find it in its cache."""
-    # Replies and card edits sign in worker threads; at the start of a burst several would
-    # each find msal's cache empty and each fetch a token from the authority.
+    # Card edits sign in a worker thread and replies on the event loop (msrest's async policy
+    # signs synchronously); at the start of a burst several would each find msal's cache empty
+    # and each fetch a token. A reply waiting here waits for that one fetch, no longer than
+    # it would have taken to fetch its own.
     fetch = credentials.get_access_token
     lock = threading.Lock()
 

@@ -6,12 +6,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 from botbuilder.core import CardFactory
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
+from yarl import URL
 
 from bot.teams.outbound import backoff
 from bot.teams.pacing import ChatPacer
@@ -53,7 +55,7 @@ class CardEdits:
         app_id: str,
         pacer: ChatPacer,
         *,
-        clock: Any = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._adapter = adapter
         self._app_id = app_id
@@ -64,9 +66,11 @@ class CardEdits:
         # still empty, for a token of their own.
         self._signing = asyncio.Lock()
         self._http: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def close(self) -> None:
-        """Close the HTTP session (at the app's shutdown)."""
+        """Close the HTTP session (at the app's shutdown); later edits are refused."""
+        self._closed = True
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -82,7 +86,8 @@ class CardEdits:
         """Show `card` in the message; raises EditRefused, or the last error after retries."""
         base = service_url.rstrip("/")
         conversation, activity = quote(conversation_id, safe=""), quote(activity_id, safe="")
-        url = f"{base}/v3/conversations/{conversation}/activities/{activity}"
+        # Sent as encoded here: yarl would otherwise decode ':', '@' and ';' in Teams' ids.
+        url = URL(f"{base}/v3/conversations/{conversation}/activities/{activity}", encoded=True)
         body = json.dumps(
             {
                 "type": "message",
@@ -97,17 +102,24 @@ class CardEdits:
             },
             ensure_ascii=False,
         ).encode("utf-8")
+        if self._closed:
+            raise EditRefused(0)
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=_TIMEOUT)
+        refused_token = False
         for attempt in range(1, _ATTEMPTS + 1):
-            # Every attempt is a request Teams counts against the chat's and the app's limits.
-            await self._pacer.slot(conversation_id)
-            headers = await self._signed(service_url)
             try:
+                # Signed first: the pacer counts the request when it leaves, not while a token
+                # is being fetched.
+                headers = await self._signed(service_url)
+                # Every attempt is a request Teams counts against the chat's and the app's limits.
+                await self._pacer.slot(conversation_id)
                 async with self._http.put(url, data=body, headers=headers) as response:
                     status = response.status
                     wait = self._pause(response, attempt)
-            except (aiohttp.ClientError, TimeoutError) as error:
+                    # Read to the end, so the connection is kept for the next edit.
+                    await response.read()
+            except Exception as error:  # the network, or msal fetching the token
                 if attempt == _ATTEMPTS:
                     raise
                 log.info("card edit retried error=%s", type(error).__name__)
@@ -115,10 +127,11 @@ class CardEdits:
                 continue
             if status < 300:
                 return
-            if status == 401:
-                # A token the connector no longer takes: sign the next attempt afresh.
+            retryable = status == 429 or status >= 500
+            if status == 401 and not refused_token:
+                # A token the connector no longer takes: sign once more, then give up.
+                refused_token = retryable = True
                 self._headers.pop(service_url, None)
-            retryable = status in (401, 429) or status >= 500
             if not retryable or attempt == _ATTEMPTS:
                 raise EditRefused(status)
             await asyncio.sleep(wait)
