@@ -81,6 +81,8 @@ class _Answer:
     ratings: dict[str, int]
     comments: dict[str, str]
     outcome: asyncio.Future[int] = field(repr=False)
+    # Why the form itself was refused: told only once the person is known to be an assessor.
+    invalid: DialogueError | None = None
 
 
 class AssessmentService:
@@ -109,13 +111,9 @@ class AssessmentService:
         self._writers: dict[str, asyncio.Task[None]] = {}
 
     async def participant(self, session: SessionRecord, person: Person) -> AttendeeRecord | None:
-        """The person's row on the sheet: only signed-in participants may assess."""
+        """The person's headcount row (no name or time) if they may assess, else None."""
         # A headcount, not the person's own row: a room answering together shares one read.
-        rows = await self._attendance.headcount(session.session_id)
-        row = next((r for r in rows if r.aad_id == person.aad_id and not r.is_hint), None)
-        # Who may assess froze with the sheet at conclusion: a row the focal point added later
-        # counts on the sheet but makes no assessor; a row struck later still does.
-        return row if row is not None and row.may_assess else None
+        return assessor_row(await self._attendance.headcount(session.session_id), person)
 
     def closes_at(self, session: SessionRecord) -> datetime:
         """When a new assessment of this session closes: its conclusion plus the open period."""
@@ -164,9 +162,18 @@ class AssessmentService:
         self, session: SessionRecord, person: Person, pack: ContentPack, data: Mapping[str, Any]
     ) -> int:
         """Fold one person's answers in, once; returns how many have answered."""
-        await self.require_assessor(session, person)
-        ratings, comments = parse_assessment(pack, data)
-        answer = _Answer(person, ratings, comments, asyncio.get_running_loop().create_future())
+        require_concluded(session)
+        if session.is_leader(person.aad_id):
+            raise NotAllowed("error.leader_assesses")
+        # Whether they are on the sheet is read with the group's other reads (_write_waiting);
+        # until then a malformed form is not told, so refusals come in `require_assessor`'s order.
+        invalid: DialogueError | None = None
+        try:
+            ratings, comments = parse_assessment(pack, data)
+        except DialogueError as error:
+            ratings, comments, invalid = {}, {}, error
+        outcome: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        answer = _Answer(person, ratings, comments, outcome, invalid)
         sid = session.session_id
         self._waiting.setdefault(sid, []).append(answer)
         if sid not in self._writers:
@@ -274,8 +281,8 @@ class AssessmentService:
         try:
             while batch := self._waiting.pop(session_id, None):
                 try:
-                    batch = await self._not_leading(session, batch)
-                    await self._fold(session_id, closes_at, batch)
+                    batch, stored = await self._assessors(session, batch)
+                    await self._fold(session_id, closes_at, batch, stored)
                 except Exception as error:  # every submitter must hear of it
                     for answer in batch:
                         _settle(answer, error=error)
@@ -288,28 +295,48 @@ class AssessmentService:
             for answer in self._waiting.pop(session_id, []):
                 _settle(answer, error=NotSaved("error.not_saved"))
 
-    async def _not_leading(self, session: SessionRecord, batch: list[_Answer]) -> list[_Answer]:
-        """The group's answers from people not leading the session as it is stored now.
+    async def _assessors(
+        self, session: SessionRecord, batch: list[_Answer]
+    ) -> tuple[list[_Answer], Aggregate | None]:
+        """The group's answers from assessors, with the aggregate as stored (None: not yet).
 
-        The session the answers were checked on may be a copy kept since its conclusion, and a
-        focal point may have made a participant its leader since; one read a group says.
+        Three reads, asked at the same time: the session (the answers may have been checked on
+        a copy kept since its conclusion, and a focal point may have made a participant its
+        leader since), the sheet (only those on it when it froze may assess) and the aggregate.
         """
-        stored = await self._sessions.get(session.cycle, session.entity, session.session_id)
+        stored, rows, aggregate = await asyncio.gather(
+            self._sessions.get(session.cycle, session.entity, session.session_id),
+            self._attendance.headcount(session.session_id),
+            self._repo.find(session.session_id),
+        )
         if stored is None:
             raise NoSession("error.no_session")
         kept = []
         for answer in batch:
             if stored.is_leader(answer.person.aad_id):
                 _settle(answer, error=NotAllowed("error.leader_assesses"))
+            elif assessor_row(rows, answer.person) is None:
+                _settle(answer, error=NotAllowed("error.not_participant"))
+            elif answer.invalid is not None:
+                _settle(answer, error=answer.invalid)
             else:
                 kept.append(answer)
-        return kept
+        return kept, aggregate
 
-    async def _fold(self, session_id: str, closes_at: datetime, batch: list[_Answer]) -> None:
-        """Fold a group of answers with one read and one write; settle each answer's outcome."""
+    async def _fold(
+        self, session_id: str, closes_at: datetime, batch: list[_Answer], read: Aggregate | None
+    ) -> None:
+        """Fold a group of answers with one write; settle each answer's outcome."""
+        # `read` came with the group's other reads. After a conflict it is read again, and so
+        # when there was none yet: it is created only once an answer counts.
+        if not batch:
+            return
         before: set[str] | None = None  # the keys folded when this group was first read
         for attempt in range(_FOLD_RETRIES):
-            aggregate = await self._repo.aggregate(session_id, closes_at)
+            if attempt == 0 and read is not None:
+                aggregate = read
+            else:
+                aggregate = await self._repo.aggregate(session_id, closes_at)
             aggregate = await self._close_if_due(aggregate, closes_at)
             if aggregate.closed:
                 # Too late: the results are fixed, and nobody's answer can change them now.
@@ -364,6 +391,16 @@ class AssessmentService:
     def _key(self, aggregate: Aggregate, person: Person) -> str:
         message = f"{aggregate.salt}\x1f{aggregate.session_id}\x1f{person.aad_id}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+
+def assessor_row(rows: list[AttendeeRecord], person: Person) -> AttendeeRecord | None:
+    """The person's row if it makes them an assessor: on the sheet when it froze."""
+    # A row the focal point added after the freeze counts on the sheet but makes no assessor;
+    # a row struck later still does.
+    # Rows added by name have no Teams id: an empty id is nobody's.
+    if not person.aad_id:
+        return None
+    return next((r for r in rows if r.aad_id == person.aad_id and r.may_assess), None)
 
 
 def require_concluded(session: SessionRecord) -> None:

@@ -70,6 +70,29 @@ async def test_only_participants_on_the_sheet_and_never_the_leader_assess(
     assert refused.value.key == "error.not_participant"
 
 
+async def test_a_room_answering_together_gets_each_its_own_refusal_in_the_forms_order(
+    assessment, held, pack, persons
+):
+    # Checked together in one group: who is on the sheet is told before a malformed form, so
+    # someone not on the sheet learns nothing of the form's rules either.
+    stranger, careless, kenji, mei = persons[20], persons[3], persons[1], persons[2]
+    broken = {**answers(), "f1": "9"}
+    outcomes = await asyncio.gather(
+        assessment.submit(held, stranger, pack, broken),
+        assessment.submit(held, careless, pack, broken),
+        assessment.submit(held, kenji, pack, answers()),
+        assessment.submit(held, mei, pack, answers()),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], NotAllowed) and outcomes[0].key == "error.not_participant"
+    assert not isinstance(outcomes[1], (int, NotAllowed)), outcomes[1]
+    # Folded in one write: both are told the count after it.
+    assert outcomes[2:] == [2, 2]
+    assert not await assessment.has_answered(held, careless)
+    # Their form mended, the careless participant is counted.
+    assert await assessment.submit(held, careless, pack, answers()) == 3
+
+
 async def test_while_open_the_leader_learns_only_whether_the_minimum_is_reached(
     assessment, held, pack, leader, persons, min_answers
 ):
