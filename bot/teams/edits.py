@@ -100,8 +100,9 @@ class CardEdits:
                     {"contentType": CardFactory.content_types.adaptive_card, "content": card}
                 ],
             },
-            ensure_ascii=False,
-        ).encode("utf-8")
+            # ASCII with escapes, as the SDK sent it: text from a card may hold a lone
+            # surrogate, which UTF-8 cannot encode but a JSON escape can carry.
+        ).encode("ascii")
         if self._closed:
             raise EditRefused(0)
         if self._http is None:

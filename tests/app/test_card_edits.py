@@ -100,3 +100,12 @@ async def test_no_edit_leaves_after_the_app_closed_its_client(connector):
     with pytest.raises(EditRefused):
         await sender.replace(service_url, "19:chat", "28:bot", "1", CARD)
     assert fake.raw_paths == []
+
+
+async def test_text_no_utf_8_can_encode_still_reaches_the_card(connector):
+    fake, service_url = connector
+    sender = edits()
+    odd = {**CARD, "body": [{"type": "TextBlock", "text": "Unit \ud800 – Genève"}]}
+    await sender.replace(service_url, "19:chat", "28:bot", "1", odd)
+    await sender.close()
+    assert fake.bodies[0]["attachments"][0]["content"]["body"][0]["text"] == "Unit \ud800 – Genève"
