@@ -33,8 +33,11 @@ class Coalescer:
     The work reads what is stored when it runs, so the last run always reflects every change.
     """
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, *, spread: Callable[[], int] = lambda: 1) -> None:
         self._interval = interval
+        # Into how many instances the work is spread: each runs a key's work that much less
+        # often, so the app as a whole still runs it about once per interval.
+        self._spread = spread
         self._pending: dict[str, _Pending] = {}
 
     def schedule(self, key: str, work: Work) -> None:
@@ -56,7 +59,7 @@ class Coalescer:
 
     async def _run(self, key: str, state: _Pending) -> None:
         while True:
-            delay = state.last_run + self._interval - time.monotonic()
+            delay = state.last_run + self._interval * self._spread() - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             state.dirty = False
@@ -73,10 +76,13 @@ class CardUpdater:
     """Schedules updates of shared cards; each is rendered from storage when it is sent."""
 
     # Teams allows 7 messages per second per conversation; one update per card per interval,
-    # whatever the number of clicks, stays far below it.
-    def __init__(self, edits: CardEdits, interval: float = 1.0) -> None:
+    # whatever the number of clicks and of instances, stays far below it. Each instance edits
+    # a card after the clicks it served; with n instances each does so every n intervals.
+    def __init__(
+        self, edits: CardEdits, interval: float = 1.0, *, instances: Callable[[], int] = lambda: 1
+    ) -> None:
         self._edits = edits
-        self._coalescer = Coalescer(interval)
+        self._coalescer = Coalescer(interval, spread=instances)
 
     def schedule(self, key: str, session: SessionRecord, render: Render) -> None:
         """Ask for the shared card `key` of this session's chat to show the latest state soon."""

@@ -145,6 +145,10 @@ class ChatPacer(Middleware):
         self._app: deque[float] = deque()
         self._fleet = fleet
 
+    def shares(self) -> int:
+        """Into how many shares the app's limits are cut now (1 without a fleet)."""
+        return self._fleet.shares() if self._fleet is not None else 1
+
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         """Pace every message this turn sends or edits in its conversation."""
         conversation = context.activity.conversation
