@@ -115,11 +115,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         store = TableStore(settings.tables_connection_string, settings.table_prefix)
         await store.open()
         config = _adapter_config(settings)
+        credentials = SharedCredentialsFactory(config)
         sdk_auth = ReusedClients(
-            ConfigurationBotFrameworkAuthentication(
-                config, credentials_factory=SharedCredentialsFactory(config)
-            )
+            ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials)
         )
+        # Outbound tokens are renewed in a worker thread, so no reply waits on the authority.
+        renewals = asyncio.create_task(credentials.keep_fresh())
         # Teams counts its limits for the whole app: every instance paces to its share.
         fleet = Fleet(store.instances, clock)
         await fleet.join()
@@ -169,7 +170,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             await asyncio.gather(*sweeps, return_exceptions=True)
             await wired.flush()
             beats.cancel()
-            await asyncio.gather(beats, return_exceptions=True)
+            renewals.cancel()
+            await asyncio.gather(beats, renewals, return_exceptions=True)
             await fleet.leave()
             await wired.close()
             await keys.close()
