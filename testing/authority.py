@@ -297,6 +297,13 @@ class ThreadedAuthority:
             raise RuntimeError("the local authority did not start")
         return self.authority
 
+    def __enter__(self) -> LocalAuthority:
+        """Started for a `with` block (a test module's fixture)."""
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """Stop listening and end the thread."""
         if self._loop is not None and self._thread is not None:

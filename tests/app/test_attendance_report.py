@@ -59,9 +59,8 @@ class AuthorizedBot(SignedBot):
 @pytest.fixture(scope="module")
 def authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAuthority]:
     """The local token authority, on its own thread (msal asks it over HTTPS)."""
-    threaded = ThreadedAuthority(APP_ID, PASSWORD, Path(tmp_path_factory.mktemp("authority")))
-    yield threaded.start()
-    threaded.stop()
+    with ThreadedAuthority(APP_ID, PASSWORD, Path(tmp_path_factory.mktemp("authority"))) as local:
+        yield local
 
 
 @pytest.fixture
